@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks; run with ``./run bench`` (not part of the tests)."""

@@ -1,0 +1,173 @@
+"""Index and retrieval benchmarks: ingest, re-ingest, search latency, recall and peak memory.
+
+Usage: ``./run bench [--sizes corpus,10000] [--queries 200]``. Each size runs in its own
+process so that peak memory and cold start are measured honestly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+TARGETS = {
+    "search_p95_ms@10000": 30.0,
+    "reingest_s@corpus": 1.0,
+    "full_ingest_s@10000": 60.0,
+}
+
+
+def synthetic(questions: list, n: int, seed: int = 7) -> list:  # type: ignore[type-arg]
+    """``n`` distinct items derived from the real ones (question text varied with real words)."""
+    rng = random.Random(seed)
+    words = sorted(
+        {
+            w.strip(".,;:()").lower()
+            for q in questions
+            for w in q.reference_answer.split()
+            if len(w) > 4
+        }
+    )
+    out = []
+    for i in range(n):
+        base = questions[i % len(questions)]
+        extra = " ".join(rng.sample(words, 6))
+        out.append(
+            base.model_copy(update={"id": f"syn-{i}", "question": f"{base.question} ({extra})"})
+        )
+    return out
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile of values."""
+    return float(np.percentile(np.asarray(values), p))
+
+
+def run_size(size: str, n_queries: int) -> dict[str, float | int | str]:
+    """Measure one corpus size in this process."""
+    t_start = time.perf_counter()
+    from interviewer.config import PROJECT_ROOT, Settings
+    from interviewer.corpus import load_corpus
+    from interviewer.domain import Category, Level
+    from interviewer.embeddings import MiniLMEmbeddings
+    from interviewer.index import QuestionIndex
+    from interviewer.retrieval import Filters, Retriever
+
+    imported = time.perf_counter()
+    real = load_corpus(PROJECT_ROOT / "corpus").require_valid().questions
+    questions = real if size == "corpus" else synthetic(real, int(size))
+    embeddings = MiniLMEmbeddings()
+    t = time.perf_counter()
+    embeddings.embed_query("warm up")
+    model_load = time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), chroma_url=None, embeddings="minilm")
+        index = QuestionIndex.from_settings(settings, embeddings)
+        t = time.perf_counter()
+        index.sync(questions)
+        full_ingest = time.perf_counter() - t
+        t = time.perf_counter()
+        again = index.sync(questions)
+        reingest = time.perf_counter() - t
+        assert not again.changed
+
+        # A fresh process: open the index and re-ingest the unchanged corpus.
+        fresh = subprocess.run(
+            [sys.executable, "-m", "benchmarks.reingest", tmp, size],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        fresh_result = json.loads(fresh.stdout)
+
+        retriever = Retriever(index, {q.id: q for q in questions})
+        rng = random.Random(11)
+        queries = [q.question for q in rng.sample(real, min(len(real), 40))] + [
+            "how would you scale a read-heavy service",
+            "tell me about a mistake you made",
+            "explain idempotency",
+            "design a rate limiter",
+            "what is a deadlock",
+        ]
+        lat: list[float] = []
+        for i in range(n_queries):
+            filters = Filters(
+                level=rng.choice([None, *Level]), category=rng.choice([None, *Category])
+            )
+            t = time.perf_counter()
+            retriever.search(queries[i % len(queries)], k=5, filters=filters)
+            lat.append((time.perf_counter() - t) * 1000)
+
+        got = index.collection.get(include=["embeddings"])
+        ids, matrix = got["ids"], np.asarray(got["embeddings"], dtype=np.float32)
+        hits = total = 0
+        for vector in embeddings.embed_documents(queries):
+            exact = {ids[i] for i in np.argsort(-(matrix @ np.asarray(vector)))[:10]}
+            approx = set(index.collection.query(query_embeddings=[vector], n_results=10)["ids"][0])
+            hits += len(exact & approx)
+            total += 10
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "size": size,
+        "items": len(questions),
+        "import_s": round(imported - t_start, 2),
+        "model_load_s": round(model_load, 2),
+        "full_ingest_s": round(full_ingest, 2),
+        "items_per_s": round(len(questions) / full_ingest, 1),
+        "reingest_s": round(reingest, 3),
+        "fresh_process_reingest_s": fresh_result["sync_s"],
+        "fresh_process_total_s": fresh_result["total_s"],
+        "search_p50_ms": round(percentile(lat, 50), 2),
+        "search_p95_ms": round(percentile(lat, 95), 2),
+        "search_p99_ms": round(percentile(lat, 99), 2),
+        "recall_at_10": round(hits / total, 4),
+        "peak_rss_mb": round(peak_mb, 1),
+    }
+
+
+def main() -> None:
+    """Run every size in its own process and print a table with ratios to the targets."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="corpus,10000")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/latest.json"))
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_size(args.one, args.queries)))
+        return
+    results = []
+    for size in args.sizes.split(","):
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks", "--one", size, "--queries", str(args.queries)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    keys = [k for k in results[0] if k != "size"]
+    print(f"{'metric':28}" + "".join(f"{r['size']:>14}" for r in results))
+    for key in keys:
+        print(f"{key:28}" + "".join(f"{r[key]!s:>14}" for r in results))
+    print("\ntargets (measured / target, <= 1.00 meets it):")
+    for name, target in TARGETS.items():
+        metric, _, size = name.partition("@")
+        row = next((r for r in results if r["size"] == size), None)
+        if row is None:
+            continue
+        value = float(row["fresh_process_reingest_s" if metric == "reingest_s" else metric])
+        print(f"  {name:24} {value:8.3f} / {target:<6} = {value / target:.2f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

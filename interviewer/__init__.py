@@ -1,0 +1,1 @@
+"""Interviewer: a self-hostable, chat-based mock interviewer."""

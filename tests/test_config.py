@@ -1,0 +1,56 @@
+"""Settings: environment, settings file, precedence and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from interviewer.config import Settings
+
+
+def test_defaults_are_offline(tmp_path: Path) -> None:
+    s = Settings()
+    assert s.mode == "offline"
+    assert s.embeddings == "minilm"
+    assert s.data_dir == tmp_path / "data"  # from the test's INTERVIEWER_DATA_DIR
+    assert s.index_dir == tmp_path / "data" / "index"
+
+
+def test_default_data_dir_is_per_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INTERVIEWER_DATA_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", "/somewhere/share")
+    assert Settings().data_dir == Path("/somewhere/share/interviewer")
+
+
+def test_settings_file_is_read_and_env_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = tmp_path / "settings.toml"
+    file.write_text(
+        'model = "openai:gpt-4o-mini"\ncollection = "fromfile"\napi_key = "sk-secret"\n'
+    )
+    monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(file))
+    monkeypatch.setenv("INTERVIEWER_COLLECTION", "fromenv")
+    s = Settings()
+    assert s.model == "openai:gpt-4o-mini"
+    assert s.collection == "fromenv"
+    assert s.api_key is not None and s.api_key.get_secret_value() == "sk-secret"
+    assert "sk-secret" not in repr(s)
+
+
+def test_unknown_key_in_settings_file_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = tmp_path / "settings.toml"
+    file.write_text('modle = "typo"\n')
+    monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(file))
+    with pytest.raises(ValidationError, match="modle"):
+        Settings()
+
+
+def test_bad_env_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERVIEWER_EMBEDDINGS", "word2vec")
+    with pytest.raises(ValidationError, match="embeddings"):
+        Settings()

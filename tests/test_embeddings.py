@@ -1,0 +1,65 @@
+"""The packaged MiniLM model, loaded from site-packages with no network."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+from interviewer.config import Settings
+from interviewer.embeddings import MiniLMEmbeddings, embeddings_key, get_embeddings
+from interviewer.errors import EmbeddingsError
+
+
+def test_vectors_are_unit_length_and_meaningful(embeddings: MiniLMEmbeddings) -> None:
+    a, b, c = embeddings.embed_documents(
+        [
+            "How do database indexes speed up queries?",
+            "Why does adding an index make a SQL lookup faster?",
+            "Tell me about a time you disagreed with your manager.",
+        ]
+    )
+    assert len(a) == 384
+    assert math.isclose(float(np.linalg.norm(a)), 1.0, rel_tol=1e-4)
+    assert float(np.dot(a, b)) > float(np.dot(a, c)) + 0.3
+    assert embeddings.embed_documents([]) == []
+
+
+def test_model_loads_once_per_process_and_offline(embeddings: MiniLMEmbeddings) -> None:
+    assert MiniLMEmbeddings(embeddings.cache_dir).model is embeddings.model
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    assert embeddings.embed_query("ping") == embeddings.embed_documents(["ping"])[0]
+
+
+def test_onnx_runtime_gives_the_same_vectors_as_pytorch(embeddings: MiniLMEmbeddings) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from interviewer.embeddings import packaged_model_dir
+
+    assert embeddings.backend == "onnx"
+    assert (embeddings.cache_dir / "all-minilm-l6-v2-onnx" / "onnx" / "model.onnx").is_file()
+    texts = ["Explain optimistic locking.", "Tell me about a failure you owned."]
+    reference = SentenceTransformer(str(packaged_model_dir()), device="cpu")
+    expected = reference.encode(texts, normalize_embeddings=True)
+    got = np.asarray(embeddings.embed_documents(texts))
+    assert np.min(np.sum(expected * got, axis=1)) > 0.9999
+
+
+def test_openai_embeddings_need_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    settings = Settings(embeddings="openai")
+    assert embeddings_key(settings) == "openai-text-embedding-3-small"
+    with pytest.raises(EmbeddingsError, match="INTERVIEWER_API_KEY"):
+        get_embeddings(settings)
+
+
+def test_openai_embeddings_are_selectable() -> None:
+    from langchain_openai import OpenAIEmbeddings
+
+    chosen = get_embeddings(
+        Settings(embeddings="openai", api_key="sk-test", base_url="http://127.0.0.1:9/v1")
+    )
+    assert isinstance(chosen, OpenAIEmbeddings)
+    assert chosen.check_embedding_ctx_length is False
