@@ -79,10 +79,13 @@ def main() -> None:
         )
 
     query = st.text_input(
-        "Search the question bank", placeholder="e.g. database isolation levels", max_chars=2000
+        "Search the question bank",
+        value=st.query_params.get("q", ""),
+        placeholder="e.g. database isolation levels",
+        max_chars=2000,
     )
     filters = Filters(level=level, category=category, topic=topic)
-    results = svc.retriever.search(query, k=k, filters=filters)
+    results = svc.retriever.search(query, k=k, filters=filters, diverse=False)
     if not results:
         st.info("No question matches these filters.")
     for q in results:

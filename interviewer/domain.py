@@ -132,9 +132,13 @@ class Question(Strict):
         return [kp for kp in self.key_points if kp.level.rank <= level.rank]
 
     def search_text(self) -> str:
-        """The text that is embedded for retrieval: the question and what it is about."""
-        points = " ".join(kp.text for kp in self.key_points)
-        return f"{self.question}\n{self.topic.replace('-', ' ')}: {points}"
+        """The text embedded for retrieval: the question, its topic and its tags.
+
+        Key points are left out on purpose: they triple the tokens (and the ingest time) while
+        the tags already carry the vocabulary a job description or a query uses.
+        """
+        tags = " ".join(tag.replace("-", " ") for tag in self.tags)
+        return f"{self.question}\n{self.topic.replace('-', ' ')}: {tags}"
 
     def content_hash(self) -> str:
         """A stable hash of the item's content; the index re-embeds only when it changes."""

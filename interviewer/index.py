@@ -9,6 +9,7 @@ collection is touched: an ingest that fails while embedding leaves the index exa
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Exact-search recall at corpus sizes (up to tens of thousands): a wide beam at build and query.
-HNSW = {"space": "cosine", "ef_construction": 256, "ef_search": 256, "max_neighbors": 32}
+HNSW = {"space": "cosine", "ef_construction": 256, "ef_search": 512, "max_neighbors": 32}
 EMBED_BATCH = 256
 
 
@@ -89,6 +90,8 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
+    embed_seconds: float = 0.0
+    write_seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
@@ -230,6 +233,7 @@ class QuestionIndex:
     ) -> SyncReport:
         """Bring the collection in step with ``questions``: embed new and changed, drop removed."""
         todo, removed, report = self.plan(questions)
+        started = time.perf_counter()
         vectors: list[list[float]] = []
         for start in range(0, len(todo), EMBED_BATCH):
             batch = todo[start : start + EMBED_BATCH]
@@ -237,6 +241,8 @@ class QuestionIndex:
             if progress is not None:
                 progress(len(vectors), len(todo))
         # Everything is embedded: only now is the collection written.
+        written = time.perf_counter()
+        report.embed_seconds = written - started
         limit = max(1, int(self.client.get_max_batch_size()))
         for start in range(0, len(todo), limit):
             batch = todo[start : start + limit]
@@ -248,6 +254,7 @@ class QuestionIndex:
             )
         for start in range(0, len(removed), limit):
             self.collection.delete(ids=removed[start : start + limit])
+        report.write_seconds = time.perf_counter() - written
         if report.changed:
             log.info("index %s: %s", self.name, report.summary())
         return report

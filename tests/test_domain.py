@@ -68,7 +68,7 @@ def test_content_hash_tracks_content_only() -> None:
     assert a.content_hash() != edited.content_hash()
 
 
-def test_search_text_includes_key_points() -> None:
-    q = Question.model_validate(question())
+def test_search_text_carries_question_topic_and_tags() -> None:
+    q = Question.model_validate(question(tags=["hash-map", "big-o"]))
     assert q.question in q.search_text()
-    assert "load factor" in q.search_text()
+    assert q.search_text().endswith("sample: hash map big o")
