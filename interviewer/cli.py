@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -19,6 +19,9 @@ from interviewer.corpus import Problem, load_corpus, near_duplicates, stats
 from interviewer.domain import Category, CorpusFile, Level
 from interviewer.errors import InterviewerError, SettingsError
 
+if TYPE_CHECKING:
+    from interviewer.services import Services
+
 app = typer.Typer(
     help="Interviewer: practise mock interviews, offline or with any LLM.",
     no_args_is_help=True,
@@ -28,6 +31,8 @@ corpus_app = typer.Typer(
     help="Validate, index, search and count the question corpus.", no_args_is_help=True
 )
 app.add_typer(corpus_app, name="corpus")
+sessions_app = typer.Typer(help="List, show and export past interviews.", no_args_is_help=True)
+app.add_typer(sessions_app, name="sessions")
 
 out = Console()
 err = Console(stderr=True)
@@ -179,6 +184,142 @@ def corpus_schema(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     out.print(f"Wrote {path}")
+
+
+@app.command("practice")
+def practice(
+    pack: Annotated[str, typer.Option(help="Prompt pack id.")] = "backend-developer",
+    level: Annotated[Level, typer.Option(help="junior, mid or senior.")] = Level.MID,
+    fmt: Annotated[str, typer.Option("--format", help="Interview format id.")] = "phone-screen",
+    profile: Annotated[str | None, typer.Option(help="Keeps history; avoids repeats.")] = None,
+    job: Annotated[
+        Path | None, typer.Option(help="A job description file to steer questions.")
+    ] = None,
+    resume: Annotated[str | None, typer.Option(help="Resume the session with this id.")] = None,
+) -> None:
+    """Run a mock interview in the terminal. Type hint, skip, repeat or end at any time."""
+    from rich.markdown import Markdown
+    from rich.prompt import Prompt
+
+    from interviewer.domain import Phase
+    from interviewer.report import build_report, to_markdown
+    from interviewer.services import Services
+
+    services = Services.start(_settings())
+    for notice in services.notices:
+        err.print(f"[yellow]{notice}[/yellow]")
+    if resume:
+        interview = services.open_interview(resume)
+    else:
+        jd = job.read_text(errors="replace") if job else ""
+        interview = services.new_interview(pack, level, fmt, profile, jd)
+
+    def stream(chunk: str) -> None:
+        out.print(chunk, end="", markup=False, highlight=False)
+
+    out.print(f"[dim]Session {interview.session.id} · mode {interview.session.mode}[/dim]")
+    if resume:
+        for turn in interview.session.turns[-3:]:
+            out.print(f"[dim]{turn.speaker.value}:[/dim] {turn.text}", markup=False)
+        interview.resume(stream)
+    else:
+        interview.start(stream)
+    seen = len(interview.session.turns)
+    while interview.session.phase is not Phase.DONE:
+        try:
+            answer = Prompt.ask(
+                "\n[bold cyan]you[/bold cyan]", console=out, default="", show_default=False
+            )
+        except (EOFError, KeyboardInterrupt):
+            out.print(
+                f"\n[yellow]Paused. Resume with: interviewer practice --resume "
+                f"{interview.session.id}[/yellow]"
+            )
+            raise typer.Exit(0) from None
+        out.print()
+        interview.handle(answer, stream)
+        for turn in interview.session.turns[seen:]:
+            if turn.kind.value == "notice":
+                out.print(f"[yellow]notice:[/yellow] {turn.text}", highlight=False)
+        seen = len(interview.session.turns)
+    report = build_report(interview.session, services.corpus.by_id())
+    out.print(Markdown(to_markdown(report)))
+    out.print(f"[dim]Export: interviewer sessions export {interview.session.id} --format md[/dim]")
+
+
+@sessions_app.command("list")
+def sessions_list(
+    profile: Annotated[str | None, typer.Option(help="Only this profile's sessions.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+) -> None:
+    """Recent sessions, newest first."""
+    from interviewer.store import SessionStore
+
+    settings = _settings()
+    store = (
+        SessionStore(settings.database_url)
+        if settings.database_url
+        else SessionStore.for_data_dir(settings.data_dir)
+    )
+    table = Table(title="Sessions")
+    for column in ("id", "started", "profile", "pack", "level", "format", "state", "overall"):
+        table.add_column(column)
+    for row in store.list_sessions(profile, limit):
+        table.add_row(
+            row.id[:12],
+            row.started_at[:16].replace("T", " "),
+            row.profile or "-",
+            row.pack_id,
+            row.level,
+            row.format,
+            row.phase,
+            f"{row.overall:.1f}" if row.overall is not None else "-",
+        )
+    out.print(table)
+
+
+@sessions_app.command("show")
+def sessions_show(session_id: str) -> None:
+    """The transcript and report of one session."""
+    from rich.markdown import Markdown
+
+    services, report = _report(session_id)
+    session = services.store.load(session_id)
+    for turn in session.turns:
+        out.print(f"[bold]{turn.speaker.value}[/bold] [dim]{turn.kind.value}[/dim]: ", end="")
+        out.print(turn.text, markup=False, highlight=False)
+    out.print(Markdown(report))
+
+
+@sessions_app.command("export")
+def sessions_export(
+    session_id: str,
+    fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")] = None,
+) -> None:
+    """Export a session's report as Markdown or JSON."""
+    from interviewer.report import build_report, to_json, to_markdown
+    from interviewer.services import Services
+
+    if fmt not in ("md", "json"):
+        raise typer.BadParameter("use md or json", param_hint="--format")
+    services = Services.start(_settings())
+    report = build_report(services.store.load(session_id), services.corpus.by_id())
+    text = to_markdown(report) if fmt == "md" else to_json(report)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+        err.print(f"Wrote {output}")
+
+
+def _report(session_id: str) -> tuple[Services, str]:
+    from interviewer.report import build_report, to_markdown
+    from interviewer.services import Services
+
+    services = Services.start(_settings())
+    report = build_report(services.store.load(session_id), services.corpus.by_id())
+    return services, to_markdown(report)
 
 
 @app.command("app")

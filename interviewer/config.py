@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     )
     base_url: str | None = Field(default=None, description="Any OpenAI-compatible endpoint.")
     api_key: SecretStr | None = None
+    llm_timeout: float = Field(default=30.0, gt=0, description="Seconds per model call.")
+    llm_max_retries: int = Field(default=2, ge=0, le=10, description="Retries with backoff.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL for sessions; SQLite in data_dir if unset.",
+    )
 
     @field_validator("data_dir", "cache_dir", "corpus_dir")
     @classmethod

@@ -150,3 +150,148 @@ class CorpusFile(Strict):
     """One topic file, ``corpus/<role>/<topic>.yaml``."""
 
     questions: list[Question] = Field(min_length=1)
+
+
+# --- Interview sessions and scores -------------------------------------------------------------
+
+
+class Flag(StrEnum):
+    """Something notable about an answer, shown in the report."""
+
+    EMPTY = "empty"
+    OFF_TOPIC = "off_topic"
+    INJECTION_SUSPECTED = "injection_suspected"
+    TRUNCATED = "truncated"
+    SKIPPED = "skipped"
+    HINTED = "hinted"
+    RED_FLAG = "red_flag"
+
+
+class Record(BaseModel):
+    """Base for stored records: unknown fields rejected, but mutable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CriterionScore(Record):
+    """One rubric criterion's score for an answer, with the evidence behind it."""
+
+    id: str
+    name: str
+    score: int = Field(ge=1, le=5)
+    evidence: str = ""
+    reason: str = ""
+
+
+class KeyPointResult(Record):
+    """Whether an answer covered a key point, and the sentence that did."""
+
+    id: str
+    text: str
+    weight: int
+    covered: bool
+    similarity: float = 0.0
+    evidence: str = ""
+
+
+class AnswerScore(Record):
+    """The score of everything a candidate said about one question."""
+
+    question_id: str
+    criteria: list[CriterionScore]
+    overall: float = Field(ge=1, le=5)
+    key_points: list[KeyPointResult] = Field(default_factory=list)
+    red_flags: list[str] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)
+    scorer: str = Field(description="Which scorer produced this: 'offline' or 'llm:<model>'.")
+    notice: str = ""
+
+    def covered(self) -> list[KeyPointResult]:
+        """Key points the answer covered."""
+        return [kp for kp in self.key_points if kp.covered]
+
+    def missed(self) -> list[KeyPointResult]:
+        """Key points the answer missed."""
+        return [kp for kp in self.key_points if not kp.covered]
+
+
+class Speaker(StrEnum):
+    """Who said a turn."""
+
+    INTERVIEWER = "interviewer"
+    CANDIDATE = "candidate"
+    SYSTEM = "system"
+
+
+class TurnKind(StrEnum):
+    """What a turn is."""
+
+    GREETING = "greeting"
+    QUESTION = "question"
+    FOLLOW_UP = "follow_up"
+    ANSWER = "answer"
+    HINT = "hint"
+    COMMAND = "command"
+    NOTICE = "notice"
+    CANDIDATE_QUESTION = "candidate_question"
+    REPLY = "reply"
+    CLOSING = "closing"
+
+
+class Turn(Record):
+    """One message in the interview."""
+
+    speaker: Speaker
+    kind: TurnKind
+    text: str
+    question_id: str | None = None
+    at: str = Field(description="ISO 8601 UTC time.")
+
+
+class Phase(StrEnum):
+    """Where the interview is."""
+
+    QUESTION = "question"
+    CANDIDATE_QUESTIONS = "candidate_questions"
+    DONE = "done"
+
+
+class QuestionState(Record):
+    """Progress on one planned question."""
+
+    question_id: str
+    answers: list[str] = Field(default_factory=list)
+    follow_ups_asked: list[int] = Field(default_factory=list)
+    hints: int = 0
+    skipped: bool = False
+    finished: bool = False
+
+
+class Session(Record):
+    """A whole interview: its settings, plan, transcript and scores."""
+
+    id: str
+    pack_id: str
+    pack_version: str
+    pack_hash: str
+    level: Level
+    format: str
+    profile: str | None = None
+    job_description: str = ""
+    mode: str = "offline"
+    phase: Phase = Phase.QUESTION
+    plan: list[QuestionState] = Field(default_factory=list)
+    current: int = 0
+    candidate_questions_asked: int = 0
+    turns: list[Turn] = Field(default_factory=list)
+    scores: dict[str, AnswerScore] = Field(default_factory=dict)
+    notices: list[str] = Field(default_factory=list)
+    started_at: str
+    ended_at: str | None = None
+
+    @property
+    def active(self) -> QuestionState | None:
+        """The question being asked, if any."""
+        if self.phase is Phase.QUESTION and 0 <= self.current < len(self.plan):
+            return self.plan[self.current]
+        return None

@@ -72,6 +72,10 @@ def _export_onnx(source: Path, target: Path) -> None:
         quiet.enter_context(contextlib.redirect_stdout(io.StringIO()))
         quiet.enter_context(warnings.catch_warnings())
         warnings.simplefilter("ignore")  # tracer chatter from the one-off export
+        st_log = logging.getLogger("sentence_transformers")
+        level = st_log.level
+        st_log.setLevel(logging.ERROR)
+        quiet.callback(st_log.setLevel, level)
         model = SentenceTransformer(
             str(source), device="cpu", backend="onnx", local_files_only=True
         )

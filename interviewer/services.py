@@ -9,24 +9,32 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from langchain_core.embeddings import Embeddings
 
+from interviewer.conduct import Conductor, FallbackConductor, OfflineConductor
 from interviewer.config import Settings
 from interviewer.corpus import Corpus, load_corpus
+from interviewer.domain import Level, QuestionState, Session
 from interviewer.embeddings import get_embeddings
+from interviewer.engine import Interview, now, plan_questions
 from interviewer.errors import IndexUnavailableError
 from interviewer.index import QuestionIndex, SyncReport
+from interviewer.packs import Pack, PackError, builtin_packs_dir, load_pack
 from interviewer.retrieval import Retriever
+from interviewer.scoring import EmbeddingScorer, Scorer
+from interviewer.scoring.offline import ScorerParams
+from interviewer.store import SessionStore
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Services:
-    """Settings, corpus, embeddings, index and retriever, ready to use."""
+    """Settings, corpus, embeddings, index, retriever, packs and store, ready to use."""
 
     settings: Settings
     corpus: Corpus
@@ -35,6 +43,120 @@ class Services:
     retriever: Retriever
     sync_report: SyncReport
     notices: list[str] = field(default_factory=list)
+    _packs: dict[str, Pack] | None = None
+    _store: SessionStore | None = None
+
+    @property
+    def packs(self) -> dict[str, Pack]:
+        """Every pack found, by id (loaded on first use)."""
+        if self._packs is None:
+            self._packs = discover_packs()
+        return self._packs
+
+    @property
+    def store(self) -> SessionStore:
+        """The session store (opened and migrated on first use)."""
+        if self._store is None:
+            url = self.settings.database_url
+            self._store = (
+                SessionStore(url) if url else SessionStore.for_data_dir(self.settings.data_dir)
+            )
+        return self._store
+
+    def pack(self, pack_id: str) -> Pack:
+        """One pack by id, with a clear error listing the others."""
+        try:
+            return self.packs[pack_id]
+        except KeyError:
+            raise PackError(
+                f"No pack '{pack_id}'. Available: {', '.join(sorted(self.packs))}"
+            ) from None
+
+    def scorer_for(self, pack: Pack, notify: Callable[[str], None] | None = None) -> Scorer:
+        """The LLM judge when a model is configured (with offline fallback), else offline."""
+        offline = EmbeddingScorer(
+            self.embeddings, ScorerParams.load(pack.root / "calibration.json")
+        )
+        if not self.settings.model:
+            return offline
+        from interviewer.llm import JudgeScorer, chat_model
+
+        return JudgeScorer(
+            chat_model(self.settings, temperature=0.0), self.settings.model, offline, pack
+        )
+
+    def conductor_for(self, notify: Callable[[str], None]) -> Conductor:
+        """The LLM conductor (falling back to offline per call) or the offline one."""
+        offline = OfflineConductor()
+        if not self.settings.model:
+            return offline
+        from interviewer.llm import LLMConductor, chat_model
+
+        llm = LLMConductor(chat_model(self.settings, temperature=0.4), self.settings.model)
+        return FallbackConductor(llm, offline, notify)
+
+    def new_interview(
+        self,
+        pack_id: str,
+        level: Level,
+        format_id: str,
+        profile: str | None = None,
+        job_description: str = "",
+    ) -> Interview:
+        """Plan and save a new session; call ``start`` on the result."""
+        pack = self.pack(pack_id)
+        if format_id not in pack.spec.formats:
+            raise PackError(
+                f"Pack '{pack_id}' has no format '{format_id}'. Formats: "
+                f"{', '.join(pack.spec.formats)}"
+            )
+        profile = (profile or "").strip() or None
+        session_id = uuid.uuid4().hex
+        avoid = self.store.recent_question_ids(profile) if profile else set()
+        ids, notices = plan_questions(
+            self.retriever, pack, format_id, level, job_description[:4000], avoid, seed=session_id
+        )
+        session = Session(
+            id=session_id,
+            pack_id=pack.id,
+            pack_version=pack.spec.version,
+            pack_hash=pack.content_hash,
+            level=level,
+            format=format_id,
+            profile=profile,
+            job_description=job_description[:4000],
+            mode=self.settings.mode,
+            plan=[QuestionState(question_id=i) for i in ids],
+            started_at=now(),
+        )
+        interview = self._interview(session, pack)
+        for notice in notices:
+            interview.notice(notice)
+        self.store.save(session)
+        return interview
+
+    def open_interview(self, session_id: str) -> Interview:
+        """Reopen a stored session, to resume it or to read its report."""
+        session = self.store.load(session_id)
+        return self._interview(session, self.pack(session.pack_id))
+
+    def _interview(self, session: Session, pack: Pack) -> Interview:
+        holder: list[Interview] = []
+
+        def notify(text: str) -> None:
+            if holder:
+                holder[0].notice(text)
+
+        interview = Interview(
+            session,
+            pack,
+            self.corpus.by_id(),
+            self.conductor_for(notify),
+            self.scorer_for(pack, notify),
+            persist=self.store.save,
+        )
+        holder.append(interview)
+        return interview
 
     @classmethod
     def start(
@@ -76,3 +198,15 @@ def _open_or_recover(
         )
         log.warning("index in %s was unreadable; moved to %s", settings.index_dir, broken)
         return QuestionIndex.from_settings(settings, embeddings)
+
+
+def discover_packs() -> dict[str, Pack]:
+    """Every pack folder (one holding pack.yaml) under the built-in prompts directory."""
+    root = builtin_packs_dir()
+    packs: dict[str, Pack] = {}
+    for manifest in sorted(root.glob("*/pack.yaml")):
+        pack = load_pack(manifest.parent)
+        packs[pack.id] = pack
+    if not packs:
+        raise PackError(f"No prompt pack found in {root}.")
+    return packs

@@ -55,3 +55,6 @@ def corpus_copy(tmp_path: Path) -> Iterator[Path]:
     target = tmp_path / "corpus"
     shutil.copytree(REAL_CORPUS, target)
     yield target
+
+
+from fake_llm import fake_llm  # noqa: E402, F401  (the local OpenAI-compatible server fixture)

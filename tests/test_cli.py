@@ -73,3 +73,79 @@ def test_user_errors_exit_2_without_traceback(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Corpus folder not found" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "interviewer", *args]
+
+
+def test_practice_survives_a_kill_and_resumes(tmp_path: Path) -> None:
+    import os
+    import re
+    import selectors
+    import signal
+    import time
+
+    env = dict(os.environ, COLUMNS="200")
+    proc = subprocess.Popen(
+        _cli("practice", "--level", "junior", "--format", "phone-screen"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    seen = ""
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + 120
+
+    def read_until(pattern: str) -> str:
+        nonlocal seen
+        while not re.search(pattern, seen):
+            assert time.monotonic() < deadline, seen[-2000:]
+            if selector.select(timeout=1):
+                line = proc.stdout.readline()  # type: ignore[union-attr]
+                assert line, seen[-2000:]
+                seen += line
+        return seen
+
+    read_until(r"Session ([0-9a-f]{32})")
+    session_id = re.search(r"Session ([0-9a-f]{32})", seen).group(1)  # type: ignore[union-attr]
+    proc.stdin.write("My answer before the crash: I would keep it simple.\n")
+    proc.stdin.flush()
+    time.sleep(3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    answers = "\n".join(["skip"] * 6 + ["no"]) + "\n"
+    done = subprocess.run(
+        _cli("practice", "--resume", session_id[:10]),
+        input=answers,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Interview report" in done.stdout
+    shown = subprocess.run(
+        _cli("sessions", "show", session_id),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert "My answer before the crash" in shown.stdout
+    exported = subprocess.run(
+        _cli("sessions", "export", session_id, "--format", "json"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert '"session_id"' in exported.stdout

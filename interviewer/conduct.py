@@ -1,0 +1,199 @@
+"""Conductors: the interviewer's voice. Offline from pack lines and curated follow-ups; LLM on top.
+
+Every conductor method returns the text to say as an iterator of chunks, so an LLM reply can be
+streamed while an offline reply arrives in one piece. ``FallbackConductor`` tries the LLM and,
+on any failure (timeout, rate limit, bad reply), says the offline line instead and records a
+notice: the interview never stops because a model did.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from interviewer.domain import FollowUp, KeyPoint, Level, Question
+from interviewer.packs import Format, Pack
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a conductor knows about the interview it is running."""
+
+    pack: Pack
+    fmt: Format
+    level: Level
+    job_description: str = ""
+
+
+class Conductor(Protocol):
+    """Says things in the interviewer's voice."""
+
+    name: str
+
+    def greet(self, ctx: Context) -> Iterator[str]:
+        """Opening words."""
+        ...
+
+    def ask(self, ctx: Context, q: Question, position: int, total: int) -> Iterator[str]:
+        """Pose a question."""
+        ...
+
+    def follow_up(
+        self,
+        ctx: Context,
+        q: Question,
+        answers: Sequence[str],
+        missed: Sequence[KeyPoint],
+        suggested: FollowUp,
+    ) -> Iterator[str]:
+        """Probe what the answer missed."""
+        ...
+
+    def reply(self, ctx: Context, candidate_question: str) -> Iterator[str]:
+        """Answer one of the candidate's own questions."""
+        ...
+
+    def close(self, ctx: Context) -> Iterator[str]:
+        """Closing words."""
+        ...
+
+
+def _pick(lines: Sequence[str], index: int) -> str:
+    return lines[index % len(lines)]
+
+
+class OfflineConductor:
+    """Speaks with the pack's lines and the corpus's curated follow-ups; no model needed."""
+
+    name = "offline"
+
+    def greet(self, ctx: Context) -> Iterator[str]:
+        """The pack's greeting template."""
+        persona = ctx.pack.spec.persona
+        yield ctx.pack.render(
+            "greeting",
+            persona_name=persona.name,
+            persona_title=persona.title,
+            level=ctx.level.value,
+            format_name=ctx.fmt.name,
+            question_count=ctx.fmt.question_count,
+            minutes=ctx.fmt.minutes,
+        )
+
+    def ask(self, ctx: Context, q: Question, position: int, total: int) -> Iterator[str]:
+        """A transition line (after the first question) and the question itself."""
+        lines = ctx.pack.spec.offline
+        lead = "" if position == 1 else _pick(lines.transitions, position) + " "
+        yield f"{lead}{q.question}"
+
+    def follow_up(
+        self,
+        ctx: Context,
+        q: Question,
+        answers: Sequence[str],
+        missed: Sequence[KeyPoint],
+        suggested: FollowUp,
+    ) -> Iterator[str]:
+        """An acknowledgement and the curated follow-up."""
+        lines = ctx.pack.spec.offline
+        n = len(answers)
+        yield (
+            f"{_pick(lines.acknowledgements, n)} {_pick(lines.follow_up_intros, n)} "
+            f"{suggested.text}"
+        )
+
+    def reply(self, ctx: Context, candidate_question: str) -> Iterator[str]:
+        """The pack reply whose keywords best match the candidate's question."""
+        lines = ctx.pack.spec.offline
+        text = candidate_question.lower()
+        best = max(lines.replies, key=lambda r: sum(k in text for k in r.keywords))
+        if not any(k in text for k in best.keywords):
+            yield lines.default_reply
+            return
+        yield best.reply
+
+    def close(self, ctx: Context) -> Iterator[str]:
+        """The pack's closing template."""
+        yield ctx.pack.render(
+            "closing", persona_name=ctx.pack.spec.persona.name, level=ctx.level.value
+        )
+
+
+class FallbackConductor:
+    """Uses ``primary`` and falls back to ``fallback`` per call, reporting each failure."""
+
+    def __init__(
+        self, primary: Conductor, fallback: Conductor, notify: Callable[[str], None]
+    ) -> None:
+        self.primary = primary
+        self.fallback = fallback
+        self.notify = notify
+        self.name = primary.name
+
+    def _guard(self, what: str, make: Callable[[Conductor], Iterator[str]]) -> Iterator[str]:
+        """Stream from the primary; if it fails before finishing, say the offline line."""
+        produced = False
+        try:
+            for chunk in make(self.primary):
+                produced = True
+                yield chunk
+            if produced:
+                return
+            reason = "it returned an empty reply"
+        except Exception as exc:  # any model failure degrades, never ends the interview
+            reason = describe_failure(exc)
+            log.warning("LLM %s failed: %s", what, reason)
+        self.notify(f"The language model could not {what} ({reason}); continuing offline.")
+        if produced:
+            yield "\n\n"
+        yield from make(self.fallback)
+
+    def greet(self, ctx: Context) -> Iterator[str]:
+        """Greeting, with fallback."""
+        return self._guard("greet you", lambda c: c.greet(ctx))
+
+    def ask(self, ctx: Context, q: Question, position: int, total: int) -> Iterator[str]:
+        """Question, with fallback."""
+        return self._guard("ask the question", lambda c: c.ask(ctx, q, position, total))
+
+    def follow_up(
+        self,
+        ctx: Context,
+        q: Question,
+        answers: Sequence[str],
+        missed: Sequence[KeyPoint],
+        suggested: FollowUp,
+    ) -> Iterator[str]:
+        """Follow-up, with fallback."""
+        return self._guard(
+            "ask a follow-up", lambda c: c.follow_up(ctx, q, answers, missed, suggested)
+        )
+
+    def reply(self, ctx: Context, candidate_question: str) -> Iterator[str]:
+        """Reply, with fallback."""
+        return self._guard("answer your question", lambda c: c.reply(ctx, candidate_question))
+
+    def close(self, ctx: Context) -> Iterator[str]:
+        """Closing, with fallback."""
+        return self._guard("close the interview", lambda c: c.close(ctx))
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A short, key-free description of why a model call failed."""
+    name = type(exc).__name__
+    if "Timeout" in name or isinstance(exc, TimeoutError):
+        return "timed out"
+    if "RateLimit" in name or getattr(exc, "status_code", None) == 429:
+        return "rate limited"
+    if "Authentication" in name or getattr(exc, "status_code", None) == 401:
+        return "the API key was refused"
+    if "Connection" in name:
+        return "the endpoint could not be reached"
+    if "OutputParser" in name or "ValidationError" in name or "JSON" in name:
+        return "it returned a malformed reply"
+    status = getattr(exc, "status_code", None)
+    return f"error {status}" if status else name

@@ -1,0 +1,455 @@
+"""The interview state machine: greeting, questions, follow-ups, the candidate's questions, close.
+
+``Interview`` holds no UI and does no I/O of its own: it changes a ``Session`` and hands every
+change to ``persist`` (the store) before the reply that follows is produced, so a crash loses
+nothing and ``resume`` picks up exactly where the interview stopped. Given the same inputs
+(session, pack, questions, conductor, scorer) it behaves the same way every time.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from interviewer.conduct import Conductor, Context
+from interviewer.domain import (
+    AnswerScore,
+    CriterionScore,
+    Flag,
+    FollowUp,
+    KeyPointResult,
+    Level,
+    Phase,
+    Question,
+    QuestionState,
+    Session,
+    Speaker,
+    Turn,
+    TurnKind,
+)
+from interviewer.packs import Pack
+from interviewer.retrieval import Filters, Retriever
+from interviewer.scoring.base import Scorer, ScoringRequest
+from interviewer.scoring.text import MAX_ANSWER_CHARS, clean_answer
+
+Stream = Callable[[str], None]
+MAX_HINTS = 2
+_DONE_WORDS = {
+    "no",
+    "nope",
+    "none",
+    "no thanks",
+    "no, thanks",
+    "that's all",
+    "thats all",
+    "nothing",
+    "i'm good",
+    "im good",
+    "all good",
+    "no questions",
+    "done",
+    "end",
+}
+
+
+class Command(StrEnum):
+    """What a candidate can type instead of an answer."""
+
+    HINT = "hint"
+    SKIP = "skip"
+    REPEAT = "repeat"
+    END = "end"
+
+
+def parse_command(text: str) -> Command | None:
+    """'hint', '/hint', 'Hint.' and the like; None for an ordinary answer."""
+    word = text.strip().lower().lstrip("/").rstrip(".!")
+    try:
+        return Command(word)
+    except ValueError:
+        return None
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def plan_questions(
+    retriever: Retriever,
+    pack: Pack,
+    format_id: str,
+    level: Level,
+    job_description: str = "",
+    avoid: Iterable[str] = (),
+    seed: str = "",
+) -> tuple[list[str], list[str]]:
+    """Pick question ids for every slot of a format; returns (ids, notices).
+
+    The job description, when given, is the search query, so it steers which questions come
+    up. Candidates are drawn by MMR and then sampled with a seed (the session id), so two
+    sessions differ while one session is reproducible. When a slot runs short, questions from
+    recent sessions are allowed again, then the level filter is dropped, with a notice.
+    """
+    fmt = pack.spec.formats[format_id]
+    rng = random.Random(seed)
+    chosen: list[str] = []
+    notices: list[str] = []
+    recent = set(avoid)
+    for slot in fmt.slots:
+        query = job_description.strip() or f"{slot.category.value.replace('_', ' ')} question"
+        topics: list[str | None] = list(slot.topics) or [None]
+        picked: list[str] = []
+        for relax in ("none", "recent", "level"):
+            need = slot.count - len(picked)
+            if need <= 0:
+                break
+            exclude = set(chosen) | set(picked) | (recent if relax == "none" else set())
+            level_filter = None if relax == "level" else level
+            pool: list[Question] = []
+            for topic in topics:
+                pool += retriever.search(
+                    query,
+                    k=max(need * 3, 6),
+                    exclude_ids=exclude,
+                    filters=Filters(
+                        role=pack.spec.role, level=level_filter, category=slot.category, topic=topic
+                    ),
+                )
+            unique = list(dict.fromkeys(q.id for q in pool))
+            take = min(need, len(unique))
+            # With a job description the best matches lead; the rest vary with the seed.
+            keep = (take + 1) // 2 if job_description.strip() else 0
+            rest = unique[keep : max(take * 3, keep + take)]
+            picked += unique[:keep] + rng.sample(rest, min(take - keep, len(rest)))
+        if len(picked) < slot.count:
+            notices.append(
+                f"Only {len(picked)} {slot.category.value.replace('_', ' ')} "
+                f"question(s) were available for this plan."
+            )
+        elif any(q in recent for q in picked):
+            notices.append("You have seen every fitting question recently; some come round again.")
+        chosen += picked
+    return chosen, notices
+
+
+class Interview:
+    """Runs one session. Call ``start`` once, then ``handle`` with each candidate message."""
+
+    def __init__(
+        self,
+        session: Session,
+        pack: Pack,
+        questions: Mapping[str, Question],
+        conductor: Conductor,
+        scorer: Scorer,
+        persist: Callable[[Session], None] = lambda s: None,
+    ) -> None:
+        self.session = session
+        self.pack = pack
+        self.questions = questions
+        self.conductor = conductor
+        self.scorer = scorer
+        self.persist = persist
+        fmt = pack.spec.formats[session.format]
+        self.ctx = Context(pack, fmt, session.level, session.job_description)
+        self.fmt = fmt
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _say(
+        self,
+        kind: TurnKind,
+        chunks: Iterator[str],
+        stream: Stream | None,
+        question_id: str | None = None,
+    ) -> Turn:
+        parts = []
+        for chunk in chunks:
+            parts.append(chunk)
+            if stream is not None:
+                stream(chunk)
+        if stream is not None:
+            stream("\n")
+        return self._add(Speaker.INTERVIEWER, kind, "".join(parts).strip(), question_id)
+
+    def _line(
+        self, kind: TurnKind, text: str, stream: Stream | None, question_id: str | None = None
+    ) -> Turn:
+        """Say a fixed line (no model involved)."""
+        return self._say(kind, iter([text]), stream, question_id)
+
+    def _add(
+        self, speaker: Speaker, kind: TurnKind, text: str, question_id: str | None = None
+    ) -> Turn:
+        turn = Turn(speaker=speaker, kind=kind, text=text, question_id=question_id, at=now())
+        self.session.turns.append(turn)
+        return turn
+
+    def notice(self, text: str) -> None:
+        """Record a notice for the candidate (shown in the chat and the report)."""
+        self.session.notices.append(text)
+        self._add(Speaker.SYSTEM, TurnKind.NOTICE, text)
+
+    def question(self, state: QuestionState) -> Question:
+        """The corpus question behind a plan entry."""
+        return self.questions[state.question_id]
+
+    # --- flow ------------------------------------------------------------------------------
+
+    def start(self, stream: Stream | None = None) -> list[Turn]:
+        """Greet and ask the first question."""
+        before = len(self.session.turns)
+        if not self.session.turns:
+            self._say(TurnKind.GREETING, self.conductor.greet(self.ctx), stream)
+            self._ask(stream)
+            self.persist(self.session)
+        return self.session.turns[before:]
+
+    def handle(self, raw: str | bytes, stream: Stream | None = None) -> list[Turn]:
+        """Take one candidate message (an answer, a command or a question) and reply."""
+        before = len(self.session.turns)
+        if self.session.phase is Phase.DONE:
+            self.notice("This interview has ended; open the report to see how it went.")
+            self.persist(self.session)
+            return self.session.turns[before:]
+        clean = clean_answer(raw)
+        command = parse_command(clean.text)
+        state = self.session.active
+        if command is not None:
+            self._add(
+                Speaker.CANDIDATE,
+                TurnKind.COMMAND,
+                command.value,
+                state.question_id if state else None,
+            )
+        else:
+            kind = TurnKind.ANSWER if state else TurnKind.CANDIDATE_QUESTION
+            self._add(Speaker.CANDIDATE, kind, clean.text, state.question_id if state else None)
+            if clean.truncated:
+                self.notice(
+                    f"Your answer was {clean.original_chars:,} characters; answers are "
+                    f"limited to {MAX_ANSWER_CHARS:,}, so only the first part was kept."
+                )
+        self.persist(self.session)  # the candidate's words are safe before anything else runs
+        self._process(command, clean.text, clean.truncated, stream)
+        self.persist(self.session)
+        return self.session.turns[before:]
+
+    def resume(self, stream: Stream | None = None) -> list[Turn]:
+        """After a crash: finish handling a message that was saved but not answered."""
+        before = len(self.session.turns)
+        if not self.session.turns:
+            return self.start(stream)
+        last = self.session.turns[-1]
+        if last.speaker is Speaker.CANDIDATE and self.session.phase is not Phase.DONE:
+            command = parse_command(last.text) if last.kind is TurnKind.COMMAND else None
+            self._process(command, last.text, False, stream)
+            self.persist(self.session)
+        return self.session.turns[before:]
+
+    def _process(
+        self, command: Command | None, text: str, truncated: bool, stream: Stream | None
+    ) -> None:
+        state = self.session.active
+        if self.session.phase is Phase.CANDIDATE_QUESTIONS:
+            self._candidate_question(command, text, stream)
+        elif state is None:
+            self._finish(stream)
+        elif command is Command.HINT:
+            self._hint(state, stream)
+        elif command is Command.SKIP:
+            self._skip(state, stream)
+        elif command is Command.REPEAT:
+            self._repeat(stream)
+        elif command is Command.END:
+            self._end(state, stream)
+        elif not text.strip():
+            self.notice("That answer was empty. Type your answer, or 'skip' to move on.")
+        else:
+            self._answer(state, text, truncated, stream)
+
+    def _ask(self, stream: Stream | None) -> None:
+        state = self.session.active
+        if state is None:
+            self._to_candidate_questions(stream)
+            return
+        q = self.question(state)
+        prepare = getattr(self.scorer, "prepare", None)
+        if callable(prepare):
+            prepare(q)
+        total = len(self.session.plan)
+        self._say(
+            TurnKind.QUESTION,
+            self.conductor.ask(self.ctx, q, self.session.current + 1, total),
+            stream,
+            q.id,
+        )
+
+    def _score(self, state: QuestionState, truncated: bool = False) -> AnswerScore:
+        q = self.question(state)
+        request = ScoringRequest(
+            q,
+            "\n".join(state.answers),
+            self.session.level,
+            self.pack.rubric(q.category),
+            state.hints,
+            truncated,
+        )
+        result = self.scorer.score(request)
+        self.session.scores[q.id] = result
+        if result.notice:
+            self.notice(result.notice)
+        return result
+
+    def _answer(
+        self, state: QuestionState, text: str, truncated: bool, stream: Stream | None
+    ) -> None:
+        state.answers.append(text)
+        result = self._score(state, truncated)
+        q = self.question(state)
+        suggested = self._next_follow_up(q, state, result)
+        if suggested is not None and len(state.follow_ups_asked) < self.fmt.follow_up_budget:
+            index, follow_up = suggested
+            state.follow_ups_asked.append(index)
+            missed = [
+                kp
+                for kp in q.expected_at(self.session.level)
+                if kp.id in {m.id for m in result.missed()}
+            ]
+            self._say(
+                TurnKind.FOLLOW_UP,
+                self.conductor.follow_up(self.ctx, q, state.answers, missed, follow_up),
+                stream,
+                q.id,
+            )
+            return
+        self._next(state, stream)
+
+    def _next_follow_up(
+        self, q: Question, state: QuestionState, result: AnswerScore
+    ) -> tuple[int, FollowUp] | None:
+        """The unasked follow-up probing the most important missed key point, if any."""
+        expected = {kp.id: kp for kp in q.expected_at(self.session.level)}
+        missed = sorted(
+            (m for m in result.missed() if m.id in expected),
+            key=lambda m: (-m.weight, list(expected).index(m.id)),
+        )
+        for point in missed:
+            for index, follow_up in enumerate(q.follow_ups):
+                if index not in state.follow_ups_asked and point.id in follow_up.probes:
+                    return index, follow_up
+        return None
+
+    def _next(self, state: QuestionState, stream: Stream | None) -> None:
+        state.finished = True
+        self.session.current += 1
+        self._ask(stream)
+
+    def _hint(self, state: QuestionState, stream: Stream | None) -> None:
+        q = self.question(state)
+        lines = self.pack.spec.offline
+        if state.hints >= MAX_HINTS:
+            self._line(TurnKind.HINT, lines.no_more_hints, stream, q.id)
+            return
+        result = self.session.scores.get(q.id)
+        covered = {kp.id for kp in result.covered()} if result else set()
+        expected = sorted(q.expected_at(self.session.level), key=lambda kp: -kp.weight)
+        target = next((kp for kp in expected if kp.id not in covered), None)
+        follow_up = next((f for f in q.follow_ups if target and target.id in f.probes), None)
+        if follow_up is None:
+            self._line(TurnKind.HINT, lines.no_more_hints, stream, q.id)
+            return
+        state.hints += 1
+        if q.id in self.session.scores:
+            self._score(state)  # the hint lowers this question's score from now on
+        self._line(TurnKind.HINT, f"{lines.hint_intro} {follow_up.text}", stream, q.id)
+
+    def _skip(self, state: QuestionState, stream: Stream | None) -> None:
+        q = self.question(state)
+        if state.answers:
+            self._score(state)
+        else:
+            state.skipped = True
+            self.session.scores[q.id] = skipped_score(q, self.pack, self.session.level)
+        self._line(TurnKind.REPLY, self.pack.spec.offline.skip_reply, stream, q.id)
+        self._next(state, stream)
+
+    def _repeat(self, stream: Stream | None) -> None:
+        last = next(
+            (
+                t
+                for t in reversed(self.session.turns)
+                if t.kind in (TurnKind.QUESTION, TurnKind.FOLLOW_UP)
+            ),
+            None,
+        )
+        if last is None:
+            return
+        text = last.text
+        if last.kind is TurnKind.QUESTION and last.question_id:
+            text = self.questions[last.question_id].question  # without the lead-in line
+        self._line(last.kind, text, stream, last.question_id)
+
+    def _end(self, state: QuestionState, stream: Stream | None) -> None:
+        if state.answers:
+            self._score(state)
+        state.finished = True
+        del self.session.plan[self.session.current + 1 :]
+        if not state.answers:
+            del self.session.plan[self.session.current]
+        self.session.current = len(self.session.plan)
+        self._finish(stream)
+
+    def _to_candidate_questions(self, stream: Stream | None) -> None:
+        if self.fmt.candidate_questions <= 0:
+            self._finish(stream)
+            return
+        self.session.phase = Phase.CANDIDATE_QUESTIONS
+        self._add(
+            Speaker.INTERVIEWER, TurnKind.REPLY, self.pack.spec.offline.candidate_questions_prompt
+        )
+        if stream is not None:
+            stream(self.pack.spec.offline.candidate_questions_prompt + "\n")
+
+    def _candidate_question(
+        self, command: Command | None, text: str, stream: Stream | None
+    ) -> None:
+        words = text.strip().lower().rstrip(".!")
+        if command in (Command.END, Command.SKIP) or words in _DONE_WORDS or not words:
+            self._finish(stream)
+            return
+        self.session.candidate_questions_asked += 1
+        self._say(TurnKind.REPLY, self.conductor.reply(self.ctx, text), stream)
+        if self.session.candidate_questions_asked >= self.fmt.candidate_questions:
+            self._finish(stream)
+        else:
+            self._line(TurnKind.REPLY, self.pack.spec.offline.candidate_questions_more, stream)
+
+    def _finish(self, stream: Stream | None) -> None:
+        if self.session.phase is Phase.DONE:
+            return
+        self._say(TurnKind.CLOSING, self.conductor.close(self.ctx), stream)
+        self.session.phase = Phase.DONE
+        self.session.ended_at = now()
+
+
+def skipped_score(q: Question, pack: Pack, level: Level) -> AnswerScore:
+    """The score of a question the candidate skipped without answering."""
+    rubric = pack.rubric(q.category)
+    return AnswerScore(
+        question_id=q.id,
+        criteria=[
+            CriterionScore(id=c.id, name=c.name, score=1, reason="Skipped.")
+            for c in rubric.criteria
+        ],
+        overall=1.0,
+        key_points=[
+            KeyPointResult(id=kp.id, text=kp.text, weight=kp.weight, covered=False)
+            for kp in q.expected_at(level)
+        ],
+        flags=[Flag.SKIPPED],
+        scorer="none",
+    )

@@ -1,0 +1,287 @@
+"""Prompt packs: persona, interview formats, rubrics, offline lines and prompt templates.
+
+A pack is a folder ``prompts/<id>/`` with ``pack.yaml`` and one file per prompt template. It is
+validated in full when loaded: unknown fields, missing rubric anchors, templates that use a
+variable the engine does not provide, or that omit one it must show, are all errors that name
+the file and the field, so a broken pack fails at start-up and never mid-interview.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from langchain_core.prompts import PromptTemplate
+from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
+
+from interviewer.domain import Category, Slug, Strict
+from interviewer.errors import InterviewerError
+
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+TemplateName = Literal[
+    "greeting", "closing", "interviewer_system", "ask", "follow_up", "candidate_reply", "judge"
+]
+
+#: Variables each template may use; the engine always provides all of them.
+TEMPLATE_VARIABLES: dict[str, set[str]] = {
+    "greeting": {
+        "persona_name",
+        "persona_title",
+        "level",
+        "format_name",
+        "question_count",
+        "minutes",
+    },
+    "closing": {"persona_name", "level"},
+    "interviewer_system": {
+        "persona_name",
+        "persona_title",
+        "tone",
+        "level",
+        "format_name",
+        "job_description",
+    },
+    "ask": {"question", "key_points", "level", "position", "question_count"},
+    "follow_up": {"question", "answer", "missed_points", "suggested_follow_up", "level"},
+    "candidate_reply": {"candidate_question", "persona_name"},
+    "judge": {
+        "question",
+        "level",
+        "key_points",
+        "reference_answer",
+        "rubric",
+        "answer",
+        "red_flags",
+    },
+}
+#: Variables a template must use, or it cannot do its job.
+TEMPLATE_REQUIRED: dict[str, set[str]] = {
+    "ask": {"question"},
+    "follow_up": {"answer"},
+    "candidate_reply": {"candidate_question"},
+    "judge": {"answer", "rubric", "key_points"},
+}
+
+
+class PackError(InterviewerError):
+    """A pack could not be loaded; the message names the file and the field."""
+
+
+class Persona(Strict):
+    """Who the candidate is talking to."""
+
+    name: Line
+    title: Line
+    tone: Line = Field(description="A few words on how the interviewer sounds.")
+
+
+class Slot(Strict):
+    """Part of a format's plan: how many questions of a category (and optionally topics)."""
+
+    category: Category
+    count: int = Field(ge=1, le=10)
+    topics: list[Slug] = Field(default_factory=list, description="Empty means any topic.")
+
+
+class Format(Strict):
+    """An interview format: a plan of slots and how much probing each question gets."""
+
+    name: Line
+    description: Line = Field(description="One line shown when choosing the format.")
+    minutes: int = Field(ge=5, le=180)
+    slots: list[Slot] = Field(min_length=1)
+    follow_up_budget: int = Field(ge=0, le=4, description="Follow-ups per question at most.")
+    candidate_questions: int = Field(
+        default=2, ge=0, le=5, description="How many questions the candidate may ask at the end."
+    )
+
+    @property
+    def question_count(self) -> int:
+        """Total questions in the plan."""
+        return sum(slot.count for slot in self.slots)
+
+
+class Criterion(Strict):
+    """One scored dimension with anchored descriptions for scores 1 to 5."""
+
+    id: Slug
+    name: Line
+    weight: float = Field(gt=0, le=10)
+    description: Line
+    anchors: dict[int, Line]
+
+    @field_validator("anchors")
+    @classmethod
+    def _five_anchors(cls, anchors: dict[int, str]) -> dict[int, str]:
+        if set(anchors) != {1, 2, 3, 4, 5}:
+            raise ValueError(f"needs anchors for exactly 1, 2, 3, 4 and 5; got {sorted(anchors)}")
+        return anchors
+
+
+class Rubric(Strict):
+    """The criteria one category of question is scored on."""
+
+    criteria: list[Criterion] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Rubric:
+        ids = [c.id for c in self.criteria]
+        if len(ids) != len(set(ids)):
+            raise ValueError("criteria ids must be unique")
+        return self
+
+    def render(self) -> str:
+        """The rubric as plain text for prompts."""
+        lines = []
+        for c in self.criteria:
+            lines.append(f"- {c.id} ({c.name}, weight {c.weight:g}): {c.description}")
+            lines.extend(f"    {score}: {text}" for score, text in sorted(c.anchors.items()))
+        return "\n".join(lines)
+
+
+class CandidateReply(Strict):
+    """A canned answer to a question the candidate asks at the end (offline mode)."""
+
+    keywords: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=2)]
+    ] = Field(min_length=1)
+    reply: Line
+
+
+class OfflineLines(Strict):
+    """What the offline interviewer says between questions, in the persona's voice."""
+
+    acknowledgements: list[Line] = Field(min_length=1)
+    transitions: list[Line] = Field(min_length=1)
+    follow_up_intros: list[Line] = Field(min_length=1)
+    hint_intro: Line
+    no_more_hints: Line
+    skip_reply: Line
+    candidate_questions_prompt: Line
+    candidate_questions_more: Line
+    replies: list[CandidateReply] = Field(min_length=1)
+    default_reply: Line
+
+
+class PackFile(Strict):
+    """``pack.yaml``."""
+
+    id: Slug
+    name: Line
+    version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]
+    description: Line
+    role: Slug = Field(description="Corpus role folder the questions come from.")
+    persona: Persona
+    formats: dict[Slug, Format] = Field(min_length=1)
+    rubrics: dict[Category, Rubric]
+    offline: OfflineLines
+    templates: dict[TemplateName, str] = Field(description="Template name -> file in the pack.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> PackFile:
+        missing = [c.value for c in Category if c not in self.rubrics]
+        if missing:
+            raise ValueError(f"rubrics: missing a rubric for {', '.join(missing)}")
+        absent = sorted(set(TEMPLATE_VARIABLES) - set(self.templates))
+        if absent:
+            raise ValueError(f"templates: missing {', '.join(absent)}")
+        return self
+
+
+class Pack:
+    """A loaded, fully validated pack with its templates compiled."""
+
+    def __init__(
+        self, root: Path, spec: PackFile, templates: dict[str, PromptTemplate], content_hash: str
+    ) -> None:
+        self.root = root
+        self.spec = spec
+        self.templates = templates
+        self.content_hash = content_hash
+
+    @property
+    def id(self) -> str:
+        """The pack's id."""
+        return self.spec.id
+
+    def render(self, name: TemplateName, **values: object) -> str:
+        """Render a template; every allowed variable may be passed, unused ones are ignored."""
+        template = self.templates[name]
+        return template.format(**{k: values.get(k, "") for k in template.input_variables})
+
+    def rubric(self, category: Category) -> Rubric:
+        """The rubric for a category."""
+        return self.spec.rubrics[category]
+
+
+def _format_errors(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: invalid pack"]
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "(file)"
+        lines.append(f"  - field {field}: {str(err['msg']).removeprefix('Value error, ')}")
+    return "\n".join(lines)
+
+
+def _compile(root: Path, name: str, file_name: str) -> tuple[PromptTemplate, bytes]:
+    path = (root / file_name).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise PackError(
+            f"{root / 'pack.yaml'}: field templates.{name}: '{file_name}' is outside "
+            "the pack folder"
+        )
+    if not path.is_file():
+        raise PackError(
+            f"{root / 'pack.yaml'}: field templates.{name}: file '{file_name}' not found"
+        )
+    raw = path.read_bytes()
+    try:
+        template = PromptTemplate.from_template(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PackError(f"{path}: template {name} cannot be parsed: {exc}") from exc
+    used = set(template.input_variables)
+    unknown = sorted(used - TEMPLATE_VARIABLES[name])
+    if unknown:
+        raise PackError(
+            f"{path}: template {name} uses unknown variable(s) {', '.join(unknown)}; allowed: "
+            f"{', '.join(sorted(TEMPLATE_VARIABLES[name]))}"
+        )
+    lacking = sorted(TEMPLATE_REQUIRED.get(name, set()) - used)
+    if lacking:
+        raise PackError(f"{path}: template {name} must use {', '.join(lacking)}")
+    return template, raw
+
+
+def load_pack(root: Path) -> Pack:
+    """Load and validate the pack in ``root``; raise PackError naming file and field."""
+    manifest = root / "pack.yaml"
+    if not manifest.is_file():
+        raise PackError(f"{manifest}: not found (a pack folder holds pack.yaml)")
+    raw = manifest.read_bytes()
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise PackError(f"{manifest}: not valid YAML: {exc}") from exc
+    try:
+        spec = PackFile.model_validate(data)
+    except ValidationError as exc:
+        raise PackError(_format_errors(manifest, exc)) from exc
+    if spec.id != root.name:
+        raise PackError(f"{manifest}: field id: '{spec.id}' must match the folder '{root.name}'")
+    digest = hashlib.sha256(raw)
+    templates: dict[str, PromptTemplate] = {}
+    for name, file_name in sorted(spec.templates.items()):
+        templates[name], body = _compile(root, name, file_name)
+        digest.update(name.encode() + b"\0" + body)
+    calibration = root / "calibration.json"
+    if calibration.is_file():
+        digest.update(calibration.read_bytes())
+    return Pack(root, spec, templates, digest.hexdigest()[:16])
+
+
+def builtin_packs_dir() -> Path:
+    """The ``prompts/`` folder of this checkout."""
+    from interviewer.config import PROJECT_ROOT
+
+    return PROJECT_ROOT / "prompts"

@@ -1,0 +1,212 @@
+"""The end-of-interview report: overall and per-criterion scores, per-question feedback.
+
+Built from a finished (or ended-early) session; exported as Markdown and JSON. Reference
+answers appear only here, never during the interview.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from interviewer.domain import AnswerScore, Flag, Level, Question, Session
+
+
+class ReportModel(BaseModel):
+    """Base for report parts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CriterionSummary(ReportModel):
+    """A criterion's average over the questions scored on it."""
+
+    id: str
+    name: str
+    category: str
+    score: float
+    questions: int
+
+
+class QuestionReport(ReportModel):
+    """Feedback on one question."""
+
+    question_id: str
+    question: str
+    category: str
+    topic: str
+    answer: str
+    score: AnswerScore
+    reference_answer: str
+    study_next: list[str] = Field(default_factory=list)
+
+
+class Report(ReportModel):
+    """Everything the candidate sees after the interview."""
+
+    session_id: str
+    pack: str
+    pack_version: str
+    pack_hash: str
+    level: Level
+    format: str
+    mode: str
+    started_at: str
+    ended_at: str | None
+    overall: float | None
+    criteria: list[CriterionSummary]
+    questions: list[QuestionReport]
+    study_plan: list[str]
+    notices: list[str]
+    scorers: list[str]
+
+
+def _study(q: Question, score: AnswerScore) -> list[str]:
+    """What to study next for one question: its missed points, most important first."""
+    missed = sorted(score.missed(), key=lambda kp: -kp.weight)
+    items = [kp.text for kp in missed[:3]]
+    if score.red_flags:
+        items.append(f"Revisit a misconception: {score.red_flags[0]}")
+    return items
+
+
+def build_report(session: Session, questions: Mapping[str, Question]) -> Report:
+    """Assemble the report from a session's scores and the corpus questions."""
+    per_question: list[QuestionReport] = []
+    sums: dict[tuple[str, str], list[float]] = {}
+    names: dict[tuple[str, str], str] = {}
+    for state in session.plan:
+        score = session.scores.get(state.question_id)
+        q = questions.get(state.question_id)
+        if score is None or q is None:
+            continue
+        per_question.append(
+            QuestionReport(
+                question_id=q.id,
+                question=q.question,
+                category=q.category.value,
+                topic=q.topic,
+                answer="\n\n".join(state.answers),
+                score=score,
+                reference_answer=q.reference_answer,
+                study_next=_study(q, score),
+            )
+        )
+        for c in score.criteria:
+            key = (q.category.value, c.id)
+            sums.setdefault(key, []).append(c.score)
+            names[key] = c.name
+    criteria = [
+        CriterionSummary(
+            id=cid,
+            name=names[(cat, cid)],
+            category=cat,
+            score=round(sum(v) / len(v), 2),
+            questions=len(v),
+        )
+        for (cat, cid), v in sums.items()
+    ]
+    overall = (
+        round(sum(r.score.overall for r in per_question) / len(per_question), 2)
+        if per_question
+        else None
+    )
+    plan: list[str] = []
+    for r in sorted(per_question, key=lambda r: r.score.overall):
+        for item in r.study_next:
+            if item not in plan:
+                plan.append(item)
+    return Report(
+        session_id=session.id,
+        pack=session.pack_id,
+        pack_version=session.pack_version,
+        pack_hash=session.pack_hash,
+        level=session.level,
+        format=session.format,
+        mode=session.mode,
+        started_at=session.started_at,
+        ended_at=session.ended_at,
+        overall=overall,
+        criteria=criteria,
+        questions=per_question,
+        study_plan=plan[:8],
+        notices=list(dict.fromkeys(session.notices)),
+        scorers=sorted({r.score.scorer for r in per_question}),
+    )
+
+
+def _bar(score: float) -> str:
+    full = round(score * 2) / 2
+    return "█" * int(full) + ("▌" if full % 1 else "") + f" {score:.1f}/5"
+
+
+def to_markdown(report: Report) -> str:
+    """The report as Markdown."""
+    lines = [f"# Interview report: {report.format.replace('-', ' ')} ({report.level.value})", ""]
+    lines.append(
+        f"- Session `{report.session_id}`, pack {report.pack} {report.pack_version} "
+        f"(`{report.pack_hash}`), mode {report.mode}, scored by "
+        f"{', '.join(report.scorers) or 'nobody'}"
+    )
+    lines.append(f"- Started {report.started_at}, ended {report.ended_at or 'not yet'}")
+    lines.append("")
+    if report.overall is None:
+        lines.append("No question was answered, so there is nothing to score yet.")
+    else:
+        lines += [
+            f"## Overall: {_bar(report.overall)}",
+            "",
+            "| criterion | category | score |",
+            "| --- | --- | --- |",
+        ]
+        lines += [
+            f"| {c.name} | {c.category.replace('_', ' ')} | {_bar(c.score)} |"
+            for c in report.criteria
+        ]
+    if report.study_plan:
+        lines += ["", "## What to study next", ""]
+        lines += [f"{i}. {item}" for i, item in enumerate(report.study_plan, 1)]
+    for i, r in enumerate(report.questions, 1):
+        flags = [f.value.replace("_", " ") for f in r.score.flags]
+        lines += [
+            "",
+            f"## {i}. {r.question}",
+            "",
+            f"*{r.category.replace('_', ' ')} · {r.topic} · score {r.score.overall:.1f}/5"
+            f"{' · ' + ', '.join(flags) if flags else ''} · scored by {r.score.scorer}*",
+            "",
+        ]
+        if Flag.SKIPPED not in r.score.flags:
+            quoted = "\n".join(f"> {line}" for line in r.answer.splitlines() if line.strip())
+            lines += ["**Your answer**", "", quoted or "> (empty)", ""]
+        lines += ["| criterion | score | why |", "| --- | --- | --- |"]
+        lines += [f"| {c.name} | {c.score} | {c.reason} |" for c in r.score.criteria]
+        covered, missed = r.score.covered(), r.score.missed()
+        if covered:
+            lines += ["", "**Covered**", ""]
+            lines += [
+                f"- {kp.text}" + (f' — you said: "{kp.evidence}"' if kp.evidence else "")
+                for kp in covered
+            ]
+        if missed:
+            lines += ["", "**Missed**", ""] + [f"- {kp.text}" for kp in missed]
+        if r.score.red_flags:
+            lines += ["", "**Misconceptions to revisit**", ""]
+            lines += [f"- {flag}" for flag in r.score.red_flags]
+        lines += [
+            "",
+            "<details><summary>Model answer</summary>",
+            "",
+            r.reference_answer,
+            "",
+            "</details>",
+        ]
+    if report.notices:
+        lines += ["", "## Notices", ""] + [f"- {n}" for n in report.notices]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(report: Report) -> str:
+    """The report as JSON."""
+    return report.model_dump_json(indent=2)

@@ -1,0 +1,31 @@
+"""What every scorer takes and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from interviewer.domain import AnswerScore, Level, Question
+from interviewer.packs import Rubric
+
+
+@dataclass(frozen=True)
+class ScoringRequest:
+    """Everything needed to score one question's answers."""
+
+    question: Question
+    answer: str
+    level: Level
+    rubric: Rubric
+    hints: int = 0
+    truncated: bool = False
+
+
+class Scorer(Protocol):
+    """Scores an answer against a question's key points and a rubric."""
+
+    name: str
+
+    def score(self, request: ScoringRequest) -> AnswerScore:
+        """Score one answer."""
+        ...

@@ -1,0 +1,441 @@
+"""The offline scorer: key-point coverage, relevance, red flags and structure, from embeddings.
+
+Each answer sentence is embedded once and compared with every key point; a point counts as
+covered when some sentence comes close enough, and that sentence is kept as the evidence. The
+answer's relevance to the question caps everything, so an off-topic answer scores low whatever
+its vocabulary, and sentences that try to instruct the grader are dropped before scoring. Raw
+features in 0..1 are turned into 1..5 per rubric criterion by ``ScorerParams``, which
+``interviewer eval calibrate`` fits on labelled answers and ships with the pack.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from pydantic import BaseModel, ConfigDict, Field
+
+from interviewer.domain import (
+    AnswerScore,
+    Category,
+    CriterionScore,
+    Flag,
+    KeyPointResult,
+    Level,
+    Question,
+)
+from interviewer.scoring.base import ScoringRequest
+from interviewer.scoring.text import cue_count, is_injection, is_prose, sentences
+
+TRADE_OFF_CUES = (
+    "trade-off",
+    "tradeoff",
+    "trade off",
+    "however",
+    "but",
+    "depends",
+    "downside",
+    "drawback",
+    "cost",
+    "on the other hand",
+    "versus",
+    "vs",
+    "instead",
+    "at the expense",
+    "whereas",
+    "risk",
+    "alternatively",
+    "unless",
+)
+SITUATION_CUES = (
+    "when i",
+    "at my",
+    "our team",
+    "we were",
+    "the project",
+    "last year",
+    "the goal",
+    "my role",
+    "i was",
+    "situation",
+    "context",
+    "deadline",
+    "customer",
+)
+ACTION_CUES = (
+    "i decided",
+    "i wrote",
+    "i built",
+    "i proposed",
+    "i talked",
+    "i asked",
+    "i set up",
+    "i led",
+    "i reviewed",
+    "i changed",
+    "i suggested",
+    "i organised",
+    "i organized",
+    "i took",
+    "i made",
+    "i started",
+    "i worked",
+    "i spoke",
+    "i pushed",
+)
+RESULT_CUES = (
+    "as a result",
+    "result",
+    "reduced",
+    "increased",
+    "improved",
+    "shipped",
+    "launched",
+    "saved",
+    "outcome",
+    "in the end",
+    "ended up",
+    "percent",
+    "%",
+    "delivered",
+    "fixed",
+)
+REFLECTION_CUES = (
+    "learned",
+    "learnt",
+    "next time",
+    "would do differently",
+    "in hindsight",
+    "lesson",
+    "realised",
+    "realized",
+    "now i",
+    "since then",
+    "i would",
+)
+REQUIREMENT_CUES = (
+    "requirement",
+    "users",
+    "clarify",
+    "assume",
+    "assumption",
+    "scale",
+    "latency",
+    "qps",
+    "requests per second",
+    "read-heavy",
+    "write-heavy",
+    "functional",
+    "non-functional",
+    "estimate",
+    "sla",
+    "availability",
+)
+STORAGE_CUES = (
+    "database",
+    "table",
+    "schema",
+    "index",
+    "cache",
+    "storage",
+    "sql",
+    "nosql",
+    "key-value",
+    "partition",
+    "shard",
+    "column",
+    "blob",
+    "s3",
+    "redis",
+)
+SCALE_CUES = (
+    "replica",
+    "replication",
+    "shard",
+    "load balancer",
+    "queue",
+    "failover",
+    "retry",
+    "timeout",
+    "circuit",
+    "cache",
+    "horizontal",
+    "region",
+    "backpressure",
+    "rate limit",
+    "idempotent",
+    "monitor",
+)
+
+
+class ScorerParams(BaseModel):
+    """Tunable thresholds and the mapping from raw features to the 1..5 scale."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cover_low: float = Field(default=0.35, description="Similarity at which coverage starts.")
+    cover_high: float = Field(default=0.62, description="Similarity of a fully covered point.")
+    covered_at: float = Field(default=0.5, description="Coverage that counts as 'covered'.")
+    red_flag_at: float = Field(default=0.68)
+    off_topic_below: float = Field(
+        default=0.22, description="Relevance under which an answer is off topic."
+    )
+    relevance_low: float = 0.2
+    relevance_high: float = 0.55
+    short_answer_words: int = 25
+    slope: float = Field(default=4.0, description="Raw 0..1 to score: 1 + slope*raw + offset.")
+    offset: float = 0.0
+    hint_penalty: float = 0.5
+
+    @classmethod
+    def load(cls, path: Path | None) -> ScorerParams:
+        """Parameters from a calibration file, or the defaults."""
+        if path is None or not path.is_file():
+            return cls()
+        data = json.loads(path.read_text())
+        return cls.model_validate(data.get("params", data))
+
+
+@dataclass(frozen=True)
+class Features:
+    """Raw features of an answer, each in 0..1."""
+
+    coverage: float
+    essential: float
+    advanced: float
+    relevance: float
+    reference: float
+    length: float
+    structure: float
+    trade_offs: float
+    red_flag: bool
+
+
+def _ramp(value: float, low: float, high: float) -> float:
+    return float(np.clip((value - low) / max(high - low, 1e-6), 0.0, 1.0))
+
+
+class EmbeddingScorer:
+    """Scores answers offline with sentence embeddings; deterministic for a given model."""
+
+    name = "offline"
+
+    def __init__(
+        self, embeddings: Embeddings, params: ScorerParams | None = None, cache_size: int = 256
+    ) -> None:
+        self.embeddings = embeddings
+        self.params = params or ScorerParams()
+        self._cache: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def prepare(self, q: Question) -> None:
+        """Embed a question's key points ahead of time (the engine calls this when asking)."""
+        self._question_vectors(q)
+
+    def _question_vectors(self, q: Question) -> dict[str, np.ndarray]:
+        """Key point, anchor, question, reference and red-flag vectors, cached per question.
+
+        A key point's anchor is the reference-answer sentence closest to it: the way a strong
+        candidate actually says it. Key points written as meta-descriptions ("describes a
+        concrete situation") match an answer far better through their anchors.
+        """
+        key = q.content_hash()
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        ref_sentences = sentences(q.reference_answer)
+        texts = [kp.text for kp in q.key_points] + [q.question, q.reference_answer]
+        texts += q.red_flags + ref_sentences
+        vecs = np.asarray(self.embeddings.embed_documents(texts), dtype=np.float32)
+        n, r = len(q.key_points), len(q.red_flags)
+        kp, ref = vecs[:n], vecs[n + 2 + r :]
+        anchors = ref[(kp @ ref.T).argmax(axis=1)] if len(ref) else kp
+        entry = {
+            "kp": kp,
+            "anchor": anchors,
+            "question": vecs[n],
+            "reference": vecs[n + 1],
+            "red_flags": vecs[n + 2 : n + 2 + r],
+        }
+        self._cache[key] = entry
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return entry
+
+    def features(
+        self, q: Question, answer: str, level: Level
+    ) -> tuple[Features, list[KeyPointResult], list[str]]:
+        """Raw features, key point results and red flags hit, for one answer."""
+        p = self.params
+        pieces = [s for s in sentences(answer) if not is_injection(s) and is_prose(s)]
+        if not pieces:
+            results = [
+                KeyPointResult(id=kp.id, text=kp.text, weight=kp.weight, covered=False)
+                for kp in q.key_points
+            ]
+            return Features(0, 0, 0, 0, 0, 0, 0, 0, False), results, []
+        qv = self._question_vectors(q)
+        whole = " ".join(pieces)
+        sent = np.asarray(self.embeddings.embed_documents(pieces), dtype=np.float32)
+        centroid = sent.mean(axis=0)
+        answer_vec = centroid / (np.linalg.norm(centroid) + 1e-9)
+        sims = np.maximum(qv["kp"] @ sent.T, qv["anchor"] @ sent.T)  # key points x sentences
+        best = sims.argmax(axis=1)
+        cover = np.array(
+            [
+                _ramp(float(sims[i, best[i]]), p.cover_low, p.cover_high)
+                for i in range(len(q.key_points))
+            ]
+        )
+        results = [
+            KeyPointResult(
+                id=kp.id,
+                text=kp.text,
+                weight=kp.weight,
+                covered=bool(cover[i] >= p.covered_at),
+                similarity=round(float(sims[i, best[i]]), 3),
+                evidence=pieces[int(best[i])] if cover[i] >= p.covered_at else "",
+            )
+            for i, kp in enumerate(q.key_points)
+        ]
+        expected = [i for i, kp in enumerate(q.key_points) if kp.level.rank <= level.rank]
+        weights = np.array([q.key_points[i].weight for i in expected], dtype=np.float32)
+        coverage = float(weights @ cover[expected] / weights.sum())
+        essential_idx = [i for i in expected if q.key_points[i].weight == 3] or expected
+        essential = float(cover[essential_idx].mean())
+        top_rank = max(kp.level.rank for kp in q.key_points)
+        advanced_idx = [
+            i for i, kp in enumerate(q.key_points) if kp.level.rank >= min(level.rank, top_rank)
+        ] or expected
+        advanced = float(cover[advanced_idx].mean())
+        relevance_raw = float(max(answer_vec @ qv["question"], answer_vec @ qv["reference"]))
+        relevance = _ramp(relevance_raw, p.relevance_low, p.relevance_high)
+        reference = _ramp(float(answer_vec @ qv["reference"]), 0.3, 0.8)
+        words = len(whole.split())
+        length = _ramp(words, p.short_answer_words * 0.4, p.short_answer_words * 3)
+        mean_len = words / len(pieces)
+        structure = float(np.clip(1.0 - abs(mean_len - 18) / 40, 0.2, 1.0)) * min(1.0, length * 1.5)
+        trade_offs = min(1.0, cue_count(whole, TRADE_OFF_CUES) / 3)
+        hits: list[str] = []
+        if len(qv["red_flags"]):
+            rf = qv["red_flags"] @ sent.T
+            hits = [
+                flag
+                for flag, row in zip(q.red_flags, rf, strict=True)
+                if float(row.max()) >= p.red_flag_at
+            ]
+        feats = Features(
+            coverage,
+            essential,
+            advanced,
+            relevance if relevance_raw >= p.off_topic_below else 0.0,
+            reference,
+            length,
+            structure,
+            trade_offs,
+            bool(hits),
+        )
+        return feats, results, hits
+
+    def _raw(self, criterion: str, f: Features, category: Category, answer: str) -> float:
+        """Raw 0..1 value of one criterion; unknown criteria fall back to coverage."""
+        cov, text = f.coverage, answer
+        flag_penalty = 0.35 if f.red_flag else 0.0
+
+        def cues(c: tuple[str, ...], n: int = 2) -> float:
+            return min(1.0, cue_count(text, c) / n)
+
+        behavioral = category in (Category.BEHAVIORAL, Category.SOFT_SKILLS)
+        numbers = 1.0 if any(ch.isdigit() for ch in text) else 0.0
+        table: dict[str, float] = {
+            "correctness": 0.75 * f.essential + 0.25 * f.reference - flag_penalty,
+            "depth": 0.7 * f.advanced + 0.3 * f.length,
+            "completeness": cov,
+            "communication": 0.4 * f.structure + 0.6 * cov
+            if not behavioral
+            else 0.5 * f.structure + 0.5 * cov,
+            "trade-offs": 0.55 * cov + 0.45 * f.trade_offs,
+            "requirements": 0.6 * cov + 0.4 * cues(REQUIREMENT_CUES, 3),
+            "high-level-design": 0.8 * cov + 0.2 * f.structure,
+            "data-and-storage": 0.6 * cov + 0.4 * cues(STORAGE_CUES, 3),
+            "scale-and-reliability": 0.5 * f.advanced + 0.2 * cov + 0.3 * cues(SCALE_CUES, 3),
+            "situation-and-task": 0.6 * cov + 0.25 * cues(SITUATION_CUES) + 0.15 * numbers,
+            "actions-and-ownership": 0.6 * cov + 0.4 * cues(ACTION_CUES, 3),
+            "result-and-impact": 0.6 * cov + 0.25 * cues(RESULT_CUES) + 0.15 * numbers,
+            "reflection": 0.6 * cov + 0.4 * cues(REFLECTION_CUES),
+            "self-awareness": 0.6 * cov + 0.4 * cues(REFLECTION_CUES),
+            "concrete-examples": 0.6 * cov + 0.25 * cues(SITUATION_CUES) + 0.15 * numbers,
+            "growth": 0.6 * cov + 0.4 * cues((*REFLECTION_CUES, "learn", "goal", "grow")),
+        }
+        raw = table.get(criterion, cov)
+        # Relevance caps everything: fluent words about something else earn nothing.
+        return float(np.clip(min(raw, 0.15 + 0.85 * f.relevance), 0.0, 1.0))
+
+    def score(self, request: ScoringRequest) -> AnswerScore:
+        """Score one question's answers against its rubric."""
+        p = self.params
+        q = request.question
+        feats, results, hits = self.features(q, request.answer, request.level)
+        flags: list[Flag] = []
+        if not request.answer.split():
+            flags.append(Flag.EMPTY)
+        elif feats.relevance == 0.0:
+            flags.append(Flag.OFF_TOPIC)
+        if any(is_injection(s) for s in sentences(request.answer)):
+            flags.append(Flag.INJECTION_SUSPECTED)
+        if request.truncated:
+            flags.append(Flag.TRUNCATED)
+        if request.hints:
+            flags.append(Flag.HINTED)
+        if hits:
+            flags.append(Flag.RED_FLAG)
+        criteria = []
+        covered = [kp for kp in results if kp.covered]
+        best_evidence = (
+            max(covered, key=lambda kp: kp.weight * kp.similarity).evidence if covered else ""
+        )
+        for c in request.rubric.criteria:
+            raw = self._raw(c.id, feats, q.category, request.answer)
+            value = 1 + p.slope * raw + p.offset - p.hint_penalty * request.hints
+            score = int(np.clip(round(value), 1, 5))
+            criteria.append(
+                CriterionScore(
+                    id=c.id,
+                    name=c.name,
+                    score=score,
+                    evidence=best_evidence if score > 1 else "",
+                    reason=_reason(c.id, feats, covered, results),
+                )
+            )
+        total_weight = sum(c.weight for c in request.rubric.criteria)
+        overall = (
+            sum(c.weight * s.score for c, s in zip(request.rubric.criteria, criteria, strict=True))
+            / total_weight
+        )
+        return AnswerScore(
+            question_id=q.id,
+            criteria=criteria,
+            overall=round(overall, 2),
+            key_points=results,
+            red_flags=hits,
+            flags=flags,
+            scorer=self.name,
+        )
+
+
+def _reason(
+    criterion: str, f: Features, covered: list[KeyPointResult], results: list[KeyPointResult]
+) -> str:
+    """One line a candidate can act on."""
+    if f.relevance == 0.0:
+        return "The answer did not address the question that was asked."
+    share = f"{len(covered)} of {len(results)} key points covered"
+    if criterion == "trade-offs" and f.trade_offs < 0.34:
+        return f"{share}; few trade-offs or alternatives were weighed."
+    if criterion == "correctness" and f.red_flag:
+        return f"{share}; the answer repeats a common misconception."
+    return f"{share}."

@@ -1,0 +1,144 @@
+"""Answer hygiene: size limits, control characters, sentences, injection attempts."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+MAX_ANSWER_CHARS = 8000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+|\s+-\s+|\u2022")
+_INJECTION = re.compile(
+    r"ignore (all |any |the |your |previous |prior |above )+(instructions|rubric|rules|prompt)"
+    r"|disregard (the |all |your )*(instructions|rubric|rules)"
+    r"|(give|award|grant|score) (me|this( answer)?|it) (a )?(perfect|full|maximum|max|top|5|five)"
+    r"|\b5 ?/ ?5\b|\b10 ?/ ?10\b|full marks|perfect score"
+    r"|system prompt|you are now|new instructions|act as (the|a|an) |developer mode"
+    r"|</?(system|assistant|instructions?)>|\bANSWER>>>|<<<ANSWER",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class CleanAnswer:
+    """An answer made safe to score and store."""
+
+    text: str
+    original_chars: int
+    truncated: bool
+    injection: bool
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing meaningful was said."""
+        return len(self.text.split()) == 0
+
+
+def clean_answer(raw: str | bytes) -> CleanAnswer:
+    """Decode, normalise, strip control characters and cap the length."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text).replace("\ufffd", "")
+    text = re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    original = len(text)
+    truncated = original > MAX_ANSWER_CHARS
+    if truncated:
+        text = text[:MAX_ANSWER_CHARS].rsplit(" ", 1)[0]
+    return CleanAnswer(text, original, truncated, bool(_INJECTION.search(text)))
+
+
+def sentences(text: str, limit: int = 80) -> list[str]:
+    """Split an answer into sentence-like pieces (at most ``limit``)."""
+    parts = [p.strip(" -*\t") for p in _SENTENCE_END.split(text)]
+    return [p for p in parts if len(p.split()) >= 2][:limit]
+
+
+def is_injection(sentence: str) -> bool:
+    """True when a sentence tries to instruct the grader."""
+    return bool(_INJECTION.search(sentence))
+
+
+def cue_count(text: str, cues: tuple[str, ...]) -> int:
+    """How many of ``cues`` occur in ``text`` (case-insensitive, whole words or phrases)."""
+    lower = f" {text.lower()} "
+    return sum(1 for cue in cues if re.search(rf"(?<![a-z]){re.escape(cue)}(?![a-z])", lower))
+
+
+_FUNCTION_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "to",
+        "of",
+        "in",
+        "on",
+        "for",
+        "with",
+        "by",
+        "as",
+        "at",
+        "from",
+        "and",
+        "or",
+        "but",
+        "if",
+        "so",
+        "because",
+        "when",
+        "then",
+        "than",
+        "which",
+        "who",
+        "what",
+        "how",
+        "why",
+        "we",
+        "i",
+        "you",
+        "they",
+        "he",
+        "she",
+        "my",
+        "our",
+        "your",
+        "their",
+        "not",
+        "no",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+    }
+)
+
+
+def is_prose(sentence: str) -> bool:
+    """True for a real sentence; False for a bare list of keywords (stuffing)."""
+    words = [w.strip(".,;:!?()\"'").lower() for w in sentence.split()]
+    words = [w for w in words if w]
+    if len(words) < 4:
+        return len(words) >= 2 and any(w in _FUNCTION_WORDS for w in words)
+    return sum(w in _FUNCTION_WORDS for w in words) / len(words) >= 0.12

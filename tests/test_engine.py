@@ -1,0 +1,217 @@
+"""The interview engine, offline: transitions, commands, persistence and resume."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from factories import shipped_settings
+
+from interviewer.domain import Flag, Level, Phase, Speaker, TurnKind
+from interviewer.embeddings import MiniLMEmbeddings
+from interviewer.engine import Interview, parse_command
+from interviewer.report import build_report, to_json, to_markdown
+from interviewer.services import Services
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Services:
+    settings = shipped_settings(tmp_path_factory.mktemp("engine"), model_cache)
+    return Services.start(settings, MiniLMEmbeddings(model_cache))
+
+
+@pytest.fixture
+def services(shared: Services, tmp_path: Path) -> Iterator[Services]:
+    """Shared corpus and index, but a private session database per test."""
+    from interviewer.store import SessionStore
+
+    shared._store = SessionStore.for_data_dir(tmp_path)
+    yield shared
+    shared._store = None
+
+
+def _new(
+    services: Services,
+    fmt: str = "phone-screen",
+    level: Level = Level.MID,
+    profile: str | None = None,
+) -> Interview:
+    interview = services.new_interview("backend-developer", level, fmt, profile)
+    interview.start()
+    return interview
+
+
+def _current(interview: Interview):  # type: ignore[no-untyped-def]
+    state = interview.session.active
+    assert state is not None
+    return interview.questions[state.question_id]
+
+
+def test_start_greets_and_asks_the_first_planned_question(services: Services) -> None:
+    interview = _new(services)
+    kinds = [t.kind for t in interview.session.turns]
+    assert kinds[:2] == [TurnKind.GREETING, TurnKind.QUESTION]
+    plan = [s.question_id for s in interview.session.plan]
+    assert len(plan) == 4 and len(set(plan)) == 4
+    categories = [interview.questions[i].category.value for i in plan]
+    assert categories == ["technical"] * 3 + ["behavioral"]
+    assert all(Level.MID in interview.questions[i].levels for i in plan)
+    assert interview.session.turns[1].text.endswith(_current(interview).question)
+
+
+def test_weak_answer_gets_the_follow_up_for_the_top_missed_point(services: Services) -> None:
+    interview = _new(services)
+    q = _current(interview)
+    turns = interview.handle("Honestly I am not sure, maybe it depends on things.")
+    follow = [t for t in turns if t.kind is TurnKind.FOLLOW_UP]
+    assert len(follow) == 1
+    expected = sorted(q.expected_at(Level.MID), key=lambda kp: -kp.weight)
+    asked = next(f for f in q.follow_ups if f.text in follow[0].text)
+    assert expected[0].id in asked.probes or any(
+        kp.id in asked.probes for kp in expected if kp.weight == expected[0].weight
+    )
+    # The budget is one follow-up per question in a phone screen: the next answer moves on.
+    turns = interview.handle("Still not sure.")
+    assert [t.kind for t in turns if t.speaker is Speaker.INTERVIEWER] == [TurnKind.QUESTION]
+
+
+def test_strong_answer_moves_on_without_probing(services: Services) -> None:
+    interview = _new(services, fmt="technical-deep-dive", level=Level.JUNIOR)
+    q = _current(interview)
+    turns = interview.handle(q.reference_answer)
+    kinds = [t.kind for t in turns if t.speaker is Speaker.INTERVIEWER]
+    assert kinds in ([TurnKind.QUESTION], [TurnKind.FOLLOW_UP])
+    score = interview.session.scores[q.id]
+    assert score.overall >= 3.5
+
+
+def test_hint_nudges_without_the_answer_and_costs_points(services: Services) -> None:
+    interview = _new(services)
+    q = _current(interview)
+    turns = interview.handle("hint")
+    hint = next(t for t in turns if t.kind is TurnKind.HINT)
+    assert q.reference_answer not in hint.text
+    assert any(f.text in hint.text for f in q.follow_ups)
+    interview.handle(q.reference_answer)
+    hinted = interview.session.scores[q.id]
+    assert Flag.HINTED in hinted.flags
+    assert interview.session.plan[0].hints == 1
+
+
+def test_skip_repeat_and_end(services: Services) -> None:
+    interview = _new(services)
+    first = _current(interview)
+    interview.handle("skip")
+    assert Flag.SKIPPED in interview.session.scores[first.id].flags
+    second = _current(interview)
+    assert second.id != first.id
+    turns = interview.handle("repeat")
+    assert turns[-1].kind is TurnKind.QUESTION and turns[-1].text == second.question
+    interview.handle("A short answer about it, covering what I know.")
+    interview.handle("end")
+    assert interview.session.phase is Phase.DONE
+    assert interview.session.turns[-1].kind is TurnKind.CLOSING
+    report = build_report(interview.session, interview.questions)
+    assert [r.question_id for r in report.questions] == [first.id, second.id]
+
+
+def test_candidate_questions_then_close(services: Services) -> None:
+    interview = _new(services)
+    while interview.session.phase is Phase.QUESTION:
+        interview.handle("skip")
+    assert interview.session.phase is Phase.CANDIDATE_QUESTIONS
+    turns = interview.handle("What does on-call look like on your team?")
+    reply = next(t for t in turns if t.kind is TurnKind.REPLY).text
+    assert "rotation" in reply.lower() or "on-call" in reply.lower()
+    interview.handle("no, that's all")
+    assert interview.session.phase is Phase.DONE
+    after = interview.handle("hello?")
+    assert after[-1].kind is TurnKind.NOTICE
+
+
+def test_bad_input_is_handled_with_notices(services: Services) -> None:
+    interview = _new(services)
+    turns = interview.handle("   \n  ")
+    assert turns[-1].kind is TurnKind.NOTICE and "empty" in turns[-1].text
+    interview.handle("skip")
+    turns = interview.handle(("cache " * 25_000).encode() + b"\x00\xff")
+    notices = [t.text for t in turns if t.kind is TurnKind.NOTICE]
+    assert any("limited to 8,000" in n for n in notices)
+    q = interview.session.plan[1].question_id
+    assert Flag.TRUNCATED in interview.session.scores[q].flags
+    assert interview.session.scores[q].overall <= 2.0
+
+
+def test_every_turn_is_saved_before_the_reply(services: Services) -> None:
+    interview = _new(services)
+
+    class BoomError(Exception):
+        pass
+
+    def explode(*_: object) -> Iterator[str]:
+        raise BoomError
+
+    interview.conductor.follow_up = explode  # type: ignore[method-assign]
+    interview.conductor.ask = explode  # type: ignore[method-assign]
+    with pytest.raises(BoomError):
+        interview.handle("My answer that must survive a crash.")
+    stored = services.store.load(interview.session.id)
+    assert stored.turns[-1].text == "My answer that must survive a crash."
+    # A new process would resume from what was stored: the answer is processed, not lost.
+    resumed = services.open_interview(interview.session.id)
+    turns = resumed.resume()
+    assert turns and turns[0].speaker is Speaker.INTERVIEWER
+    assert resumed.session.plan[0].answers == ["My answer that must survive a crash."]
+
+
+def test_profile_avoids_recent_questions(services: Services) -> None:
+    first = _new(services, profile="ana")
+    second = _new(services, profile="ana")
+    a = {s.question_id for s in first.session.plan}
+    b = {s.question_id for s in second.session.plan}
+    assert not a & b
+
+
+def test_same_session_id_plans_the_same_questions(services: Services) -> None:
+    from interviewer.engine import plan_questions
+
+    pack = services.pack("backend-developer")
+    one = plan_questions(services.retriever, pack, "mixed", Level.SENIOR, seed="s1")
+    two = plan_questions(services.retriever, pack, "mixed", Level.SENIOR, seed="s1")
+    assert one == two
+
+
+def test_job_description_steers_the_plan(services: Services) -> None:
+    from interviewer.engine import plan_questions
+
+    pack = services.pack("backend-developer")
+    jd = (
+        "We run event-driven services on Kafka with consumer groups, partitions and the "
+        "transactional outbox pattern; you will own message delivery guarantees."
+    )
+    ids, _ = plan_questions(
+        services.retriever, pack, "technical-deep-dive", Level.SENIOR, jd, seed="x"
+    )
+    topics = [services.corpus.by_id()[i].topic for i in ids]
+    assert "messaging" in topics
+
+
+def test_report_exports(services: Services) -> None:
+    interview = _new(services)
+    q = _current(interview)
+    interview.handle(q.reference_answer)
+    interview.handle("end")
+    report = build_report(interview.session, interview.questions)
+    md = to_markdown(report)
+    assert (
+        q.question in md and "Model answer" in md and "What to study next" in md
+    ) or report.questions[0].score.overall >= 4
+    assert '"question_id"' in to_json(report)
+    assert report.overall is not None and 1 <= report.overall <= 5
+
+
+def test_parse_command() -> None:
+    assert parse_command(" Hint. ") is not None
+    assert parse_command("/skip") is not None
+    assert parse_command("I would skip the cache") is None

@@ -1,0 +1,119 @@
+"""Prompt packs: the shipped pack loads; malformed packs fail at load naming file and field."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from interviewer.config import PROJECT_ROOT
+from interviewer.domain import Category
+from interviewer.packs import PackError, load_pack
+
+SHIPPED = PROJECT_ROOT / "prompts" / "backend-developer"
+
+
+def test_shipped_pack_is_complete() -> None:
+    pack = load_pack(SHIPPED)
+    assert set(pack.spec.formats) == {
+        "phone-screen",
+        "technical-deep-dive",
+        "system-design",
+        "behavioral",
+        "mixed",
+    }
+    assert {c.id for c in pack.rubric(Category.TECHNICAL).criteria} == {
+        "correctness",
+        "depth",
+        "completeness",
+        "communication",
+        "trade-offs",
+    }
+    for category in Category:
+        for criterion in pack.rubric(category).criteria:
+            assert sorted(criterion.anchors) == [1, 2, 3, 4, 5]
+    text = pack.render(
+        "greeting",
+        persona_name="P",
+        persona_title="T",
+        level="mid",
+        format_name="Phone screen",
+        question_count=4,
+        minutes=30,
+    )
+    assert "Phone screen" in text and "hint" in text
+
+
+def test_content_hash_changes_with_a_template(tmp_path: Path) -> None:
+    copy = tmp_path / "backend-developer"
+    shutil.copytree(SHIPPED, copy)
+    before = load_pack(copy).content_hash
+    (copy / "closing.md").write_text("Thanks, {persona_name}. That's all.")
+    assert load_pack(copy).content_hash != before
+
+
+def _edit_yaml(change: Callable[[dict[str, object]], None]) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        path = root / "pack.yaml"
+        data = yaml.safe_load(path.read_text())
+        change(data)
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    return apply
+
+
+def _anchor_missing(data: dict) -> None:  # type: ignore[type-arg]
+    del data["rubrics"]["technical"]["criteria"][0]["anchors"][3]
+
+
+def _unknown_field(data: dict) -> None:  # type: ignore[type-arg]
+    data["persona"]["age"] = 40
+
+
+def _no_rubric(data: dict) -> None:  # type: ignore[type-arg]
+    del data["rubrics"]["behavioral"]
+
+
+def _escape(data: dict) -> None:  # type: ignore[type-arg]
+    data["templates"]["judge"] = "../../../etc/passwd"
+
+
+def _bad_version(data: dict) -> None:  # type: ignore[type-arg]
+    data["version"] = "latest"
+
+
+@pytest.mark.parametrize(
+    ("breaker", "needle"),
+    [
+        (_edit_yaml(_anchor_missing), "rubrics.technical.criteria.0.anchors"),
+        (_edit_yaml(_unknown_field), "field persona.age"),
+        (_edit_yaml(_no_rubric), "missing a rubric for behavioral"),
+        (_edit_yaml(_escape), "outside the pack folder"),
+        (_edit_yaml(_bad_version), "field version"),
+        (
+            lambda root: (root / "judge.md").write_text(
+                "Score {answer} against {rubric} {nonsense}."
+            ),
+            "unknown variable(s) nonsense",
+        ),
+        (
+            lambda root: (root / "judge.md").write_text("Score the answer against {rubric}."),
+            "must use answer, key_points",
+        ),
+        (lambda root: (root / "ask.md").unlink(), "file 'ask.md' not found"),
+        (lambda root: (root / "pack.yaml").write_text("id: [broken\n"), "not valid YAML"),
+    ],
+)
+def test_malformed_pack_is_rejected_with_file_and_field(
+    tmp_path: Path, breaker: Callable[[Path], None], needle: str
+) -> None:
+    copy = tmp_path / "backend-developer"
+    shutil.copytree(SHIPPED, copy)
+    breaker(copy)
+    with pytest.raises(PackError) as info:
+        load_pack(copy)
+    assert needle in str(info.value)
+    assert str(copy) in str(info.value)
