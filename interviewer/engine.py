@@ -202,6 +202,7 @@ class Interview:
     def start(self, stream: Stream | None = None) -> list[Turn]:
         """Greet and ask the first question."""
         before = len(self.session.turns)
+        self._prepare_plan()
         if not self.session.turns:
             self._say(TurnKind.GREETING, self.conductor.greet(self.ctx), stream)
             self._ask(stream)
@@ -228,6 +229,11 @@ class Interview:
         else:
             kind = TurnKind.ANSWER if state else TurnKind.CANDIDATE_QUESTION
             self._add(Speaker.CANDIDATE, kind, clean.text, state.question_id if state else None)
+            if clean.injection and state is not None:
+                self.notice(
+                    "Parts of that answer read as instructions to the grader; they are "
+                    "scored as part of your answer and never followed."
+                )
             if clean.truncated:
                 self.notice(
                     f"Your answer was {clean.original_chars:,} characters; answers are "
@@ -238,11 +244,19 @@ class Interview:
         self.persist(self.session)
         return self.session.turns[before:]
 
+    def _prepare_plan(self) -> None:
+        """Embed every planned question's key points up front, so no turn waits for it."""
+        prepare = getattr(self.scorer, "prepare", None)
+        if callable(prepare):
+            for state in self.session.plan:
+                prepare(self.question(state))
+
     def resume(self, stream: Stream | None = None) -> list[Turn]:
         """After a crash: finish handling a message that was saved but not answered."""
         before = len(self.session.turns)
         if not self.session.turns:
             return self.start(stream)
+        self._prepare_plan()
         last = self.session.turns[-1]
         if last.speaker is Speaker.CANDIDATE and self.session.phase is not Phase.DONE:
             command = parse_command(last.text) if last.kind is TurnKind.COMMAND else None
@@ -277,9 +291,6 @@ class Interview:
             self._to_candidate_questions(stream)
             return
         q = self.question(state)
-        prepare = getattr(self.scorer, "prepare", None)
-        if callable(prepare):
-            prepare(q)
         total = len(self.session.plan)
         self._say(
             TurnKind.QUESTION,

@@ -247,19 +247,21 @@ class EmbeddingScorer:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        ref_sentences = sentences(q.reference_answer)
-        texts = [kp.text for kp in q.key_points] + [q.question, q.reference_answer]
-        texts += q.red_flags + ref_sentences
+        ref_sentences = sentences(q.reference_answer) or [q.reference_answer]
+        # The reference is the mean of its sentences: embedding the whole answer would pad
+        # every text in the batch to its length and cost five times as much.
+        texts = [kp.text for kp in q.key_points] + [q.question] + q.red_flags + ref_sentences
         vecs = np.asarray(self.embeddings.embed_documents(texts), dtype=np.float32)
         n, r = len(q.key_points), len(q.red_flags)
-        kp, ref = vecs[:n], vecs[n + 2 + r :]
-        anchors = ref[(kp @ ref.T).argmax(axis=1)] if len(ref) else kp
+        kp, ref = vecs[:n], vecs[n + 1 + r :]
+        centroid = ref.mean(axis=0)
+        anchors = ref[(kp @ ref.T).argmax(axis=1)]
         entry = {
             "kp": kp,
             "anchor": anchors,
             "question": vecs[n],
-            "reference": vecs[n + 1],
-            "red_flags": vecs[n + 2 : n + 2 + r],
+            "reference": centroid / (np.linalg.norm(centroid) + 1e-9),
+            "red_flags": vecs[n + 1 : n + 1 + r],
         }
         self._cache[key] = entry
         if len(self._cache) > self._cache_size:

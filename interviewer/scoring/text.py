@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_ANSWER_CHARS = 8000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
@@ -61,10 +62,15 @@ def is_injection(sentence: str) -> bool:
     return bool(_INJECTION.search(sentence))
 
 
+@lru_cache(maxsize=64)
+def _cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(cue) for cue in sorted(cues, key=len, reverse=True))
+    return re.compile(rf"(?<![a-z])(?:{alternatives})(?![a-z])")
+
+
 def cue_count(text: str, cues: tuple[str, ...]) -> int:
-    """How many of ``cues`` occur in ``text`` (case-insensitive, whole words or phrases)."""
-    lower = f" {text.lower()} "
-    return sum(1 for cue in cues if re.search(rf"(?<![a-z]){re.escape(cue)}(?![a-z])", lower))
+    """How many distinct ``cues`` occur in ``text`` (case-insensitive, whole words or phrases)."""
+    return len(set(_cue_pattern(cues).findall(text.lower())))
 
 
 _FUNCTION_WORDS = frozenset(
