@@ -1,95 +1,25 @@
-"""Streamlit shell: widgets and layout only; everything else lives in the ``interviewer`` package.
-
-For now the app browses the question bank; the interview chat builds on the same services.
-"""
+"""Streamlit shell: page setup and navigation only; the pages live in ``interviewer.web``."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from interviewer.domain import Category, Level, Question
-from interviewer.errors import InterviewerError
-from interviewer.retrieval import Filters
-from interviewer.services import Services
+from interviewer.web.bank_page import bank_page
+from interviewer.web.history_page import history_page
+from interviewer.web.interview_page import interview_page
 
-st.set_page_config(page_title="Interviewer: question bank", page_icon="🎙️", layout="wide")
+st.set_page_config(
+    page_title="Interviewer", page_icon=":material/record_voice_over:", layout="wide"
+)
 
-
-@st.cache_resource(show_spinner="Loading the question bank and the embedding model…")
-def services() -> Services:
-    """Built once per server process and shared by every browser session (read-only)."""
-    return Services.start()
-
-
-def show_question(q: Question) -> None:
-    """One result card: the question up front, the interviewer's notes folded away."""
-    levels = " · ".join(level.value for level in q.levels)
-    with st.container(border=True):
-        st.markdown(f"**{q.question}**")
-        st.caption(f"{q.category.value.replace('_', ' ')} · {q.topic} · {levels} · `{q.id}`")
-        with st.expander("What a good answer covers"):
-            for kp in q.key_points:
-                st.markdown(
-                    f"- {kp.text}  \n  *expected from {kp.level.value}, weight {kp.weight}*"
-                )
-        with st.expander("Follow-ups and red flags"):
-            for follow_up in q.follow_ups:
-                st.markdown(f"- {follow_up.text}")
-            if q.red_flags:
-                st.markdown("**Red flags**")
-                for flag in q.red_flags:
-                    st.markdown(f"- {flag}")
-        with st.expander("Model answer"):
-            st.write(q.reference_answer)
-
-
-def main() -> None:
-    """The question bank page."""
-    try:
-        svc = services()
-    except InterviewerError as exc:
-        st.error(str(exc))
-        st.stop()
-    for notice in svc.notices:
-        st.toast(notice)
-
-    st.title("Interviewer")
-    mode = svc.settings.mode
-    if mode == "offline":
-        st.caption(
-            "Mode: **offline** (local embeddings and curated questions). "
-            "Set `INTERVIEWER_MODEL`, e.g. `openai:gpt-4o-mini`, to use an LLM."
-        )
-    else:
-        st.caption(f"Mode: LLM **{mode}**")
-
-    topics = sorted({q.topic for q in svc.corpus.questions})
-    with st.sidebar:
-        st.header("Filters")
-        level = st.selectbox("Level", [None, *Level], format_func=lambda v: v or "any")
-        category = st.selectbox(
-            "Category", [None, *Category], format_func=lambda v: v.replace("_", " ") if v else "any"
-        )
-        topic = st.selectbox("Topic", [None, *topics], format_func=lambda v: v or "any")
-        k = st.slider("Results", 1, 20, 6)
-        st.divider()
-        st.caption(
-            f"{len(svc.corpus.questions)} curated questions · index "
-            f"`{svc.index.name}` ({svc.index.count()} items)"
-        )
-
-    query = st.text_input(
-        "Search the question bank",
-        value=st.query_params.get("q", ""),
-        placeholder="e.g. database isolation levels",
-        max_chars=2000,
-    )
-    filters = Filters(level=level, category=category, topic=topic)
-    results = svc.retriever.search(query, k=k, filters=filters, diverse=False)
-    if not results:
-        st.info("No question matches these filters.")
-    for q in results:
-        show_question(q)
-
-
-main()
+pages = {
+    "interview": st.Page(
+        interview_page, title="Interview", icon=":material/record_voice_over:", default=True
+    ),
+    "history": st.Page(
+        history_page, title="History", url_path="history", icon=":material/insights:"
+    ),
+    "bank": st.Page(bank_page, title="Question bank", url_path="bank", icon=":material/menu_book:"),
+}
+st.session_state["interview_page"] = pages["interview"]
+st.navigation(list(pages.values())).run()

@@ -210,3 +210,74 @@ def to_markdown(report: Report) -> str:
 def to_json(report: Report) -> str:
     """The report as JSON."""
     return report.model_dump_json(indent=2)
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:860px;margin:2rem auto;
+color:#212529;line-height:1.5;padding:0 1rem}h1{margin-bottom:.2rem}.muted{color:#868e96}
+.bar{background:#e9ecef;border-radius:4px;height:14px;width:260px;display:inline-block;
+vertical-align:middle}.fill{background:#3b5bdb;height:14px;border-radius:4px}
+table{border-collapse:collapse;width:100%}td,th{padding:.3rem .5rem;border-bottom:1px solid #dee2e6;
+text-align:left;vertical-align:top}.card{border:1px solid #dee2e6;border-radius:8px;padding:1rem;
+margin:1rem 0}blockquote{border-left:3px solid #adb5bd;margin:.5rem 0;padding-left:.8rem;
+white-space:pre-wrap}.ok{color:#2b8a3e}.miss{color:#c92a2a}
+"""
+
+
+def to_html(report: Report) -> str:
+    """A self-contained HTML page of the report; every piece of text is HTML-escaped."""
+    from html import escape as e
+
+    def bar(score: float) -> str:
+        width = int(score / 5 * 100)
+        return (
+            f'<span class="bar"><span class="fill" style="display:block;width:{width}%">'
+            f"</span></span> {score:.1f}/5"
+        )
+
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Interview report</title>"
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>Interview report</h1><p class='muted'>{e(report.format)} · "
+        f"{e(report.level.value)} · session {e(report.session_id)} · pack {e(report.pack)} "
+        f"{e(report.pack_version)} · scored by {e(', '.join(report.scorers))}</p>",
+    ]
+    if report.overall is not None:
+        parts.append(f"<h2>Overall {bar(report.overall)}</h2><table>")
+        parts += [
+            f"<tr><td>{e(c.name)}</td><td>{e(c.category)}</td><td>{bar(c.score)}</td></tr>"
+            for c in report.criteria
+        ]
+        parts.append("</table>")
+    if report.study_plan:
+        parts.append("<h2>What to study next</h2><ol>")
+        parts += [f"<li>{e(item)}</li>" for item in report.study_plan]
+        parts.append("</ol>")
+    for i, r in enumerate(report.questions, 1):
+        parts.append(
+            f"<div class='card'><h3>{i}. {e(r.question)}</h3><p class='muted'>"
+            f"{e(r.category)} · {e(r.topic)} · {r.score.overall:.1f}/5</p>"
+        )
+        parts.append(f"<blockquote>{e(r.answer) or '(no answer)'}</blockquote><table>")
+        parts += [
+            f"<tr><td>{e(c.name)}</td><td>{c.score}</td><td>{e(c.reason)}</td></tr>"
+            for c in r.score.criteria
+        ]
+        parts.append("</table><ul>")
+        parts += [
+            f"<li class='ok'>✔ {e(kp.text)}"
+            + (
+                f"<br><span class='muted'>you said: “{e(kp.evidence)}”</span>"
+                if kp.evidence
+                else ""
+            )
+            + "</li>"
+            for kp in r.score.covered()
+        ]
+        parts += [f"<li class='miss'>✘ {e(kp.text)}</li>" for kp in r.score.missed()]
+        parts.append(
+            f"</ul><details><summary>Model answer</summary><p>{e(r.reference_answer)}"
+            "</p></details></div>"
+        )
+    parts.append("</body></html>")
+    return "\n".join(parts)

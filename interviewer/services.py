@@ -45,6 +45,7 @@ class Services:
     notices: list[str] = field(default_factory=list)
     _packs: dict[str, Pack] | None = None
     _store: SessionStore | None = None
+    _offline_scorers: dict[str, EmbeddingScorer] = field(default_factory=dict)
 
     @property
     def packs(self) -> dict[str, Pack]:

@@ -1,7 +1,13 @@
-"""The Streamlit page, driven through Streamlit's own AppTest."""
+"""The Streamlit app through Streamlit's AppTest: setup, chat, commands, report, history, resume."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
+import pytest
+import streamlit as st
+from fake_llm import FakeLLM
 from streamlit.testing.v1 import AppTest
 
 from interviewer.config import PROJECT_ROOT
@@ -9,15 +15,132 @@ from interviewer.config import PROJECT_ROOT
 APP = str(PROJECT_ROOT / "app.py")
 
 
-def test_question_bank_page_searches_and_filters() -> None:
-    at = AppTest.from_file(APP, default_timeout=120).run()
+@pytest.fixture(autouse=True)
+def fresh_resources() -> Iterator[None]:
+    """Each test builds its own services from its own environment."""
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _start(at: AppTest, profile: str = "") -> AppTest:
+    if profile:
+        at.text_input[0].input(profile)
+    next(b for b in at.button if b.label == "Start interview").click().run()
+    assert not at.exception, at.exception
+    assert "session" in at.query_params
+    return at
+
+
+def _button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
+    return next(b for b in at.button if b.label.endswith(label))
+
+
+def test_setup_page_describes_choices_and_mode() -> None:
+    at = _app()
+    assert at.title[0].value == "Mock interview"
+    assert any("offline" in c.value for c in at.caption)
+    assert [r.label for r in at.radio] == ["Level", "Format"]
+    assert "Phone screen" in at.radio[1].options[0] or at.radio[1].options
+
+
+def test_full_offline_interview_in_the_app() -> None:
+    at = _start(_app(), profile="dana")
+    session_id = at.query_params["session"]
+    chat = [m for m in at.chat_message]
+    assert len(chat) == 2  # greeting and first question
+    at.chat_input[0].set_value("I would measure first, then add an index, because scans hurt.")
+    at.run()
     assert not at.exception
-    assert at.title[0].value == "Interviewer"
-    assert "offline" in at.caption[0].value
-    at.text_input[0].input("how do you choose a shard key").run()
+    assert any("I would measure first" in t.value for t in at.text)
+    _button(at, "Hint").click().run()
+    _button(at, "Skip").click().run()
+    _button(at, "Repeat").click().run()
     assert not at.exception
-    cards = [m.value for m in at.markdown if m.value.startswith("**")]
-    assert cards, "results are shown as cards"
-    at.selectbox[1].select("behavioral").run()
-    captions = [c.value for c in at.main.caption if "· `" in c.value]
-    assert captions and all(c.startswith("behavioral") for c in captions)
+    _button(at, "End").click().run()
+    assert at.title[0].value == "Your interview report"
+    assert len(at.get("download_button")) == 3
+    # A new tab (or a refresh) with the same URL shows the same report.
+    again = AppTest.from_file(APP, default_timeout=120)
+    again.query_params["session"] = session_id
+    again.run()
+    assert again.title[0].value == "Your interview report"
+
+
+def test_refresh_resumes_and_a_stale_submit_is_ignored() -> None:
+    at = _start(_app())
+    session_id = at.query_params["session"]
+    at.chat_input[0].set_value("First answer from the first tab.")
+    at.run()
+    tab = AppTest.from_file(APP, default_timeout=120)
+    tab.query_params["session"] = session_id
+    tab.run()
+    assert any("First answer from the first tab." in t.value for t in tab.text)
+    turns_before = len(tab.chat_message)
+    # The first tab is now stale (it has not seen the tab's state): its click is refused.
+    at2 = AppTest.from_file(APP, default_timeout=120)
+    at2.query_params["session"] = session_id
+    at2.run()
+    at.chat_input[0].set_value("Second answer")
+    at.run()
+    at2.chat_input[0].set_value("A duplicate submit from a stale page")
+    at2.run()
+    assert any("was not used" in w.value for w in at2.warning)
+    stored = [t.value for t in at2.text]
+    assert not any("A duplicate submit" in v for v in stored)
+    assert len(tab.chat_message) == turns_before
+
+
+def test_unknown_session_in_the_url_is_a_clear_message() -> None:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["session"] = "doesnotexist"
+    at.run()
+    assert "No session" in at.error[0].value
+
+
+def test_history_data_and_chart_follow_the_profile() -> None:
+    from interviewer.progress import progress
+    from interviewer.web.charts import progress_chart
+    from interviewer.web.resources import services
+
+    for _ in range(2):
+        at = _start(_app(), profile="lee")
+        at.chat_input[0].set_value("I would add an index and check the plan with EXPLAIN.")
+        at.run()
+        _button(at, "End").click().run()
+    _start(_app(), profile="lee")  # unfinished: listed, but not charted
+    svc = services()
+    rows, points = progress(svc.store, svc.corpus.by_id(), "lee")
+    assert len(rows) == 3 and sum(r.phase == "done" for r in rows) == 2
+    assert len({p.session_id for p in points}) == 2
+    spec = progress_chart(points).to_dict()
+    whens = {row["when"] for row in spec["datasets"][next(iter(spec["datasets"]))]}
+    assert len(whens) == 2 and all(w.startswith("#") for w in whens)
+    assert progress(svc.store, svc.corpus.by_id(), "nobody") == ([], [])
+
+
+def test_llm_mode_in_the_app(fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERVIEWER_MODEL", "openai:fake-model")
+    monkeypatch.setenv("INTERVIEWER_BASE_URL", fake_llm.base_url)
+    monkeypatch.setenv("INTERVIEWER_API_KEY", "sk-app-secret")
+    monkeypatch.setenv("INTERVIEWER_LLM_MAX_RETRIES", "0")
+    fake_llm.default = "Tell me how you would approach it."
+    at = _app()
+    assert any("LLM" in c.value for c in at.caption)
+    assert not any("sk-app-secret" in c.value for c in at.caption)
+    _start(at)
+    fake_llm.reply("not json at all")  # the judge fails: offline score and a notice
+    fake_llm.reply("What would you measure first?")
+    at.chat_input[0].set_value("I would look at the slow query log and add an index.")
+    at.run()
+    assert not at.exception
+    assert any("could not score" in i.value for i in at.info)
+    bodies = json.dumps([r["json"] for r in fake_llm.requests])
+    assert "sk-app-secret" not in bodies

@@ -11,6 +11,7 @@ features in 0..1 are turned into 1..5 per rubric criterion by ``ScorerParams``, 
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,6 +232,7 @@ class EmbeddingScorer:
         self.params = params or ScorerParams()
         self._cache: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
+        self._lock = threading.Lock()  # shared by the browser sessions of one server
 
     def prepare(self, q: Question) -> None:
         """Embed a question's key points ahead of time (the engine calls this when asking)."""
@@ -244,9 +246,10 @@ class EmbeddingScorer:
         concrete situation") match an answer far better through their anchors.
         """
         key = q.content_hash()
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
         ref_sentences = sentences(q.reference_answer) or [q.reference_answer]
         # The reference is the mean of its sentences: embedding the whole answer would pad
         # every text in the batch to its length and cost five times as much.
@@ -263,9 +266,10 @@ class EmbeddingScorer:
             "reference": centroid / (np.linalg.norm(centroid) + 1e-9),
             "red_flags": vecs[n + 1 : n + 1 + r],
         }
-        self._cache[key] = entry
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[key] = entry
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return entry
 
     def features(

@@ -1,0 +1,1 @@
+"""The Streamlit pages; ``app.py`` only wires them together."""

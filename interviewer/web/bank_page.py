@@ -1,0 +1,81 @@
+"""The question bank page: search the curated questions with filters."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from interviewer.domain import Category, Level, Question
+from interviewer.errors import InterviewerError
+from interviewer.retrieval import Filters
+from interviewer.web.resources import services
+
+
+def show_question(q: Question) -> None:
+    """One result card: the question up front, the interviewer's notes folded away."""
+    levels = " · ".join(level.value for level in q.levels)
+    with st.container(border=True):
+        st.markdown(f"**{q.question}**")
+        st.caption(f"{q.category.value.replace('_', ' ')} · {q.topic} · {levels} · `{q.id}`")
+        with st.expander("What a good answer covers"):
+            for kp in q.key_points:
+                st.markdown(
+                    f"- {kp.text}  \n  *expected from {kp.level.value}, weight {kp.weight}*"
+                )
+        with st.expander("Follow-ups and red flags"):
+            for follow_up in q.follow_ups:
+                st.markdown(f"- {follow_up.text}")
+            if q.red_flags:
+                st.markdown("**Red flags**")
+                for flag in q.red_flags:
+                    st.markdown(f"- {flag}")
+        with st.expander("Model answer"):
+            st.write(q.reference_answer)
+
+
+def bank_page() -> None:
+    """The question bank page."""
+    try:
+        svc = services()
+    except InterviewerError as exc:
+        st.error(str(exc))
+        st.stop()
+    for notice in svc.notices:
+        st.toast(notice)
+
+    st.title("Question bank")
+    mode = svc.settings.mode
+    if mode == "offline":
+        st.caption(
+            "Mode: **offline** (local embeddings and curated questions). "
+            "Set `INTERVIEWER_MODEL`, e.g. `openai:gpt-4o-mini`, to use an LLM."
+        )
+    else:
+        st.caption(f"Mode: LLM **{mode}**")
+
+    topics = sorted({q.topic for q in svc.corpus.questions})
+    with st.sidebar:
+        st.header("Filters")
+        level = st.selectbox("Level", [None, *Level], format_func=lambda v: v or "any")
+        category = st.selectbox(
+            "Category", [None, *Category], format_func=lambda v: v.replace("_", " ") if v else "any"
+        )
+        topic = st.selectbox("Topic", [None, *topics], format_func=lambda v: v or "any")
+        k = st.slider("Results", 1, 20, 6)
+        st.divider()
+        st.caption(
+            f"{len(svc.corpus.questions)} curated questions · index "
+            f"`{svc.index.name}` ({svc.index.count()} items)"
+        )
+
+    query = st.text_input(
+        "Search the question bank",
+        value=st.query_params.get("q", ""),
+        placeholder="e.g. database isolation levels",
+        max_chars=2000,
+    )
+    filters = Filters(level=level, category=category, topic=topic)
+    results = svc.retriever.search(query, k=k, filters=filters, diverse=False)
+    if not results:
+        st.info("No question matches these filters.")
+    for q in results:
+        show_question(q)

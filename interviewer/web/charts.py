@@ -1,0 +1,78 @@
+"""Charts for the report and history pages (Altair, which Streamlit ships with)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+import altair as alt
+import pandas as pd
+
+from interviewer.progress import ProgressPoint
+from interviewer.report import Report
+
+SCALE = alt.Scale(domain=[0, 5], nice=False)
+AXIS = alt.Axis(values=[1, 2, 3, 4, 5], format="d")
+COLORS = alt.Scale(
+    domain=[1, 2, 3, 4, 5], range=["#d9480f", "#f08c00", "#fab005", "#74b816", "#2b8a3e"]
+)
+
+
+def criteria_chart(report: Report) -> alt.LayerChart:
+    """Horizontal bars, one per criterion, coloured by score band, with the 3/5 bar marked."""
+    rows = [
+        {
+            "criterion": c.name,
+            "category": c.category.replace("_", " "),
+            "score": c.score,
+            "band": max(1, min(5, round(c.score))),
+        }
+        for c in report.criteria
+    ]
+    base = alt.Chart(pd.DataFrame(rows))
+    bars = base.mark_bar(cornerRadiusEnd=4).encode(
+        x=alt.X("score:Q", scale=SCALE, axis=AXIS, title="score (1 to 5)"),
+        y=alt.Y("criterion:N", sort=None, title=None, axis=alt.Axis(labelLimit=220)),
+        color=alt.Color("band:O", scale=COLORS, legend=None),
+        tooltip=["category:N", "criterion:N", alt.Tooltip("score:Q", format=".1f")],
+    )
+    labels = base.mark_text(align="left", dx=4).encode(
+        x="score:Q", y=alt.Y("criterion:N", sort=None), text=alt.Text("score:Q", format=".1f")
+    )
+    bar_rule = (
+        alt.Chart(pd.DataFrame([{"x": 3}]))
+        .mark_rule(strokeDash=[4, 4], color="#868e96")
+        .encode(x="x:Q")
+    )
+    chart: alt.LayerChart = (bars + labels + bar_rule).properties(height=max(140, 34 * len(rows)))
+    return chart
+
+
+def progress_chart(points: Sequence[ProgressPoint], by: str = "category") -> alt.Chart:
+    """Scores over time, one line per category (or criterion)."""
+    order: dict[str, int] = {}
+    for p in points:  # chronological already: number the sessions in that order
+        order.setdefault(p.session_id, len(order) + 1)
+    rows = [
+        {
+            "when": f"#{order[p.session_id]} · {p.started_at[5:16].replace('T', ' ')}",
+            "session": p.session_id[:8],
+            "category": p.category.replace("_", " "),
+            "criterion": p.criterion,
+            "score": p.score,
+        }
+        for p in points
+    ]
+    field = "category" if by == "category" else "criterion"
+    chart = (
+        alt.Chart(pd.DataFrame(rows))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("when:O", title="session", sort=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("mean(score):Q", scale=SCALE, axis=AXIS, title="average score"),
+            color=alt.Color(f"{field}:N", title=field),
+            tooltip=[f"{field}:N", "session:N", alt.Tooltip("mean(score):Q", format=".1f")],
+        )
+        .properties(height=280)
+    )
+    return cast(alt.Chart, chart)

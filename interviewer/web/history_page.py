@@ -1,0 +1,42 @@
+"""Past sessions of a profile: scores over time, reopen a report, resume an interview."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from interviewer.progress import progress
+from interviewer.web.charts import progress_chart
+from interviewer.web.resources import services
+
+
+def history_page() -> None:
+    """The history page."""
+    svc = services()
+    st.title("History")
+    profile = st.text_input("Profile name", value=st.query_params.get("profile", ""), max_chars=60)
+    if not profile:
+        st.info("Enter the profile name you used when starting interviews.")
+        return
+    st.query_params["profile"] = profile
+    rows, points = progress(svc.store, svc.corpus.by_id(), profile)
+    if not rows:
+        st.info(f"No interviews for “{profile}” yet.")
+        return
+    if points:
+        by = st.segmented_control("Trend by", ["category", "criterion"], default="category")
+        st.altair_chart(progress_chart(points, by or "category"), use_container_width=True)
+    else:
+        st.caption("Finish an interview to see your scores over time.")
+    for row in rows:
+        with st.container(border=True):
+            a, b, c = st.columns([3, 1, 1])
+            a.markdown(
+                f"**{row.format.replace('-', ' ').title()}** · {row.level} · "
+                f"{row.started_at[:16].replace('T', ' ')}"
+            )
+            b.markdown(f"{row.overall:.1f}/5" if row.overall is not None else "unfinished")
+            label = "Open report" if row.phase == "done" else "Resume"
+            if c.button(label, key=f"open-{row.id}", use_container_width=True):
+                st.query_params.clear()
+                st.query_params["session"] = row.id
+                st.switch_page(st.session_state["interview_page"])

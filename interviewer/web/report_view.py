@@ -1,0 +1,101 @@
+"""The report: overall and per-criterion chart, per-question cards, study plan, downloads."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from interviewer.domain import Flag
+from interviewer.engine import Interview
+from interviewer.report import Report, to_html, to_json, to_markdown
+from interviewer.web.charts import criteria_chart
+
+
+def show_report(report: Report, interview: Interview | None = None) -> None:
+    """Render a report; candidate and model text is shown as text, never as HTML."""
+    st.title("Your interview report")
+    st.caption(
+        f"{report.format.replace('-', ' ').title()} · {report.level.value} · "
+        f"{len(report.questions)} question(s) · scored by {', '.join(report.scorers)} · "
+        f"pack {report.pack} {report.pack_version}"
+    )
+    if report.overall is None:
+        st.info("No question was answered, so there is nothing to score.")
+        return
+    left, right = st.columns([1, 2])
+    with left:
+        st.metric("Overall", f"{report.overall:.1f} / 5")
+        strongest = max(report.criteria, key=lambda c: c.score)
+        weakest = min(report.criteria, key=lambda c: c.score)
+        st.markdown(
+            f"**Strongest:** {strongest.name} ({strongest.score:.1f})  \n"
+            f"**Work on:** {weakest.name} ({weakest.score:.1f})"
+        )
+    with right:
+        st.altair_chart(criteria_chart(report), use_container_width=True)
+    name = f"interview-{report.session_id[:8]}"
+    d1, d2, d3, _ = st.columns([1, 1, 1, 3])
+    d1.download_button(
+        ":material/download: Markdown",
+        to_markdown(report),
+        f"{name}.md",
+        mime="text/markdown",
+        use_container_width=True,
+    )
+    d2.download_button(
+        ":material/download: JSON",
+        to_json(report),
+        f"{name}.json",
+        mime="application/json",
+        use_container_width=True,
+    )
+    d3.download_button(
+        ":material/download: HTML",
+        to_html(report),
+        f"{name}.html",
+        mime="text/html",
+        use_container_width=True,
+    )
+    if report.study_plan:
+        st.subheader("What to study next")
+        for i, item in enumerate(report.study_plan, 1):
+            st.markdown(f"{i}. {_safe(item)}")
+    for notice in report.notices:
+        st.info(notice, icon=":material/info:")
+    st.subheader("Question by question")
+    for i, r in enumerate(report.questions, 1):
+        with st.container(border=True):
+            flags = [f.value.replace("_", " ") for f in r.score.flags]
+            st.markdown(f"**{i}. {_safe(r.question)}**")
+            st.caption(
+                f"{r.category.replace('_', ' ')} · {r.topic} · "
+                f"**{r.score.overall:.1f}/5**" + (f" · {', '.join(flags)}" if flags else "")
+            )
+            cols = st.columns(len(r.score.criteria))
+            for col, c in zip(cols, r.score.criteria, strict=True):
+                col.metric(c.name, f"{c.score}/5", help=c.reason)
+            if Flag.SKIPPED not in r.score.flags:
+                with st.expander("Your answer"):
+                    st.text(r.answer)
+            covered, missed = r.score.covered(), r.score.missed()
+            if covered:
+                st.markdown("**Covered**")
+                for kp in covered:
+                    st.markdown(f"- ✅ {_safe(kp.text)}")
+                    if kp.evidence:
+                        st.caption(f"You said: “{_safe(kp.evidence)}”")
+            if missed:
+                st.markdown("**Missed**")
+                for kp in missed:
+                    st.markdown(f"- ⬜ {_safe(kp.text)}")
+            for flag in r.score.red_flags:
+                st.warning(f"Misconception to revisit: {flag}")
+            with st.expander("Model answer"):
+                st.write(r.reference_answer)
+
+
+def _safe(text: str) -> str:
+    """Markdown-escape text from candidates, packs or models (no HTML ever renders)."""
+    out = text.replace("\\", "\\\\")
+    for ch in "`*_[]<>#|":
+        out = out.replace(ch, "\\" + ch)
+    return out
