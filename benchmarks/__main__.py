@@ -152,7 +152,7 @@ def run_size(size: str, n_queries: int) -> dict[str, float | int | str]:
 def main() -> None:
     """Run every size in its own process and print a table with ratios to the targets."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--suite", choices=["all", "index", "engine"], default="all")
+    parser.add_argument("--suite", choices=["all", "index", "engine", "browser"], default="all")
     parser.add_argument("--sizes", default="corpus,10000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--one", help=argparse.SUPPRESS)
@@ -161,6 +161,22 @@ def main() -> None:
     if args.one:
         print(json.dumps(run_size(args.one, args.queries)))
         return
+    if args.suite in ("all", "browser"):
+        from benchmarks.browser import TARGETS as BROWSER_TARGETS
+        from benchmarks.browser import run as run_browser
+
+        browser = run_browser()
+        print("browser (headless Chromium, streamlit run on 127.0.0.1, offline):")
+        for key, value in browser.items():
+            print(f"  {key:24} {value}")
+        for name, target in BROWSER_TARGETS.items():
+            print(
+                f"  target {name:17} {browser[name]:8.3f} / {target:<6} = "
+                f"{browser[name] / target:.2f}"
+            )
+        print()
+        if args.suite == "browser":
+            return
     if args.suite in ("all", "engine"):
         from benchmarks.engine import TARGETS as ENGINE_TARGETS
         from benchmarks.engine import run as run_engine

@@ -99,7 +99,6 @@ def main() -> None:
             shots = [
                 (f"{url}/?session={live}", "Question 1 of 5", "chat.png", False),
                 (f"{url}/?session={finished}", "Question by question", "report.png", False),
-                (f"{url}/?session={finished}", "Question by question", "report-full.png", True),
                 (f"{url}/history?profile={profile}", "Open report", "history.png", False),
                 (f"{url}/", "Start interview", "setup.png", False),
             ]

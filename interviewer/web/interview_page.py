@@ -129,67 +129,77 @@ def transcript(interview: Interview, coaching: bool) -> None:
                 )
 
 
-def chat(services: Services, interview: Interview) -> None:
-    """The running interview."""
+COMMAND_LABELS = {
+    Command.HINT: ":material/lightbulb: Hint",
+    Command.SKIP: ":material/skip_next: Skip",
+    Command.REPEAT: ":material/replay: Repeat",
+    Command.END: ":material/stop: End",
+}
+
+
+def _header(interview: Interview) -> None:
     session = interview.session
     total = len(session.plan)
-    position = min(session.current + 1, total)
-    top = st.container()
-    with top:
-        a, b = st.columns([3, 1])
-        if session.phase is Phase.QUESTION:
-            a.progress(session.current / max(total, 1), text=f"Question {position} of {total}")
-        else:
-            a.progress(1.0, text="Your questions for the interviewer")
-        b.caption(
-            f":material/timer: {_elapsed(session.started_at)} elapsed · "
-            f"{session.level.value} · {interview.fmt.name}"
-        )
-    coaching = bool(st.session_state.get("coaching", False))
-    transcript(interview, coaching)
+    a, b = st.columns([3, 1])
+    if session.phase is Phase.QUESTION:
+        position = min(session.current + 1, total)
+        a.progress(session.current / max(total, 1), text=f"Question {position} of {total}")
+    else:
+        a.progress(1.0, text="Your questions for the interviewer")
+    b.caption(
+        f":material/timer: {_elapsed(session.started_at)} elapsed · "
+        f"{session.level.value} · {interview.fmt.name}"
+    )
+
+
+def chat(interview: Interview) -> None:
+    """The running interview, in one script run per message (no second rerun)."""
+    session = interview.session
+    header = st.container()
     token = len(session.turns)
     seen_key = f"seen-{session.id}"
-    seen = st.session_state.get(seen_key)  # what this browser tab showed last time
-    st.session_state[seen_key] = token
-    pending: str | None = None
+    seen = st.session_state.get(seen_key)  # how many turns this tab showed last time
+    typed = st.chat_input("Type your answer (or hint, skip, repeat, end)")
+    clicked = next(
+        (c.value for c in COMMAND_LABELS if st.session_state.get(f"cmd-{c.value}-{token}")), None
+    )
+    pending = typed if typed is not None else clicked
+    transcript(interview, bool(st.session_state.get("coaching", False)))
+    if pending is not None and seen is not None and seen != token:
+        st.warning(
+            "The interview moved on (another tab, a double click, or a message sent "
+            "while the interviewer was still replying), so that input was not used. "
+            "Here is the interview as it stands; send it again if you still want to."
+        )
+    elif pending is not None:
+        with st.chat_message("user", avatar=AVATARS[Speaker.CANDIDATE]):
+            st.text(pending)
+        with st.chat_message("assistant", avatar=AVATARS[Speaker.INTERVIEWER]):
+            placeholder = st.empty()
+            shown: list[str] = []
+
+            def stream(chunk: str) -> None:
+                shown.append(chunk)
+                placeholder.markdown("".join(shown))
+
+            new = interview.handle(pending, stream)
+        for turn in new:
+            if turn.speaker is Speaker.SYSTEM:
+                st.info(turn.text, icon=":material/info:")
+        if session.phase is Phase.DONE:
+            st.rerun()  # on to the report
+    st.session_state[seen_key] = len(session.turns)
+    with header:
+        _header(interview)
+    token = len(session.turns)
     cols = st.columns(4)
-    labels = {
-        Command.HINT: ":material/lightbulb: Hint",
-        Command.SKIP: ":material/skip_next: Skip",
-        Command.REPEAT: ":material/replay: Repeat",
-        Command.END: ":material/stop: End",
-    }
-    for col, (command, label) in zip(cols, labels.items(), strict=True):
-        if col.button(
+    for col, (command, label) in zip(cols, COMMAND_LABELS.items(), strict=True):
+        col.button(
             label,
             key=f"cmd-{command.value}-{token}",
             use_container_width=True,
             disabled=session.phase is not Phase.QUESTION and command is not Command.END,
-        ):
-            pending = command.value
-    typed = st.chat_input("Type your answer (or hint, skip, repeat, end)")
-    if typed is not None:
-        pending = typed
-    if pending is None:
-        return
-    if seen is not None and seen != token:
-        st.warning(
-            "The interview moved on in another tab or from a double click, so that "
-            "input was not used. Here is the interview as it stands."
         )
-        return
-    with st.chat_message("user", avatar=AVATARS[Speaker.CANDIDATE]):
-        st.text(pending)
-    with st.chat_message("assistant", avatar=AVATARS[Speaker.INTERVIEWER]):
-        placeholder = st.empty()
-        shown: list[str] = []
-
-        def stream(chunk: str) -> None:
-            shown.append(chunk)
-            placeholder.markdown("".join(shown))
-
-        interview.handle(pending, stream)
-    st.rerun()
 
 
 def interview_page() -> None:
@@ -207,13 +217,32 @@ def interview_page() -> None:
             st.query_params.clear()
             st.rerun()
         return
+    turns = interview.session.turns
+    if (
+        turns
+        and turns[-1].speaker is Speaker.CANDIDATE
+        and interview.session.phase is not Phase.DONE
+    ):
+        # The last message was saved but its reply never finished (a refresh or a crash
+        # mid-reply): finish it now, then show the interview as usual.
+        transcript(interview, bool(st.session_state.get("coaching", False)))
+        with st.chat_message("assistant", avatar=AVATARS[Speaker.INTERVIEWER]):
+            placeholder = st.empty()
+            shown: list[str] = []
+
+            def stream(chunk: str) -> None:
+                shown.append(chunk)
+                placeholder.markdown("".join(shown))
+
+            interview.resume(stream)
+        st.rerun()
     if interview.session.phase is Phase.DONE:
         show_report(build_report(interview.session, services.corpus.by_id()), interview)
         if st.button("Start another interview", type="primary"):
             st.query_params.clear()
             st.rerun()
         return
-    chat(services, interview)
+    chat(interview)
 
 
 def _services() -> Services:
