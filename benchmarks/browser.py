@@ -39,8 +39,12 @@ def run(turns: int = 12) -> dict[str, float]:
     data = tempfile.mkdtemp()
     env = dict(os.environ, INTERVIEWER_DATA_DIR=data)
     # As `./run app` does: the index is built before the server starts.
-    subprocess.run([sys.executable, "-m", "interviewer", "corpus", "ingest", "--quiet"], env=env,
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "interviewer", "corpus", "ingest", "--quiet"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -15,7 +15,14 @@ from rich.progress import Progress
 from rich.table import Table
 
 from interviewer.config import PROJECT_ROOT, Settings
-from interviewer.corpus import Problem, load_corpus, near_duplicates, stats
+from interviewer.corpus import (
+    Problem,
+    candidate_questions,
+    coverage_problems,
+    load_corpus,
+    near_duplicates,
+    stats,
+)
 from interviewer.domain import Category, CorpusFile, Level
 from interviewer.errors import InterviewerError, SettingsError
 
@@ -62,6 +69,9 @@ def corpus_validate(
     settings = _settings(corpus)
     loaded = load_corpus(settings.corpus_dir)
     problems = list(loaded.problems)
+    for role in sorted({q.role for q in loaded.questions}):
+        problems += candidate_questions(settings.corpus_dir, role)[1]
+        problems += coverage_problems(settings.corpus_dir, role, loaded.questions)
     if duplicates and loaded.questions:
         from interviewer.embeddings import get_embeddings
 
@@ -159,6 +169,14 @@ def corpus_stats(corpus: CorpusOpt = None) -> None:
             str(row.total),
         )
     out.print(table)
+    for role in sorted({q.role for q in loaded.questions}):
+        gaps = coverage_problems(settings.corpus_dir, role, loaded.questions)
+        for gap in gaps:
+            out.print(f"[red]gap[/red] {gap.message}", highlight=False)
+        if not gaps:
+            out.print(f"[green]{role}: every cell of the coverage plan is filled[/green]")
+        asks = candidate_questions(settings.corpus_dir, role)[0]
+        out.print(f"{role}: {len(asks)} questions for candidates to ask at the end")
     if loaded.problems:
         err.print(
             f"[yellow]{len(loaded.problems)} item(s) skipped: run `interviewer corpus "
@@ -202,7 +220,7 @@ def practice(
     from rich.prompt import Prompt
 
     from interviewer.domain import Phase
-    from interviewer.report import build_report, to_markdown
+    from interviewer.report import to_markdown
     from interviewer.services import Services
 
     services = Services.start(_settings())
@@ -242,7 +260,7 @@ def practice(
             if turn.kind.value == "notice":
                 out.print(f"[yellow]notice:[/yellow] {turn.text}", highlight=False)
         seen = len(interview.session.turns)
-    report = build_report(interview.session, services.corpus.by_id())
+    report = services.report(interview.session)
     out.print(Markdown(to_markdown(report)))
     out.print(f"[dim]Export: interviewer sessions export {interview.session.id} --format md[/dim]")
 
@@ -298,13 +316,13 @@ def sessions_export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")] = None,
 ) -> None:
     """Export a session's report as Markdown or JSON."""
-    from interviewer.report import build_report, to_json, to_markdown
+    from interviewer.report import to_json, to_markdown
     from interviewer.services import Services
 
     if fmt not in ("md", "json"):
         raise typer.BadParameter("use md or json", param_hint="--format")
     services = Services.start(_settings())
-    report = build_report(services.store.load(session_id), services.corpus.by_id())
+    report = services.report(services.store.load(session_id))
     text = to_markdown(report) if fmt == "md" else to_json(report)
     if output is None:
         sys.stdout.write(text)
@@ -314,11 +332,11 @@ def sessions_export(
 
 
 def _report(session_id: str) -> tuple[Services, str]:
-    from interviewer.report import build_report, to_markdown
+    from interviewer.report import to_markdown
     from interviewer.services import Services
 
     services = Services.start(_settings())
-    report = build_report(services.store.load(session_id), services.corpus.by_id())
+    report = services.report(services.store.load(session_id))
     return services, to_markdown(report)
 
 

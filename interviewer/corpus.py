@@ -14,7 +14,14 @@ from typing import Any, cast
 import yaml
 from pydantic import ValidationError
 
-from interviewer.domain import Category, Level, Question
+from interviewer.domain import (
+    CandidateQuestion,
+    CandidateQuestionsFile,
+    Category,
+    CoverageFile,
+    Level,
+    Question,
+)
 from interviewer.errors import CorpusError
 
 NEAR_DUPLICATE_COSINE = 0.92
@@ -263,3 +270,58 @@ def stats(questions: Iterable[Question]) -> list[StatsRow]:
         by_level = {lvl: sum(1 for q in items if lvl in q.levels) for lvl in Level}
         rows.append(StatsRow(category, topic, by_level, len(items)))
     return rows
+
+
+CANDIDATE_QUESTIONS = Path("closing") / "candidate-questions.yaml"
+COVERAGE = Path("_meta") / "coverage.yaml"
+
+
+def _load_model(
+    path: Path, model: type[CandidateQuestionsFile] | type[CoverageFile], rel: str
+) -> tuple[object | None, list[Problem]]:
+    if not path.is_file():
+        return None, []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return model.model_validate(data), []
+    except yaml.YAMLError as exc:
+        return None, [Problem(rel, f"is not valid YAML: {exc}")]
+    except ValidationError as exc:
+        return None, [
+            Problem(rel, str(e["msg"]), field=_field_name(e["loc"])) for e in exc.errors()
+        ]
+
+
+def candidate_questions(root: Path, role: str) -> tuple[list[CandidateQuestion], list[Problem]]:
+    """The good questions a candidate can ask at the end, for one role."""
+    path = root / role / CANDIDATE_QUESTIONS
+    loaded, problems = _load_model(
+        path, CandidateQuestionsFile, f"{root.name}/{role}/{CANDIDATE_QUESTIONS}"
+    )
+    return (loaded.questions if isinstance(loaded, CandidateQuestionsFile) else []), problems
+
+
+def coverage_problems(root: Path, role: str, questions: Iterable[Question]) -> list[Problem]:
+    """Required topic x level x category cells (from _meta/coverage.yaml) that are too thin."""
+    rel = f"{root.name}/{role}/{COVERAGE}"
+    loaded, problems = _load_model(root / role / COVERAGE, CoverageFile, rel)
+    if not isinstance(loaded, CoverageFile):
+        return problems
+    pool = [q for q in questions if q.role == role]
+    for cell in loaded.cells:
+        for level in cell.levels:
+            n = sum(
+                1
+                for q in pool
+                if q.topic == cell.topic and q.category == cell.category and level in q.levels
+            )
+            if n < cell.minimum:
+                problems.append(
+                    Problem(
+                        rel,
+                        f"{cell.category.value} / {cell.topic} / {level.value} has {n} "
+                        f"question(s); the coverage plan asks for at least {cell.minimum}",
+                        field="cells",
+                    )
+                )
+    return problems

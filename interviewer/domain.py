@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -150,6 +150,44 @@ class CorpusFile(Strict):
     """One topic file, ``corpus/<role>/<topic>.yaml``."""
 
     questions: list[Question] = Field(min_length=1)
+
+
+class CandidateQuestion(Strict):
+    """A good question for the candidate to ask the interviewer at the end."""
+
+    id: Slug
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=15, max_length=400)]
+    why: Annotated[str, StringConstraints(strip_whitespace=True, min_length=15, max_length=600)]
+    levels: list[Level] = Field(min_length=1)
+    theme: Literal["team", "engineering", "product", "growth", "process", "role"]
+
+
+class CandidateQuestionsFile(Strict):
+    """``corpus/<role>/closing/candidate-questions.yaml``."""
+
+    questions: list[CandidateQuestion] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> CandidateQuestionsFile:
+        ids = [q.id for q in self.questions]
+        if len(ids) != len(set(ids)):
+            raise ValueError("questions: ids must be unique")
+        return self
+
+
+class CoverageCell(Strict):
+    """A topic x level x category cell that a real interview uses."""
+
+    topic: Slug
+    category: Category
+    levels: list[Level] = Field(min_length=1)
+    minimum: int = Field(default=2, ge=1, description="Questions needed in each level.")
+
+
+class CoverageFile(Strict):
+    """``corpus/<role>/closing/coverage.yaml``: the cells the bank must fill."""
+
+    cells: list[CoverageCell] = Field(min_length=1)
 
 
 # --- Interview sessions and scores -------------------------------------------------------------

@@ -6,11 +6,19 @@ answers appear only here, never during the interview.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import random
+from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from interviewer.domain import AnswerScore, Flag, Level, Question, Session
+from interviewer.domain import (
+    AnswerScore,
+    CandidateQuestion,
+    Flag,
+    Level,
+    Question,
+    Session,
+)
 
 
 class ReportModel(BaseModel):
@@ -60,6 +68,7 @@ class Report(ReportModel):
     study_plan: list[str]
     notices: list[str]
     scorers: list[str]
+    questions_to_ask: list[str] = Field(default_factory=list)
 
 
 def _study(q: Question, score: AnswerScore) -> list[str]:
@@ -71,8 +80,11 @@ def _study(q: Question, score: AnswerScore) -> list[str]:
     return items
 
 
-def build_report(session: Session, questions: Mapping[str, Question]) -> Report:
-    """Assemble the report from a session's scores and the corpus questions."""
+def build_report(
+    session: Session, questions: Mapping[str, Question], asks: Sequence[CandidateQuestion] = ()
+) -> Report:
+    """Assemble the report from a session's scores, the corpus questions and, optionally, the
+    good questions a candidate can ask (three are suggested, by level, varying by session)."""
     per_question: list[QuestionReport] = []
     sums: dict[tuple[str, str], list[float]] = {}
     names: dict[tuple[str, str], str] = {}
@@ -133,7 +145,20 @@ def build_report(session: Session, questions: Mapping[str, Question]) -> Report:
         study_plan=plan[:8],
         notices=list(dict.fromkeys(session.notices)),
         scorers=sorted({r.score.scorer for r in per_question}),
+        questions_to_ask=_pick_asks(session, asks),
     )
+
+
+def _pick_asks(session: Session, asks: Sequence[CandidateQuestion], n: int = 3) -> list[str]:
+    fitting = sorted((a for a in asks if session.level in a.levels), key=lambda a: a.id)
+    if not fitting:
+        return []
+    rng = random.Random(session.id)
+    by_theme: dict[str, list[CandidateQuestion]] = {}
+    for ask in fitting:
+        by_theme.setdefault(ask.theme, []).append(ask)
+    themes = rng.sample(sorted(by_theme), min(n, len(by_theme)))
+    return [f"{pick.text} ({pick.why})" for pick in (rng.choice(by_theme[t]) for t in themes)]
 
 
 def _bar(score: float) -> str:
@@ -202,6 +227,9 @@ def to_markdown(report: Report) -> str:
             "",
             "</details>",
         ]
+    if report.questions_to_ask:
+        lines += ["", "## Good questions to ask your next interviewer", ""]
+        lines += [f"- {q}" for q in report.questions_to_ask]
     if report.notices:
         lines += ["", "## Notices", ""] + [f"- {n}" for n in report.notices]
     return "\n".join(lines) + "\n"

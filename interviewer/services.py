@@ -17,13 +17,14 @@ from langchain_core.embeddings import Embeddings
 
 from interviewer.conduct import Conductor, FallbackConductor, OfflineConductor
 from interviewer.config import Settings
-from interviewer.corpus import Corpus, load_corpus
+from interviewer.corpus import Corpus, candidate_questions, load_corpus
 from interviewer.domain import Level, QuestionState, Session
 from interviewer.embeddings import get_embeddings
 from interviewer.engine import Interview, now, plan_questions
 from interviewer.errors import IndexUnavailableError
 from interviewer.index import QuestionIndex, SyncReport
 from interviewer.packs import Pack, PackError, builtin_packs_dir, load_pack
+from interviewer.report import Report, build_report
 from interviewer.retrieval import Retriever
 from interviewer.scoring import EmbeddingScorer, Scorer
 from interviewer.scoring.offline import ScorerParams
@@ -63,6 +64,13 @@ class Services:
                 SessionStore(url) if url else SessionStore.for_data_dir(self.settings.data_dir)
             )
         return self._store
+
+    def report(self, session: Session) -> Report:
+        """The report of a session, with questions to ask suggested for its role."""
+        pack = self.packs.get(session.pack_id)
+        role = pack.spec.role if pack else ""
+        asks = candidate_questions(self.settings.corpus_dir, role)[0] if role else []
+        return build_report(session, self.corpus.by_id(), asks)
 
     def pack(self, pack_id: str) -> Pack:
         """One pack by id, with a clear error listing the others."""

@@ -144,3 +144,14 @@ def test_llm_mode_in_the_app(fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch)
     assert any("could not score" in i.value for i in at.info)
     bodies = json.dumps([r["json"] for r in fake_llm.requests])
     assert "sk-app-secret" not in bodies
+
+
+def test_broken_session_database_is_a_clear_message(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "broken"
+    data.mkdir()
+    (data / "sessions.db").write_bytes(b"not a database at all" * 100)
+    monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(data))
+    at = _app()
+    next(b for b in at.button if b.label == "Start interview").click().run()
+    assert not at.exception
+    assert "Move it aside" in at.error[0].value

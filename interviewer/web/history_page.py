@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
+from interviewer.errors import InterviewerError
 from interviewer.progress import progress
 from interviewer.web.charts import progress_chart
 from interviewer.web.resources import services
 
 
 def history_page() -> None:
-    """The history page."""
+    """The history page; errors (a broken database) become a message."""
+    try:
+        _history()
+    except InterviewerError as exc:
+        st.error(str(exc))
+
+
+def _history() -> None:
     svc = services()
     st.title("History")
     profile = st.text_input("Profile name", value=st.query_params.get("profile", ""), max_chars=60)

@@ -13,7 +13,6 @@ import streamlit as st
 from interviewer.domain import Level, Phase, Speaker, TurnKind
 from interviewer.engine import Command, Interview
 from interviewer.errors import InterviewerError
-from interviewer.report import build_report
 from interviewer.services import Services
 from interviewer.web.report_view import show_report
 
@@ -203,7 +202,14 @@ def chat(interview: Interview) -> None:
 
 
 def interview_page() -> None:
-    """Setup, chat or report, depending on the session in the URL."""
+    """Setup, chat or report, depending on the session in the URL; errors become messages."""
+    try:
+        _interview_page()
+    except InterviewerError as exc:
+        st.error(str(exc))
+
+
+def _interview_page() -> None:
     services = _services()
     session_id = st.query_params.get("session")
     if not session_id:
@@ -237,7 +243,7 @@ def interview_page() -> None:
             interview.resume(stream)
         st.rerun()
     if interview.session.phase is Phase.DONE:
-        show_report(build_report(interview.session, services.corpus.by_id()), interview)
+        show_report(services.report(interview.session), interview)
         if st.button("Start another interview", type="primary"):
             st.query_params.clear()
             st.rerun()

@@ -59,6 +59,10 @@ def show_report(report: Report, interview: Interview | None = None) -> None:
         st.subheader("What to study next")
         for i, item in enumerate(report.study_plan, 1):
             st.markdown(f"{i}. {_safe(item)}")
+    if report.questions_to_ask:
+        with st.expander("Good questions to ask your next interviewer"):
+            for ask in report.questions_to_ask:
+                st.markdown(f"- {_safe(ask)}")
     for notice in report.notices:
         st.info(notice, icon=":material/info:")
     st.subheader("Question by question")
