@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from pydantic import ValidationError
@@ -27,6 +27,7 @@ from interviewer.domain import Category, CorpusFile, Level
 from interviewer.errors import InterviewerError, SettingsError
 
 if TYPE_CHECKING:
+    from interviewer.evals.datasets import Dataset
     from interviewer.services import Services
 
 app = typer.Typer(
@@ -38,6 +39,10 @@ corpus_app = typer.Typer(
     help="Validate, index, search and count the question corpus.", no_args_is_help=True
 )
 app.add_typer(corpus_app, name="corpus")
+eval_app = typer.Typer(
+    help="Rubric evals: agreement with human grades, calibration.", no_args_is_help=True
+)
+app.add_typer(eval_app, name="eval")
 sessions_app = typer.Typer(help="List, show and export past interviews.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
 
@@ -338,6 +343,98 @@ def _report(session_id: str) -> tuple[Services, str]:
     services = Services.start(_settings())
     report = services.report(services.store.load(session_id))
     return services, to_markdown(report)
+
+
+def _dataset(path: Path, mapping: str | None, scale: str | None) -> Dataset:
+    from interviewer.evals.datasets import Scale, load_csv, load_jsonl, parse_mapping
+
+    if path.suffix == ".csv":
+        if not mapping:
+            raise typer.BadParameter("a CSV needs --map field=column,...", param_hint="--map")
+        low, _, high = (scale or "1,5").partition(",")
+        return load_csv(path, parse_mapping(mapping), Scale(min=float(low), max=float(high)))
+    return load_jsonl(path)
+
+
+MapOpt = Annotated[
+    str | None,
+    typer.Option("--map", help="CSV column mapping: answer=col,human_score=col,question=col,..."),
+]
+ScaleOpt = Annotated[str | None, typer.Option(help="Human scale of a CSV, e.g. 0,5.")]
+
+
+@eval_app.command("run")
+def eval_run(
+    dataset: Annotated[Path, typer.Option(help="A JSONL dataset, or a CSV with --map.")],
+    out: Annotated[Path, typer.Option(help="Output folder (resumes if it exists).")],
+    scorer: Annotated[str, typer.Option(help="offline (LLM judge: not yet).")] = "offline",
+    pack: Annotated[
+        str, typer.Option(help="Pack whose rubrics and calibration apply.")
+    ] = "backend-developer",
+    mapping: MapOpt = None,
+    scale: ScaleOpt = None,
+) -> None:
+    """Score a labelled dataset and report agreement with the human grades."""
+    from interviewer.evals.run import run_dataset
+    from interviewer.services import Services
+
+    if scorer != "offline":
+        raise typer.BadParameter(
+            "only the offline scorer is wired up so far", param_hint="--scorer"
+        )
+    services = Services.start(_settings())
+    chosen = services.pack(pack)
+    metrics = run_dataset(
+        _dataset(dataset, mapping, scale),
+        services.scorer_for(chosen),
+        services.corpus.by_id(),
+        chosen,
+        out,
+    )
+    table = Table(title=f"{metrics['dataset']} · n={metrics['n']} · {metrics['scorer']}")
+    for column in ("metric", "value", "95% CI"):
+        table.add_column(column)
+    for name in ("pearson", "spearman", "kendall", "qwk", "mae", "rmse", "exact", "within_one"):
+        ci = cast(list[float], metrics[f"{name}_ci"])
+        table.add_row(name, f"{cast(float, metrics[name]):.3f}", f"{ci[0]:.3f} .. {ci[1]:.3f}")
+    out.mkdir(parents=True, exist_ok=True)
+    out_console = Console()
+    out_console.print(table)
+    err.print(f"Wrote {out / 'metrics.json'} and {out / 'results.jsonl'}")
+
+
+@eval_app.command("calibrate")
+def eval_calibrate(
+    dataset: Annotated[list[Path], typer.Option(help="Labelled datasets (repeatable).")],
+    mapping: MapOpt = None,
+    scale: ScaleOpt = None,
+    pack: Annotated[
+        str, typer.Option(help="Pack to write calibration.json into.")
+    ] = "backend-developer",
+) -> None:
+    """Fit the offline scorer's calibration with question-grouped CV; ship it with the pack."""
+    from interviewer.evals.calibrate import calibrate
+    from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
+    from interviewer.services import Services
+
+    services = Services.start(_settings())
+    chosen = services.pack(pack)
+    datasets = [_dataset(p, mapping if p.suffix == ".csv" else None, scale) for p in dataset]
+    base = ScorerParams.load(chosen.root / "calibration.json").model_copy(
+        update={"calibration": None}
+    )
+    doc = calibrate(
+        datasets,
+        EmbeddingScorer(services.embeddings, base),
+        services.corpus.by_id(),
+        chosen.root / "calibration.json",
+    )
+    for name, metrics in doc["fitted"]["cv_metrics"].items():  # type: ignore[index]
+        out.print(
+            f"{name}: grouped-CV pearson {metrics['pearson']:.3f} "
+            f"{metrics['pearson_ci']}, qwk {metrics['qwk']:.3f}, mae {metrics['mae']:.3f}"
+        )
+    out.print(f"Wrote {chosen.root / 'calibration.json'}")
 
 
 @app.command("app")

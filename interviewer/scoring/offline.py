@@ -30,7 +30,14 @@ from interviewer.domain import (
     Question,
 )
 from interviewer.scoring.base import ScoringRequest
-from interviewer.scoring.text import cue_count, is_injection, is_prose, sentences
+from interviewer.scoring.text import (
+    content_tokens,
+    cue_count,
+    demote,
+    is_injection,
+    is_prose,
+    sentences,
+)
 
 TRADE_OFF_CUES = (
     "trade-off",
@@ -173,6 +180,34 @@ SCALE_CUES = (
 )
 
 
+class Calibration(BaseModel):
+    """A linear map from calibration features to 0..1 (then 1..5), fitted on labelled answers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    features: list[str]
+    weights: list[float]
+    intercept: float
+
+    def predict(self, values: dict[str, float]) -> float:
+        """0..1."""
+        raw = self.intercept + sum(
+            w * values[f] for f, w in zip(self.features, self.weights, strict=True)
+        )
+        return float(np.clip(raw, 0.0, 1.0))
+
+
+CALIBRATION_FEATURES = (
+    "cosine",
+    "demoted",
+    "recall",
+    "precision",
+    "coverage",
+    "log_words",
+    "question_similarity",
+)
+
+
 class ScorerParams(BaseModel):
     """Tunable thresholds and the mapping from raw features to the 1..5 scale."""
 
@@ -191,6 +226,7 @@ class ScorerParams(BaseModel):
     slope: float = Field(default=4.0, description="Raw 0..1 to score: 1 + slope*raw + offset.")
     offset: float = 0.0
     hint_penalty: float = 0.5
+    calibration: Calibration | None = None
 
     @classmethod
     def load(cls, path: Path | None) -> ScorerParams:
@@ -214,6 +250,24 @@ class Features:
     structure: float
     trade_offs: float
     red_flag: bool
+    cosine: float = 0.0
+    demoted: float = 0.0
+    recall: float = 0.0
+    precision: float = 0.0
+    log_words: float = 0.0
+    question_similarity: float = 0.0
+
+    def calibration_values(self) -> dict[str, float]:
+        """The features a ``Calibration`` reads."""
+        return {
+            "cosine": self.cosine,
+            "demoted": self.demoted,
+            "recall": self.recall,
+            "precision": self.precision,
+            "coverage": self.coverage,
+            "log_words": self.log_words,
+            "question_similarity": self.question_similarity,
+        }
 
 
 def _ramp(value: float, low: float, high: float) -> float:
@@ -254,9 +308,10 @@ class EmbeddingScorer:
         # The reference is the mean of its sentences: embedding the whole answer would pad
         # every text in the batch to its length and cost five times as much.
         texts = [kp.text for kp in q.key_points] + [q.question] + q.red_flags + ref_sentences
+        texts.append(demote(q.reference_answer, q.question))
         vecs = np.asarray(self.embeddings.embed_documents(texts), dtype=np.float32)
         n, r = len(q.key_points), len(q.red_flags)
-        kp, ref = vecs[:n], vecs[n + 1 + r :]
+        kp, ref, ref_demoted = vecs[:n], vecs[n + 1 + r : -1], vecs[-1]
         centroid = ref.mean(axis=0)
         anchors = ref[(kp @ ref.T).argmax(axis=1)]
         entry = {
@@ -265,6 +320,7 @@ class EmbeddingScorer:
             "question": vecs[n],
             "reference": centroid / (np.linalg.norm(centroid) + 1e-9),
             "red_flags": vecs[n + 1 : n + 1 + r],
+            "reference_demoted": ref_demoted,
         }
         with self._lock:
             self._cache[key] = entry
@@ -286,7 +342,11 @@ class EmbeddingScorer:
             return Features(0, 0, 0, 0, 0, 0, 0, 0, False), results, []
         qv = self._question_vectors(q)
         whole = " ".join(pieces)
-        sent = np.asarray(self.embeddings.embed_documents(pieces), dtype=np.float32)
+        demoted_text = demote(whole, q.question)
+        vecs = np.asarray(
+            self.embeddings.embed_documents([*pieces, demoted_text]), dtype=np.float32
+        )
+        sent, demoted_vec = vecs[:-1], vecs[-1]
         centroid = sent.mean(axis=0)
         answer_vec = centroid / (np.linalg.norm(centroid) + 1e-9)
         sims = np.maximum(qv["kp"] @ sent.T, qv["anchor"] @ sent.T)  # key points x sentences
@@ -334,6 +394,9 @@ class EmbeddingScorer:
                 for flag, row in zip(q.red_flags, rf, strict=True)
                 if float(row.max()) >= p.red_flag_at
             ]
+        asked = content_tokens(q.question)
+        said = content_tokens(whole) - asked
+        expected_words = content_tokens(q.reference_answer) - asked
         feats = Features(
             coverage,
             essential,
@@ -344,6 +407,12 @@ class EmbeddingScorer:
             structure,
             trade_offs,
             bool(hits),
+            cosine=float(answer_vec @ qv["reference"]),
+            demoted=float(demoted_vec @ qv["reference_demoted"]),
+            recall=len(said & expected_words) / max(1, len(expected_words)),
+            precision=len(said & expected_words) / max(1, len(said)),
+            log_words=float(np.log1p(words) / np.log1p(400)),
+            question_similarity=float(answer_vec @ qv["question"]),
         )
         return feats, results, hits
 
@@ -404,10 +473,24 @@ class EmbeddingScorer:
         best_evidence = (
             max(covered, key=lambda kp: kp.weight * kp.similarity).evidence if covered else ""
         )
+        values = {
+            c.id: 1 + p.slope * self._raw(c.id, feats, q.category, request.answer) + p.offset
+            for c in request.rubric.criteria
+        }
+        weights = {c.id: c.weight for c in request.rubric.criteria}
+        total_weight = sum(weights.values())
+        if p.calibration is not None and feats.relevance > 0.0:
+            # The calibrated overall comes from features fitted on human grades; criteria keep
+            # their relative shape and move together to meet it.
+            uncalibrated = sum(weights[k] * v for k, v in values.items()) / total_weight
+            target = 1 + 4 * p.calibration.predict(feats.calibration_values())
+            target = min(target, 1 + 4 * (0.15 + 0.85 * feats.relevance))
+            values = {k: v + target - uncalibrated for k, v in values.items()}
+        values = {
+            k: float(np.clip(v - p.hint_penalty * request.hints, 1, 5)) for k, v in values.items()
+        }
         for c in request.rubric.criteria:
-            raw = self._raw(c.id, feats, q.category, request.answer)
-            value = 1 + p.slope * raw + p.offset - p.hint_penalty * request.hints
-            score = int(np.clip(round(value), 1, 5))
+            score = int(np.clip(round(values[c.id]), 1, 5))
             criteria.append(
                 CriterionScore(
                     id=c.id,
@@ -417,11 +500,7 @@ class EmbeddingScorer:
                     reason=_reason(c.id, feats, covered, results),
                 )
             )
-        total_weight = sum(c.weight for c in request.rubric.criteria)
-        overall = (
-            sum(c.weight * s.score for c, s in zip(request.rubric.criteria, criteria, strict=True))
-            / total_weight
-        )
+        overall = sum(weights[k] * v for k, v in values.items()) / total_weight
         return AnswerScore(
             question_id=q.id,
             criteria=criteria,

@@ -54,7 +54,7 @@ def clean_answer(raw: str | bytes) -> CleanAnswer:
 def sentences(text: str, limit: int = 80) -> list[str]:
     """Split an answer into sentence-like pieces (at most ``limit``)."""
     parts = [p.strip(" -*\t") for p in _SENTENCE_END.split(text)]
-    return [p for p in parts if len(p.split()) >= 2][:limit]
+    return [p for p in parts if p.split()][:limit]
 
 
 def is_injection(sentence: str) -> bool:
@@ -142,9 +142,26 @@ _FUNCTION_WORDS = frozenset(
 
 
 def is_prose(sentence: str) -> bool:
-    """True for a real sentence; False for a bare list of keywords (stuffing)."""
+    """True for a real sentence or a terse fragment; False for a long run of bare keywords.
+
+    Short fragments ("a linked list", "O(log n)") are legitimate terse answers; eight or more
+    words with almost no function words are keyword stuffing, and earn nothing.
+    """
     words = [w.strip(".,;:!?()\"'").lower() for w in sentence.split()]
     words = [w for w in words if w]
-    if len(words) < 4:
-        return len(words) >= 2 and any(w in _FUNCTION_WORDS for w in words)
+    if len(words) < 8:
+        return bool(words)
     return sum(w in _FUNCTION_WORDS for w in words) / len(words) >= 0.12
+
+
+def content_tokens(text: str) -> set[str]:
+    """Content words of a text, crudely stemmed (first six letters), without function words."""
+    return {w[:6] for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _FUNCTION_WORDS}
+
+
+def demote(text: str, question: str) -> str:
+    """The text without the question's own words ("question demoting"), so an answer earns
+    nothing for repeating the question back."""
+    asked = content_tokens(question)
+    kept = [w for w in re.findall(r"[A-Za-z0-9'-]+", text) if w.lower()[:6] not in asked]
+    return " ".join(kept) or text

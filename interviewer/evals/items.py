@@ -1,0 +1,48 @@
+"""Turn dataset items into what scorers take, whether they name a corpus question or not."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from interviewer.domain import KeyPoint, Question
+from interviewer.evals.datasets import EvalItem
+from interviewer.packs import Pack
+from interviewer.scoring.base import ScoringRequest
+from interviewer.scoring.text import sentences
+
+
+def as_question(item: EvalItem, corpus: Mapping[str, Question]) -> Question:
+    """The corpus question the item names, or a question built from the item's own fields.
+
+    Items from outside the corpus (such as the Mohler data) may have a one-line reference and
+    no key points; then each reference sentence stands in as a key point.
+    """
+    if item.question in corpus:
+        return corpus[item.question]
+    texts = item.key_points or sentences(item.reference_answer) or [item.reference_answer]
+    points = [
+        KeyPoint.model_construct(id=f"k{i}", text=t, weight=2, level=item.level)
+        for i, t in enumerate(texts)
+    ]
+    digest = hashlib.sha256(f"{item.question}\0{item.reference_answer}".encode()).hexdigest()
+    return Question.model_construct(
+        id=f"eval-{digest[:12]}",
+        role="eval",
+        levels=[item.level],
+        category=item.category,
+        topic="eval",
+        question=item.question,
+        key_points=points,
+        reference_answer=item.reference_answer or " ".join(texts),
+        follow_ups=[],
+        red_flags=[],
+        tags=[],
+        source="original",
+    )
+
+
+def as_request(item: EvalItem, corpus: Mapping[str, Question], pack: Pack) -> ScoringRequest:
+    """The scoring request for one dataset item."""
+    q = as_question(item, corpus)
+    return ScoringRequest(q, item.answer, item.level, pack.rubric(q.category))
