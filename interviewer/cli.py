@@ -365,19 +365,48 @@ ScaleOpt = Annotated[str | None, typer.Option(help="Human scale of a CSV, e.g. 0
 
 @eval_app.command("run")
 def eval_run(
-    dataset: Annotated[Path, typer.Option(help="A JSONL dataset, or a CSV with --map.")],
-    out: Annotated[Path, typer.Option(help="Output folder (resumes if it exists).")],
-    scorer: Annotated[str, typer.Option(help="offline (LLM judge: not yet).")] = "offline",
+    suite: Annotated[
+        Path | None, typer.Argument(help="A suite file (dataset, scorer, thresholds).")
+    ] = None,
+    dataset: Annotated[
+        Path | None, typer.Option(help="A JSONL dataset, or a CSV with --map.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (resumes if it exists).")] = None,
+    scorer: Annotated[
+        str, typer.Option(help="offline (the LLM judge is not wired up yet).")
+    ] = "offline",
     pack: Annotated[
         str, typer.Option(help="Pack whose rubrics and calibration apply.")
     ] = "backend-developer",
     mapping: MapOpt = None,
     scale: ScaleOpt = None,
+    robustness_sample: Annotated[
+        int, typer.Option(help="Answers per robustness probe (0: off).")
+    ] = 60,
 ) -> None:
-    """Score a labelled dataset and report agreement with the human grades."""
+    """Score a labelled dataset: agreement, robustness, thresholds (exit 1 on a breach)."""
+    from interviewer.evals.datasets import load_csv
     from interviewer.evals.run import run_dataset
+    from interviewer.evals.suite import CsvSource, load_suite
     from interviewer.services import Services
 
+    thresholds: dict[str, str] = {}
+    if suite is not None:
+        spec = load_suite(suite)
+        source = spec.dataset
+        data = (
+            load_csv(source.path, source.map, source.scale, source.defaults)
+            if isinstance(source, CsvSource)
+            else _dataset(source, None, None)
+        )
+        scorer, pack, thresholds = spec.scorer, spec.pack, spec.thresholds
+        robustness_sample = spec.robustness_sample
+        out = out or Path("evals/runs") / spec.name
+    elif dataset is not None:
+        data = _dataset(dataset, mapping, scale)
+        out = out or Path("evals/runs") / data.info.name
+    else:
+        raise typer.BadParameter("give a suite file or --dataset", param_hint="SUITE")
     if scorer != "offline":
         raise typer.BadParameter(
             "only the offline scorer is wired up so far", param_hint="--scorer"
@@ -385,11 +414,13 @@ def eval_run(
     services = Services.start(_settings())
     chosen = services.pack(pack)
     metrics = run_dataset(
-        _dataset(dataset, mapping, scale),
+        data,
         services.scorer_for(chosen),
         services.corpus.by_id(),
         chosen,
         out,
+        robustness_sample=robustness_sample,
+        thresholds=thresholds,
     )
     table = Table(title=f"{metrics['dataset']} · n={metrics['n']} · {metrics['scorer']}")
     for column in ("metric", "value", "95% CI"):
@@ -397,10 +428,19 @@ def eval_run(
     for name in ("pearson", "spearman", "kendall", "qwk", "mae", "rmse", "exact", "within_one"):
         ci = cast(list[float], metrics[f"{name}_ci"])
         table.add_row(name, f"{cast(float, metrics[name]):.3f}", f"{ci[0]:.3f} .. {ci[1]:.3f}")
-    out.mkdir(parents=True, exist_ok=True)
     out_console = Console()
     out_console.print(table)
-    err.print(f"Wrote {out / 'metrics.json'} and {out / 'results.jsonl'}")
+    breached = [
+        t for t in cast(list[dict[str, object]], metrics.get("thresholds", [])) if not t["ok"]
+    ]
+    for t in breached:
+        err.print(
+            f"[red]threshold breached[/red] {t['name']}: {t['value']} {t['op']} "
+            f"{t['limit']} is false"
+        )
+    err.print(f"Wrote {out}/metrics.json, results.jsonl, report.md and report.html")
+    if breached:
+        raise typer.Exit(1)
 
 
 @eval_app.command("calibrate")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import cast
 
 from tqdm import tqdm
 
@@ -16,6 +17,9 @@ from interviewer.domain import Question
 from interviewer.evals.datasets import Dataset
 from interviewer.evals.items import as_request
 from interviewer.evals.metrics import agreement, confusion, to_human_scale
+from interviewer.evals.report import write_reports
+from interviewer.evals.robustness import robustness
+from interviewer.evals.suite import check_thresholds
 from interviewer.packs import Pack
 from interviewer.scoring.base import Scorer
 
@@ -28,6 +32,8 @@ def run_dataset(
     out: Path,
     progress: bool = True,
     on_item: Callable[[dict[str, object]], None] | None = None,
+    robustness_sample: int = 60,
+    thresholds: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
     """Score every item (resuming), write results.jsonl and metrics.json; return the metrics."""
     out.mkdir(parents=True, exist_ok=True)
@@ -83,5 +89,13 @@ def run_dataset(
             "confusion": confusion(human, predicted, dataset.info.scale),
         }
     )
+    if robustness_sample > 0:
+        baseline = {str(r["id"]): float(cast(float, r["predicted_1_5"])) for r in rows}
+        metrics["robustness"] = robustness(
+            dataset, scorer, corpus, pack, robustness_sample, baseline=baseline
+        )
+    if thresholds:
+        metrics["thresholds"] = check_thresholds(metrics, dict(thresholds))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_reports(out, metrics)
     return metrics

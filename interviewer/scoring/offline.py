@@ -479,6 +479,7 @@ class EmbeddingScorer:
         }
         weights = {c.id: c.weight for c in request.rubric.criteria}
         total_weight = sum(weights.values())
+        target: float | None = None
         if p.calibration is not None and feats.relevance > 0.0:
             # The calibrated overall comes from features fitted on human grades; criteria keep
             # their relative shape and move together to meet it.
@@ -501,6 +502,8 @@ class EmbeddingScorer:
                 )
             )
         overall = sum(weights[k] * v for k, v in values.items()) / total_weight
+        if target is not None:  # the calibrated value itself, not its clipped criteria
+            overall = float(np.clip(target - p.hint_penalty * request.hints, 1, 5))
         return AnswerScore(
             question_id=q.id,
             criteria=criteria,

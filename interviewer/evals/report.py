@@ -1,0 +1,168 @@
+"""Eval reports: report.md (with PNG charts beside it) and a self-contained report.html."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+METRIC_ROWS = ("pearson", "spearman", "kendall", "qwk", "mae", "rmse", "exact", "within_one")
+
+
+def _png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def charts(metrics: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, bytes]:
+    """Agreement scatter, confusion matrix and (if present) robustness bars, as PNG bytes."""
+    out: dict[str, bytes] = {}
+    fig, ax = plt.subplots(figsize=(4.6, 4.0))
+    human = [float(r["human"]) for r in results]
+    predicted = [float(r["predicted"]) for r in results]
+    ax.scatter(human, predicted, s=12, alpha=0.35, color="#3b5bdb")
+    low, high = metrics["scale"]
+    ax.plot([low, high], [low, high], color="#868e96", linestyle="--", linewidth=1)
+    ax.set_xlabel("human score")
+    ax.set_ylabel("scorer")
+    ax.set_title(f"agreement (Pearson {metrics['pearson']:.2f})")
+    out["agreement.png"] = _png(fig)
+    conf = metrics["confusion"]
+    fig, ax = plt.subplots(figsize=(4.6, 4.0))
+    ax.imshow(conf["matrix"], cmap="Blues")
+    ax.set_xticks(range(len(conf["labels"])), conf["labels"])
+    ax.set_yticks(range(len(conf["labels"])), conf["labels"])
+    for i, row in enumerate(conf["matrix"]):
+        for j, value in enumerate(row):
+            ax.text(j, i, str(value), ha="center", va="center", fontsize=8)
+    ax.set_xlabel("scorer")
+    ax.set_ylabel("human")
+    ax.set_title("confusion (whole points)")
+    out["confusion.png"] = _png(fig)
+    robust = metrics.get("robustness")
+    if robust:
+        names = list(robust)
+        fig, ax = plt.subplots(figsize=(7.5, 3.6))
+        values = [robust[n]["mean_change"] for n in names]
+        colors = ["#c92a2a" if v > 0.25 else "#2b8a3e" if v <= 0 else "#f08c00" for v in values]
+        ax.barh(names, values, color=colors)
+        ax.axvline(0, color="#495057", linewidth=0.8)
+        ax.set_xlabel("mean score change (1..5)")
+        ax.set_title("robustness: how much each perturbation moves the score")
+        ax.invert_yaxis()
+        out["robustness.png"] = _png(fig)
+    return out
+
+
+def markdown(metrics: dict[str, Any], images: list[str]) -> str:
+    """The report as Markdown, linking the PNG charts written beside it."""
+    lines = [
+        f"# Eval: {metrics['dataset']} with the {metrics['scorer']} scorer",
+        "",
+        f"n = {metrics['n']}, human scale {metrics['scale'][0]:g}..{metrics['scale'][1]:g},"
+        f" pack {metrics['pack']} {metrics['pack_version']} (`{metrics['pack_hash']}`)",
+        "",
+        "| metric | value | 95% CI |",
+        "| --- | --- | --- |",
+    ]
+    for name in METRIC_ROWS:
+        low, high = metrics[f"{name}_ci"]
+        lines.append(f"| {name} | {metrics[name]:.3f} | {low:.3f} .. {high:.3f} |")
+    if metrics.get("per_category"):
+        lines += [
+            "",
+            "## By category",
+            "",
+            "| category | n | pearson | qwk | mae |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for cat, m in metrics["per_category"].items():
+            lines.append(
+                f"| {cat} | {m['n']} | {m['pearson']:.3f} | {m['qwk']:.3f} | {m['mae']:.3f} |"
+            )
+    if metrics.get("robustness"):
+        lines += [
+            "",
+            "## Robustness",
+            "",
+            "| probe | n | mean change | inflated by >= 1 | scored <= 2 |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for name, r in metrics["robustness"].items():
+            low = f"{r['scored_2_or_less']:.0%}" if "scored_2_or_less" in r else ""
+            lines.append(
+                f"| {name} | {r['n']} | {r['mean_change']:+.2f} | "
+                f"{r['inflated_share']:.0%} | {low} |"
+            )
+    if metrics.get("thresholds"):
+        lines += ["", "## Thresholds", ""]
+        lines += [
+            f"- {t['name']}: {t['value']:.3f} {t['op']} {t['limit']} — "
+            f"{'pass' if t['ok'] else 'FAIL'}"
+            for t in metrics["thresholds"]
+        ]
+    lines += [""] + [f"![{name}]({name})" for name in images]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(out: Path, metrics: dict[str, Any]) -> None:
+    """report.md + charts, and a self-contained report.html, in ``out``."""
+    results = [
+        json.loads(line)
+        for line in (out / "results.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    images = charts(metrics, results)
+    for name, data in images.items():
+        (out / name).write_bytes(data)
+    text = markdown(metrics, list(images))
+    (out / "report.md").write_text(text)
+    body = []
+    for line in text.splitlines():
+        if line.startswith("!["):
+            name = line[line.index("(") + 1 : -1]
+            encoded = base64.b64encode(images[name]).decode()
+            body.append(f'<img alt="{html.escape(name)}" src="data:image/png;base64,{encoded}">')
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
+        elif line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if set("".join(cells)) <= set("- "):
+                continue
+            body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        elif line.strip():
+            body.append(f"<p>{html.escape(line)}</p>")
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Eval report</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:900px;margin:2rem auto;padding:0 1rem}"
+        "td{border-bottom:1px solid #dee2e6;padding:.25rem .6rem}img{max-width:100%}"
+        "</style></head><body>" + _tables("\n".join(body)) + "</body></html>"
+    )
+    (out / "report.html").write_text(page)
+
+
+def _tables(body: str) -> str:
+    """Wrap consecutive table rows in <table> elements."""
+    out, inside = [], False
+    for line in body.splitlines():
+        row = line.startswith("<tr>")
+        if row and not inside:
+            out.append("<table>")
+        if not row and inside:
+            out.append("</table>")
+        inside = row
+        out.append(line)
+    if inside:
+        out.append("</table>")
+    return "\n".join(out)
