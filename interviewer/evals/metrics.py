@@ -6,6 +6,7 @@ onto it first. Correlations come from scipy, kappa and the confusion matrix from
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -24,11 +25,13 @@ def _bins(values: np.ndarray, scale: Scale) -> np.ndarray:
 
 
 def _safe(fn: Callable[[], float]) -> float:
-    try:
-        value = float(fn())
-    except (ValueError, FloatingPointError):
-        return float("nan")
-    return value
+    """NaN, quietly, where a metric is undefined (a constant bootstrap sample, say)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return float(fn())
+        except (ValueError, FloatingPointError):
+            return float("nan")
 
 
 METRICS: dict[str, Metric] = {
