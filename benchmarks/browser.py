@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,25 +16,16 @@ import time
 
 import numpy as np
 
+from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS, free_port
+
 TARGETS = {"cold_s": 10.0, "reload_s": 1.0, "turn_p95_s": 1.0}
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def run(turns: int = 12) -> dict[str, float]:
     """Measure the three figures once (turn percentiles over ``turns`` answers)."""
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     data = tempfile.mkdtemp()
     env = dict(os.environ, INTERVIEWER_DATA_DIR=data)
     # As `./run app` does: the index is built before the server starts.
@@ -46,7 +36,7 @@ def run(turns: int = 12) -> dict[str, float]:
         stdout=subprocess.DEVNULL,
     )
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         started = time.perf_counter()
         proc = subprocess.Popen(

@@ -13,21 +13,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for
 
 
 def play(data: Path) -> tuple[str, str, str]:
@@ -68,7 +58,7 @@ def main() -> None:
     data = Path(tempfile.mkdtemp())
     finished, live, profile = play(data)
     env = dict(os.environ, INTERVIEWER_DATA_DIR=str(data))
-    port = 8597
+    port = free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -87,14 +77,9 @@ def main() -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.3)
+        wait_for(f"{url}/_stcore/health", timeout=60, alive=lambda: proc.poll() is None)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 860})
             shots = [
                 (f"{url}/?session={live}", "Question 1 of 5", "chat.png", False),

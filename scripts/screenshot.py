@@ -9,15 +9,7 @@ import argparse
 
 from playwright.sync_api import sync_playwright
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS
 
 
 def main() -> None:
@@ -31,7 +23,7 @@ def main() -> None:
     parser.add_argument("--full-page", action="store_true")
     args = parser.parse_args()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": args.width, "height": args.height})
         page.goto(args.url)
         page.wait_for_selector("[data-testid='stApp']", timeout=60_000)

@@ -8,36 +8,20 @@ temporary folder.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from interviewer.config import PROJECT_ROOT
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for
 
 
 @pytest.fixture
 def server(tmp_path: Path, model_cache: Path) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = dict(
         os.environ,
         INTERVIEWER_DATA_DIR=str(tmp_path / "data"),
@@ -66,15 +50,7 @@ def server(tmp_path: Path, model_cache: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("streamlit did not start") from None
-                time.sleep(0.3)
+        wait_for(f"{url}/_stcore/health", timeout=60, alive=lambda: proc.poll() is None)
         yield url
     finally:
         proc.terminate()

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import textwrap
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from interviewer.embeddings import MiniLMEmbeddings
 from interviewer.errors import IndexUnavailableError
 from interviewer.index import QuestionIndex
 from interviewer.services import Services
+from interviewer.web.local import free_port, wait_for
 
 
 class CountingEmbeddings(Embeddings):
@@ -196,9 +194,7 @@ def test_invalid_corpus_never_touches_the_index(
 def test_unreachable_chroma_server_is_a_clear_error(
     settings: Settings, embeddings: MiniLMEmbeddings
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     bad = settings.model_copy(update={"chroma_url": f"http://127.0.0.1:{port}"})
     with pytest.raises(IndexUnavailableError, match=f"127.0.0.1:{port}"):
         QuestionIndex.from_settings(bad, embeddings)
@@ -207,9 +203,7 @@ def test_unreachable_chroma_server_is_a_clear_error(
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[str]:
     """A real Chroma server on loopback, started from the installed package."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     chroma = Path(sys.executable).parent / "chroma"
     proc = subprocess.Popen(
         [
@@ -227,15 +221,7 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("chroma server did not start") from None
-                time.sleep(0.2)
+        wait_for(f"{url}/api/v2/heartbeat", timeout=30, alive=lambda: proc.poll() is None)
         yield url
     finally:
         proc.terminate()

@@ -6,12 +6,13 @@ interview from the store; nothing about an interview is kept in server memory be
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import streamlit as st
 
-from interviewer.domain import Level, Phase, Speaker, TurnKind
-from interviewer.engine import Command, Interview
+from interviewer.domain import Level, Phase, Speaker, Turn, TurnKind
+from interviewer.engine import Command, Interview, Stream
 from interviewer.errors import InterviewerError
 from interviewer.services import Services
 from interviewer.web.report_view import show_report
@@ -128,6 +129,19 @@ def transcript(interview: Interview, coaching: bool) -> None:
                 )
 
 
+def _streamed_reply(run: Callable[[Stream], list[Turn]]) -> list[Turn]:
+    """Run an engine step, showing the interviewer's words as they arrive."""
+    with st.chat_message("assistant", avatar=AVATARS[Speaker.INTERVIEWER]):
+        placeholder = st.empty()
+        shown: list[str] = []
+
+        def stream(chunk: str) -> None:
+            shown.append(chunk)
+            placeholder.markdown("".join(shown))
+
+        return run(stream)
+
+
 COMMAND_LABELS = {
     Command.HINT: ":material/lightbulb: Hint",
     Command.SKIP: ":material/skip_next: Skip",
@@ -173,15 +187,7 @@ def chat(interview: Interview) -> None:
     elif pending is not None:
         with st.chat_message("user", avatar=AVATARS[Speaker.CANDIDATE]):
             st.text(pending)
-        with st.chat_message("assistant", avatar=AVATARS[Speaker.INTERVIEWER]):
-            placeholder = st.empty()
-            shown: list[str] = []
-
-            def stream(chunk: str) -> None:
-                shown.append(chunk)
-                placeholder.markdown("".join(shown))
-
-            new = interview.handle(pending, stream)
+        new = _streamed_reply(lambda stream: interview.handle(pending, stream))
         for turn in new:
             if turn.speaker is Speaker.SYSTEM:
                 st.info(turn.text, icon=":material/info:")
@@ -232,15 +238,7 @@ def _interview_page() -> None:
         # The last message was saved but its reply never finished (a refresh or a crash
         # mid-reply): finish it now, then show the interview as usual.
         transcript(interview, bool(st.session_state.get("coaching", False)))
-        with st.chat_message("assistant", avatar=AVATARS[Speaker.INTERVIEWER]):
-            placeholder = st.empty()
-            shown: list[str] = []
-
-            def stream(chunk: str) -> None:
-                shown.append(chunk)
-                placeholder.markdown("".join(shown))
-
-            interview.resume(stream)
+        _streamed_reply(interview.resume)
         st.rerun()
     if interview.session.phase is Phase.DONE:
         show_report(services.report(interview.session), interview)

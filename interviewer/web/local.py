@@ -1,0 +1,41 @@
+"""Helpers for driving the app locally: a free loopback port, waiting for a server, and the
+flags Debian's headless Chromium needs on a machine with no network (screenshots, browser tests
+and browser benchmarks share them)."""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.request
+from collections.abc import Callable
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(url: str, timeout: float = 60.0, alive: Callable[[], bool] = lambda: True) -> None:
+    """Poll ``url`` until it answers; raise if ``timeout`` passes or ``alive()`` turns false."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or not alive():
+                raise RuntimeError(f"{url} did not answer") from None
+            time.sleep(0.2)
