@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS, free_port
+from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS, free_port, start_app
 
 TARGETS = {"cold_s": 10.0, "reload_s": 1.0, "turn_p95_s": 1.0}
 
@@ -39,22 +39,7 @@ def run(turns: int = 12) -> dict[str, float]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         started = time.perf_counter()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start_app(port, env)
         try:
             while True:
                 try:

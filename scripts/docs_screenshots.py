@@ -10,14 +10,13 @@ screenshots the pages in Debian's headless Chromium.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for
+from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, wait_for
 
 
 def play(data: Path) -> tuple[str, str, str]:
@@ -59,22 +58,7 @@ def main() -> None:
     finished, live, profile = play(data)
     env = dict(os.environ, INTERVIEWER_DATA_DIR=str(data))
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_app(port, env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{url}/_stcore/health", timeout=60, alive=lambda: proc.poll() is None)

@@ -8,15 +8,12 @@ temporary folder.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from interviewer.config import PROJECT_ROOT
-from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for
+from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, wait_for
 
 
 @pytest.fixture
@@ -27,27 +24,7 @@ def server(tmp_path: Path, model_cache: Path) -> Iterator[str]:
         INTERVIEWER_DATA_DIR=str(tmp_path / "data"),
         INTERVIEWER_CACHE_DIR=str(model_cache),
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(PROJECT_ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_app(port, env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{url}/_stcore/health", timeout=60, alive=lambda: proc.poll() is None)

@@ -5,6 +5,8 @@ and browser benchmarks share them)."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -39,3 +41,30 @@ def wait_for(url: str, timeout: float = 60.0, alive: Callable[[], bool] = lambda
             if time.monotonic() > deadline or not alive():
                 raise RuntimeError(f"{url} did not answer") from None
             time.sleep(0.2)
+
+
+def start_app(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``streamlit run app.py`` on 127.0.0.1:``port`` (headless, no usage stats)."""
+    from interviewer.config import PROJECT_ROOT
+
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(PROJECT_ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
