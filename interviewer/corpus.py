@@ -25,6 +25,8 @@ from interviewer.domain import (
 from interviewer.errors import CorpusError
 
 NEAR_DUPLICATE_COSINE = 0.92
+# libyaml's safe loader parses the corpus about ten times faster than the pure-Python one.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 2_000_000
 
 
@@ -134,8 +136,8 @@ def load_file(path: Path, root: Path) -> tuple[list[Question], list[Problem]]:
     except UnicodeDecodeError as exc:
         return [], [Problem(rel, f"is not UTF-8 text (byte {exc.start})")]
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
