@@ -7,6 +7,7 @@ process so that peak memory and cold start are measured honestly.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import random
 import resource
@@ -149,6 +150,18 @@ def run_size(size: str, n_queries: int) -> dict[str, float | int | str]:
     }
 
 
+def _print_suite(title: str, figures: dict[str, float], targets: dict[str, float]) -> None:
+    """Every figure, then each target as measured / target."""
+    print(f"{title}:")
+    for key, value in figures.items():
+        print(f"  {key:24} {value}")
+    for name, target in targets.items():
+        print(
+            f"  target {name:17} {figures[name]:8.3f} / {target:<6} = {figures[name] / target:.2f}"
+        )
+    print()
+
+
 def main() -> None:
     """Run every size in its own process and print a table with ratios to the targets."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -161,37 +174,19 @@ def main() -> None:
     if args.one:
         print(json.dumps(run_size(args.one, args.queries)))
         return
-    if args.suite in ("all", "browser"):
-        from benchmarks.browser import TARGETS as BROWSER_TARGETS
-        from benchmarks.browser import run as run_browser
-
-        browser = run_browser()
-        print("browser (headless Chromium, streamlit run on 127.0.0.1, offline):")
-        for key, value in browser.items():
-            print(f"  {key:24} {value}")
-        for name, target in BROWSER_TARGETS.items():
-            print(
-                f"  target {name:17} {browser[name]:8.3f} / {target:<6} = "
-                f"{browser[name] / target:.2f}"
-            )
-        print()
-        if args.suite == "browser":
-            return
-    if args.suite in ("all", "engine"):
-        from benchmarks.engine import TARGETS as ENGINE_TARGETS
-        from benchmarks.engine import run as run_engine
-
-        engine = run_engine()
-        print("engine (offline, model loaded, phone screen at mid level):")
-        for key, value in engine.items():
-            print(f"  {key:24} {value}")
-        for name, target in ENGINE_TARGETS.items():
-            print(
-                f"  target {name:17} {engine[name]:8.3f} / {target:<6} = "
-                f"{engine[name] / target:.2f}"
-            )
-        print()
-        if args.suite == "engine":
+    suites = {
+        "browser": (
+            "benchmarks.browser",
+            "browser (headless Chromium, streamlit run on 127.0.0.1, offline)",
+        ),
+        "engine": ("benchmarks.engine", "engine (offline, model loaded, phone screen, mid)"),
+    }
+    for name, (module_name, title) in suites.items():
+        if args.suite not in ("all", name):
+            continue
+        module = importlib.import_module(module_name)
+        _print_suite(title, module.run(), module.TARGETS)
+        if args.suite == name:
             return
     results = []
     for size in args.sizes.split(","):

@@ -28,7 +28,6 @@ from interviewer.errors import InterviewerError, SettingsError
 
 if TYPE_CHECKING:
     from interviewer.evals.datasets import Dataset
-    from interviewer.services import Services
 
 app = typer.Typer(
     help="Interviewer: practise mock interviews, offline or with any LLM.",
@@ -306,8 +305,12 @@ def sessions_show(session_id: str) -> None:
     """The transcript and report of one session."""
     from rich.markdown import Markdown
 
-    services, report = _report(session_id)
+    from interviewer.report import to_markdown
+    from interviewer.services import Services
+
+    services = Services.start(_settings())
     session = services.store.load(session_id)
+    report = to_markdown(services.report(session))
     for turn in session.turns:
         out.print(f"[bold]{turn.speaker.value}[/bold] [dim]{turn.kind.value}[/dim]: ", end="")
         out.print(turn.text, markup=False, highlight=False)
@@ -334,15 +337,6 @@ def sessions_export(
     else:
         output.write_text(text)
         err.print(f"Wrote {output}")
-
-
-def _report(session_id: str) -> tuple[Services, str]:
-    from interviewer.report import to_markdown
-    from interviewer.services import Services
-
-    services = Services.start(_settings())
-    report = services.report(services.store.load(session_id))
-    return services, to_markdown(report)
 
 
 def _dataset(path: Path, mapping: str | None, scale: str | None) -> Dataset:

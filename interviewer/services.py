@@ -18,7 +18,7 @@ from langchain_core.embeddings import Embeddings
 from interviewer.conduct import Conductor, FallbackConductor, OfflineConductor
 from interviewer.config import Settings
 from interviewer.corpus import Corpus, candidate_questions, load_corpus
-from interviewer.domain import Level, QuestionState, Session
+from interviewer.domain import CandidateQuestion, Level, QuestionState, Session
 from interviewer.embeddings import get_embeddings
 from interviewer.engine import Interview, now, plan_questions
 from interviewer.errors import IndexUnavailableError
@@ -47,6 +47,7 @@ class Services:
     _packs: dict[str, Pack] | None = None
     _store: SessionStore | None = None
     _offline_scorers: dict[str, EmbeddingScorer] = field(default_factory=dict)
+    _asks: dict[str, list[CandidateQuestion]] = field(default_factory=dict)
 
     @property
     def packs(self) -> dict[str, Pack]:
@@ -69,8 +70,11 @@ class Services:
         """The report of a session, with questions to ask suggested for its role."""
         pack = self.packs.get(session.pack_id)
         role = pack.spec.role if pack else ""
-        asks = candidate_questions(self.settings.corpus_dir, role)[0] if role else []
-        return build_report(session, self.corpus.by_id(), asks)
+        if role not in self._asks:  # read once per role, not on every report
+            self._asks[role] = (
+                candidate_questions(self.settings.corpus_dir, role)[0] if role else []
+            )
+        return build_report(session, self.corpus.by_id(), self._asks[role])
 
     def pack(self, pack_id: str) -> Pack:
         """One pack by id, with a clear error listing the others."""

@@ -43,7 +43,7 @@ def feature_table(
     for d, dataset in enumerate(datasets):
         for item in dataset.items:
             q = as_question(item, corpus)
-            feats, _, _ = scorer.features(q, item.answer, item.level)
+            feats, _, _ = scorer.features(q, item.answer, item.level, calibration_features=True)
             values = feats.calibration_values()
             rows.append([values[f] for f in CALIBRATION_FEATURES])
             ys.append(dataset.info.scale.to_unit(item.human_score))

@@ -308,10 +308,9 @@ class EmbeddingScorer:
         # The reference is the mean of its sentences: embedding the whole answer would pad
         # every text in the batch to its length and cost five times as much.
         texts = [kp.text for kp in q.key_points] + [q.question] + q.red_flags + ref_sentences
-        texts.append(demote(q.reference_answer, q.question))
         vecs = np.asarray(self.embeddings.embed_documents(texts), dtype=np.float32)
         n, r = len(q.key_points), len(q.red_flags)
-        kp, ref, ref_demoted = vecs[:n], vecs[n + 1 + r : -1], vecs[-1]
+        kp, ref = vecs[:n], vecs[n + 1 + r :]
         centroid = ref.mean(axis=0)
         anchors = ref[(kp @ ref.T).argmax(axis=1)]
         entry = {
@@ -320,7 +319,6 @@ class EmbeddingScorer:
             "question": vecs[n],
             "reference": centroid / (np.linalg.norm(centroid) + 1e-9),
             "red_flags": vecs[n + 1 : n + 1 + r],
-            "reference_demoted": ref_demoted,
         }
         with self._lock:
             self._cache[key] = entry
@@ -328,10 +326,28 @@ class EmbeddingScorer:
                 self._cache.popitem(last=False)
         return entry
 
+    def _demoted_similarity(self, q: Question, qv: dict[str, np.ndarray], text: str) -> float:
+        """Similarity of answer and reference with the question's own words removed.
+
+        Each long text is embedded on its own: in a batch with short sentences it would pad
+        them all to its length (the mistake that once made a turn cost 550 ms).
+        """
+        if "reference_demoted" not in qv:
+            qv["reference_demoted"] = np.asarray(
+                self.embeddings.embed_query(demote(q.reference_answer, q.question)),
+                dtype=np.float32,
+            )
+        vec = np.asarray(self.embeddings.embed_query(demote(text, q.question)), dtype=np.float32)
+        return float(vec @ qv["reference_demoted"])
+
     def features(
-        self, q: Question, answer: str, level: Level
+        self, q: Question, answer: str, level: Level, calibration_features: bool | None = None
     ) -> tuple[Features, list[KeyPointResult], list[str]]:
-        """Raw features, key point results and red flags hit, for one answer."""
+        """Raw features, key point results and red flags hit, for one answer.
+
+        The costlier calibration features (the demoted similarity) are computed only when a
+        calibration is in use or ``calibration_features`` asks for them.
+        """
         p = self.params
         pieces = [s for s in sentences(answer) if not is_injection(s) and is_prose(s)]
         if not pieces:
@@ -342,11 +358,10 @@ class EmbeddingScorer:
             return Features(0, 0, 0, 0, 0, 0, 0, 0, False), results, []
         qv = self._question_vectors(q)
         whole = " ".join(pieces)
-        demoted_text = demote(whole, q.question)
-        vecs = np.asarray(
-            self.embeddings.embed_documents([*pieces, demoted_text]), dtype=np.float32
-        )
-        sent, demoted_vec = vecs[:-1], vecs[-1]
+        sent = np.asarray(self.embeddings.embed_documents(pieces), dtype=np.float32)
+        if calibration_features is None:
+            calibration_features = p.calibration is not None
+        demoted = self._demoted_similarity(q, qv, whole) if calibration_features else 0.0
         centroid = sent.mean(axis=0)
         answer_vec = centroid / (np.linalg.norm(centroid) + 1e-9)
         sims = np.maximum(qv["kp"] @ sent.T, qv["anchor"] @ sent.T)  # key points x sentences
@@ -408,7 +423,7 @@ class EmbeddingScorer:
             trade_offs,
             bool(hits),
             cosine=float(answer_vec @ qv["reference"]),
-            demoted=float(demoted_vec @ qv["reference_demoted"]),
+            demoted=demoted,
             recall=len(said & expected_words) / max(1, len(expected_words)),
             precision=len(said & expected_words) / max(1, len(said)),
             log_words=float(np.log1p(words) / np.log1p(400)),
