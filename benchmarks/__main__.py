@@ -165,7 +165,7 @@ def _print_suite(title: str, figures: dict[str, float], targets: dict[str, float
 def main() -> None:
     """Run every size in its own process and print a table with ratios to the targets."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--suite", choices=["all", "index", "engine", "browser"], default="all")
+    parser.add_argument("--suite", choices=["all", "index", "engine", "scoring", "browser"], default="all")
     parser.add_argument("--sizes", default="corpus,10000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--one", help=argparse.SUPPRESS)
@@ -180,6 +180,10 @@ def main() -> None:
             "browser (headless Chromium, streamlit run on 127.0.0.1, offline)",
         ),
         "engine": ("benchmarks.engine", "engine (offline, model loaded, phone screen, mid)"),
+        "scoring": (
+            "benchmarks.scoring",
+            "scoring throughput (offline; LLM judge via the eval runner, local server, 100 ms)",
+        ),
     }
     for name, (module_name, title) in suites.items():
         if args.suite not in ("all", name):

@@ -340,8 +340,18 @@ def sessions_export(
 
 
 def _dataset(path: Path, mapping: str | None, scale: str | None) -> Dataset:
+    """A JSONL dataset, a CSV through ``mapping``, or the dataset a suite file names."""
     from interviewer.evals.datasets import Scale, load_csv, load_jsonl, parse_mapping
+    from interviewer.evals.suite import CsvSource, load_suite
 
+    if path.suffix in (".yaml", ".yml"):
+        source = load_suite(path).dataset
+        if isinstance(source, CsvSource):
+            data = load_csv(source.path, source.map, source.scale, source.defaults)
+            if source.name:
+                data.info.name = source.name
+            return data
+        return load_jsonl(source)
     if path.suffix == ".csv":
         if not mapping:
             raise typer.BadParameter("a CSV needs --map field=column,...", param_hint="--map")
@@ -367,8 +377,18 @@ def eval_run(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (resumes if it exists).")] = None,
     scorer: Annotated[
-        str, typer.Option(help="offline (the LLM judge is not wired up yet).")
+        str, typer.Option(help="offline, or llm (the judge named by --model or the settings).")
     ] = "offline",
+    model: Annotated[
+        str | None,
+        typer.Option(help="Chat model for --scorer llm, e.g. gpt-4o-mini or openai:gpt-4o."),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="LLM calls in flight at once.")
+    ] = 4,
+    cache: Annotated[
+        bool, typer.Option(help="Reuse cached LLM judgements (keyed by model, pack and item).")
+    ] = True,
     pack: Annotated[
         str, typer.Option(help="Pack whose rubrics and calibration apply.")
     ] = "backend-developer",
@@ -379,33 +399,38 @@ def eval_run(
     ] = 60,
 ) -> None:
     """Score a labelled dataset: agreement, robustness, thresholds (exit 1 on a breach)."""
-    from interviewer.evals.datasets import load_csv
+    from interviewer.evals.judging import ScoreCache
     from interviewer.evals.run import run_dataset
-    from interviewer.evals.suite import CsvSource, load_suite
+    from interviewer.evals.suite import load_suite
     from interviewer.services import Services
 
     thresholds: dict[str, str] = {}
     if suite is not None:
         spec = load_suite(suite)
-        source = spec.dataset
-        data = (
-            load_csv(source.path, source.map, source.scale, source.defaults)
-            if isinstance(source, CsvSource)
-            else _dataset(source, None, None)
-        )
+        data = _dataset(suite, None, None)
         scorer, pack, thresholds = spec.scorer, spec.pack, spec.thresholds
         robustness_sample = spec.robustness_sample
+        model = model or spec.model
+        concurrency = spec.concurrency or concurrency
         out = out or Path("evals/runs") / spec.name
     elif dataset is not None:
         data = _dataset(dataset, mapping, scale)
         out = out or Path("evals/runs") / data.info.name
     else:
         raise typer.BadParameter("give a suite file or --dataset", param_hint="SUITE")
-    if scorer != "offline":
+    if scorer not in ("offline", "llm"):
+        raise typer.BadParameter("choose offline or llm", param_hint="--scorer")
+    settings = _settings()
+    if scorer == "offline":
+        settings = settings.model_copy(update={"model": None})
+    elif model:
+        settings = settings.model_copy(update={"model": model})
+    if scorer == "llm" and not settings.model:
         raise typer.BadParameter(
-            "only the offline scorer is wired up so far", param_hint="--scorer"
+            "--scorer llm needs --model or INTERVIEWER_MODEL (and a base URL or API key)",
+            param_hint="--model",
         )
-    services = Services.start(_settings())
+    services = Services.start(settings)
     chosen = services.pack(pack)
     metrics = run_dataset(
         data,
@@ -415,6 +440,8 @@ def eval_run(
         out,
         robustness_sample=robustness_sample,
         thresholds=thresholds,
+        concurrency=concurrency,
+        cache=ScoreCache(settings.cache_dir / "judgements.sqlite") if cache else None,
     )
     table = Table(title=f"{metrics['dataset']} · n={metrics['n']} · {metrics['scorer']}")
     for column in ("metric", "value", "95% CI"):
@@ -439,12 +466,25 @@ def eval_run(
 
 @eval_app.command("calibrate")
 def eval_calibrate(
-    dataset: Annotated[list[Path], typer.Option(help="Labelled datasets (repeatable).")],
+    dataset: Annotated[
+        list[Path], typer.Option(help="Labelled datasets or suite files (repeatable).")
+    ],
     mapping: MapOpt = None,
     scale: ScaleOpt = None,
     pack: Annotated[
         str, typer.Option(help="Pack to write calibration.json into.")
     ] = "backend-developer",
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write here instead of the pack's calibration.json."),
+    ] = None,
+    curve: Annotated[
+        str | None,
+        typer.Option(
+            help="Dataset (by name) whose grades shape the 1..5 curve: interview answers "
+            "graded on the rubric's scale. Default: the first dataset."
+        ),
+    ] = None,
 ) -> None:
     """Fit the offline scorer's calibration with question-grouped CV; ship it with the pack."""
     from interviewer.evals.calibrate import calibrate
@@ -454,6 +494,7 @@ def eval_calibrate(
     services = Services.start(_settings())
     chosen = services.pack(pack)
     datasets = [_dataset(p, mapping if p.suffix == ".csv" else None, scale) for p in dataset]
+    target = out_file or chosen.root / "calibration.json"
     base = ScorerParams.load(chosen.root / "calibration.json").model_copy(
         update={"calibration": None}
     )
@@ -461,14 +502,53 @@ def eval_calibrate(
         datasets,
         EmbeddingScorer(services.embeddings, base),
         services.corpus.by_id(),
-        chosen.root / "calibration.json",
+        target,
+        curve_dataset=curve,
     )
     for name, metrics in doc["fitted"]["cv_metrics"].items():  # type: ignore[index]
         out.print(
             f"{name}: grouped-CV pearson {metrics['pearson']:.3f} "
             f"{metrics['pearson_ci']}, qwk {metrics['qwk']:.3f}, mae {metrics['mae']:.3f}"
         )
-    out.print(f"Wrote {chosen.root / 'calibration.json'}")
+    out.print(f"Wrote {target}")
+
+
+@eval_app.command("compare")
+def eval_compare(
+    run_a: Annotated[Path, typer.Argument(help="The baseline run folder.")],
+    run_b: Annotated[Path, typer.Argument(help="The candidate run folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Metric deltas (B - A) with 95% bootstrap intervals, paired when the items match."""
+    from interviewer.evals.compare import CompareError, compare, load_run
+
+    try:
+        result = compare(load_run(run_a), load_run(run_b))
+    except CompareError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    how = f"paired on {result['n']} shared items" if result["paired"] else "unpaired"
+    table = Table(title=f"B - A, {how}")
+    for column in ("metric", "A", "B", "delta", "95% CI", "verdict"):
+        table.add_column(column)
+    colours = {"better": "green", "worse": "red", "no change": "dim"}
+    for row in result["metrics"]:
+        low, high = row["ci"]
+        table.add_row(
+            row["metric"],
+            f"{row['a']:.3f}",
+            f"{row['b']:.3f}",
+            f"{row['delta']:+.3f}",
+            f"{low:+.3f} .. {high:+.3f}",
+            f"[{colours[row['verdict']]}]{row['verdict']}[/]",
+        )
+    console = Console()
+    console.print(f"A: {result['a']['label']}  ({result['a']['path']}, n={result['a']['n']})")
+    console.print(f"B: {result['b']['label']}  ({result['b']['path']}, n={result['b']['n']})")
+    console.print(table)
 
 
 @app.command("app")

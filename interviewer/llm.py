@@ -7,6 +7,7 @@ Any OpenAI-compatible endpoint works (OpenAI, Azure, Ollama, vLLM, llama.cpp ser
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import re
 from collections.abc import Iterator, Sequence
@@ -209,9 +210,15 @@ class JudgeScorer:
     """
 
     def __init__(
-        self, model: BaseChatModel, model_name: str, offline: EmbeddingScorer, pack: Pack
+        self,
+        model: BaseChatModel,
+        model_name: str,
+        offline: EmbeddingScorer,
+        pack: Pack,
+        endpoint: str = "",
     ) -> None:
         self.pack = pack
+        self.endpoint = endpoint
         self.structured = model.with_structured_output(Judgement, method="json_schema")
         self.name = f"llm:{model_name}"
         self.offline = offline
@@ -235,9 +242,29 @@ class JudgeScorer:
                 }
             )
 
+    @property
+    def cache_key(self) -> str:
+        """What makes two judgements interchangeable: model, endpoint and the pack's content
+        (its judge prompt, rubrics and the calibration of the offline guard)."""
+        return f"{self.name}|{self.endpoint}|{self.pack.id}@{self.pack.content_hash}"
+
+    async def ajudge(self, request: ScoringRequest) -> AnswerScore:
+        """Judge one answer asynchronously; raises on any failure (the eval runner retries)."""
+        baseline_task = asyncio.create_task(asyncio.to_thread(self.offline.score, request))
+        if not request.answer.strip():
+            return await baseline_task
+        try:
+            raw = await self.structured.ainvoke([HumanMessage(self._prompt(request))])
+        finally:
+            baseline = await baseline_task
+        return self._finish(request, baseline, raw)
+
     def _judge(self, request: ScoringRequest, baseline: AnswerScore) -> AnswerScore:
-        q = request.question
         raw = self.structured.invoke([HumanMessage(self._prompt(request))])
+        return self._finish(request, baseline, raw)
+
+    def _finish(self, request: ScoringRequest, baseline: AnswerScore, raw: Any) -> AnswerScore:
+        q = request.question
         judgement = raw if isinstance(raw, Judgement) else Judgement.model_validate(raw)
         by_id = {c.id: c for c in judgement.criteria}
         missing = [c.id for c in request.rubric.criteria if c.id not in by_id]

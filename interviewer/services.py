@@ -95,7 +95,11 @@ class Services:
         from interviewer.llm import JudgeScorer, chat_model
 
         return JudgeScorer(
-            chat_model(self.settings, temperature=0.0), self.settings.model, offline, pack
+            chat_model(self.settings, temperature=0.0),
+            self.settings.model,
+            offline,
+            pack,
+            endpoint=self.settings.base_url or "",
         )
 
     def conductor_for(self, notify: Callable[[str], None]) -> Conductor:

@@ -26,7 +26,7 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-__all__ = ["FakeLLM", "ScriptedReply", "fake_llm"]
+__all__ = ["FakeLLM", "ScriptedReply", "fake_llm", "judge_reply"]
 
 MODEL_ID = "fake-model"
 EMBEDDING_DIMS = 8
@@ -242,7 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat_completions(self, body: dict[str, Any]) -> None:
         fake = self.server.fake
-        scripted = fake._next_reply()
+        scripted = fake._next_reply(body)
         if scripted.delay > 0 and fake._stopping.wait(scripted.delay):
             self.close_connection = True
             return
@@ -438,6 +438,10 @@ class FakeLLM:
 
     def __init__(self, default: str = "OK") -> None:
         self.default: str = default
+        self.responder: Callable[[dict[str, Any]], str] | None = None
+        """When set and no reply is queued, builds the answer from the request body."""
+        self.latency: float = 0.0
+        """Seconds every unscripted answer waits (a slow model)."""
         self._lock = threading.Lock()
         self._queue: deque[ScriptedReply] = deque()
         self._requests: list[dict[str, Any]] = []
@@ -552,9 +556,12 @@ class FakeLLM:
 
     # -- used by the handler ---------------------------------------------------------------
 
-    def _next_reply(self) -> ScriptedReply:
+    def _next_reply(self, body: dict[str, Any]) -> ScriptedReply:
         with self._lock:
-            return self._queue.popleft() if self._queue else ScriptedReply(self.default)
+            if self._queue:
+                return self._queue.popleft()
+        content = self.responder(body) if self.responder is not None else self.default
+        return ScriptedReply(content, delay=self.latency)
 
     def _record(self, *, method: str, path: str, headers: dict[str, str], body: Any) -> None:
         entry = {
@@ -580,3 +587,15 @@ def fake_llm() -> Iterator[FakeLLM]:
     """
     with FakeLLM() as fake:
         yield fake
+
+
+def judge_reply(body: dict[str, Any], score: Callable[[str], int] | None = None) -> str:
+    """A valid judgement for a judge prompt: every rubric criterion in it, scored by ``score``
+    applied to the fenced answer (default: 3)."""
+    prompt = "\n".join(_text_of(m.get("content")) for m in body.get("messages", []))
+    ids = re.findall(r"^- ([a-z0-9-]+) \(", prompt, flags=re.MULTILINE)
+    fenced = re.search(r"<<<ANSWER\n(.*?)\nANSWER>>>", prompt, flags=re.DOTALL)
+    answer = fenced.group(1) if fenced else prompt
+    value = max(1, min(5, score(answer) if score else 3))
+    criteria = [{"id": i, "score": value, "evidence": "", "reason": "scripted"} for i in ids]
+    return json.dumps({"criteria": criteria, "covered_key_points": [], "flags": []})

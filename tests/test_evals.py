@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from fake_llm import FakeLLM, judge_reply
 from typer.testing import CliRunner
 
 from interviewer.cli import app
 from interviewer.config import PROJECT_ROOT
+from interviewer.evals.calibrate import FALLING, FEATURES, RISING, FeatureTable, cross_validate
 from interviewer.evals.datasets import DatasetError, Scale, load_csv, load_jsonl
 from interviewer.evals.metrics import agreement, to_human_scale
 from interviewer.evals.suite import check_thresholds
+from interviewer.scoring.offline import ScorerParams
 
 BACKEND = PROJECT_ROOT / "evals" / "datasets" / "backend-v1.jsonl"
 runner = CliRunner()
@@ -101,3 +107,175 @@ def test_eval_run_resumes_and_gates(tmp_path: Path) -> None:
     )
     assert again.exit_code == 0, again.output
     assert (out / "results.jsonl").read_text().splitlines() == lines, "nothing was re-scored"
+
+
+def _judge_env(monkeypatch: pytest.MonkeyPatch, fake: FakeLLM) -> None:
+    monkeypatch.setenv("INTERVIEWER_BASE_URL", fake.base_url)
+    monkeypatch.setenv("INTERVIEWER_API_KEY", "test-key")
+    monkeypatch.setenv("INTERVIEWER_LLM_MAX_RETRIES", "0")  # retries are the runner's job
+    monkeypatch.setenv("INTERVIEWER_LLM_TIMEOUT", "5")
+
+
+def _llm_args(dataset: Path, concurrency: int) -> list[str]:
+    args = ["eval", "run", "--dataset", str(dataset), "--scorer", "llm", "--model", "fake-model"]
+    return [*args, "--concurrency", str(concurrency), "--robustness-sample", "0"]
+
+
+class InFlight:
+    """A judge responder that answers slowly and records how many calls overlap."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay, self.now, self.most = delay, 0, 0
+        self.lock = threading.Lock()
+
+    def __call__(self, body: dict[str, object]) -> str:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(self.delay)
+        with self.lock:
+            self.now -= 1
+        return judge_reply(body, lambda answer: 1 + min(4, len(answer.split()) // 40))
+
+
+def test_llm_judge_runs_concurrently_retries_and_caches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_llm: FakeLLM
+) -> None:
+    _judge_env(monkeypatch, fake_llm)
+    small = tmp_path / "small.jsonl"
+    small.write_text("\n".join(BACKEND.read_text().splitlines()[:13]) + "\n")  # 12 items
+    fake_llm.responder = slow = InFlight(0.3)
+    fake_llm.reply("upstream exploded", status=500)  # the first call fails once
+    args = _llm_args(small, concurrency=4)
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert metrics["n"] == 12 and metrics["errors"] == 0
+    assert metrics["scorer"] == "llm:fake-model"
+    assert len(fake_llm.chat_requests) == 13, "12 judgements and one retry"
+    assert 2 <= slow.most <= 4, "calls overlapped, never more than --concurrency"
+    rows = [json.loads(x) for x in (tmp_path / "a" / "results.jsonl").read_text().splitlines()]
+    assert {r["scorer"] for r in rows} == {"llm:fake-model"}
+    # Another output folder: every judgement comes from the cache, no request is made.
+    again = runner.invoke(app, [*args, "--out", str(tmp_path / "b")])
+    assert again.exit_code == 0, again.output
+    assert len(fake_llm.chat_requests) == 13
+    assert (
+        json.loads((tmp_path / "b" / "metrics.json").read_text())["pearson"] == metrics["pearson"]
+    )
+
+
+def test_llm_items_that_keep_failing_are_recorded_then_resumed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_llm: FakeLLM
+) -> None:
+    _judge_env(monkeypatch, fake_llm)
+    small = tmp_path / "small.jsonl"
+    small.write_text("\n".join(BACKEND.read_text().splitlines()[:5]) + "\n")  # 4 items
+    fake_llm.responder = InFlight(0.0)
+    for _ in range(4):  # every attempt of the first item fails
+        fake_llm.reply("rate limited", status=429, headers={"retry-after-ms": "1"})
+    args = [*_llm_args(small, concurrency=1), "--out", str(tmp_path / "run")]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["errors"] == 1 and metrics["n"] == 3
+    failed = [
+        json.loads(x)
+        for x in (tmp_path / "run" / "results.jsonl").read_text().splitlines()
+        if "error" in x
+    ]
+    assert len(failed) == 1 and "rate" in failed[0]["error"].lower()
+    before = len(fake_llm.chat_requests)
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0, second.output
+    assert len(fake_llm.chat_requests) == before + 1, "only the failed item is judged again"
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["n"] == 4
+
+
+def _fake_run(folder: Path, human: list[float], predicted: list[float], version: str) -> Path:
+    folder.mkdir()
+    metrics = {"scorer": "offline", "pack": "p", "pack_version": version, "scale": [1, 5]}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    rows = [
+        {"id": f"i{n}", "human": h, "predicted": p}
+        for n, (h, p) in enumerate(zip(human, predicted, strict=True))
+    ]
+    (folder / "results.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return folder
+
+
+def test_compare_reports_paired_deltas_with_intervals(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    human = rng.integers(1, 6, 80).astype(float)
+    noisy = np.clip(human + rng.normal(0, 1.5, 80), 1, 5)
+    close = np.clip(human + rng.normal(0, 0.3, 80), 1, 5)
+    a = _fake_run(tmp_path / "a", list(human), list(noisy), "1.0.0")
+    b = _fake_run(tmp_path / "b", list(human), list(close), "1.1.0")
+    result = runner.invoke(app, ["eval", "compare", str(a), str(b), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["paired"] and report["n"] == 80
+    assert "1.1.0" in report["b"]["label"]
+    rows = {r["metric"]: r for r in report["metrics"]}
+    assert rows["pearson"]["delta"] > 0 and rows["pearson"]["verdict"] == "better"
+    assert rows["mae"]["delta"] < 0 and rows["mae"]["verdict"] == "better"
+    low, high = rows["qwk"]["ci"]
+    assert low <= rows["qwk"]["delta"] <= high
+    same = runner.invoke(app, ["eval", "compare", str(a), str(a), "--json"])
+    assert {r["verdict"] for r in json.loads(same.output)["metrics"]} == {"no change"}
+    table = runner.invoke(app, ["eval", "compare", str(a), str(b)])
+    assert "paired on 80 shared items" in table.output and "better" in table.output
+    missing = runner.invoke(app, ["eval", "compare", str(a), str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "finished run" in missing.output
+
+
+def test_calibrate_fits_sign_constrained_weights_and_a_rising_curve(tmp_path: Path) -> None:
+    small = tmp_path / "small.jsonl"
+    small.write_text("\n".join(BACKEND.read_text().splitlines()[:61]) + "\n")  # 60 items
+    target = tmp_path / "calibration.json"
+    result = runner.invoke(
+        app, ["eval", "calibrate", "--dataset", str(small), "--out", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "grouped-CV pearson" in result.output
+    doc = json.loads(target.read_text())
+    assert doc["fitted"]["cv_metrics"]["backend-v1"]["n"] == 60
+    calibration = ScorerParams.load(target).calibration
+    assert calibration is not None and calibration.curve is not None
+    assert calibration.curve.x == sorted(calibration.curve.x)
+    assert calibration.curve.y == sorted(calibration.curve.y)
+    assert calibration.regime_weights is not None
+    for name, short, extra in zip(
+        calibration.features, calibration.weights, calibration.regime_weights, strict=True
+    ):
+        if name in RISING:  # more coverage, similarity or on-topic length never costs points
+            assert short >= -1e-9 and short + extra >= -1e-9, name
+        if name in FALLING:
+            assert short <= 1e-9 and short + extra <= 1e-9, name
+
+
+def test_cross_validation_never_tests_on_a_question_it_fitted() -> None:
+    rng = np.random.default_rng(0)
+    questions, per = len(FEATURES), 6
+    groups = np.repeat(np.arange(questions), per)
+    # Each question lights up its own feature and has its own grade: the features say which
+    # question an answer belongs to and nothing else. Only a fold that saw the question can
+    # predict its grade.
+    x = np.eye(questions)[groups] + rng.normal(0, 0.01, (questions * per, questions))
+    y = rng.uniform(0.2, 1.0, questions)[groups]
+
+    def table(group_labels: np.ndarray) -> FeatureTable:
+        n = len(y)
+        return FeatureTable(
+            x=x,
+            regime=np.ones(n),
+            caps=np.full(n, 5.0),
+            y=y,
+            groups=group_labels.astype(str),
+            dataset=np.array(["d"] * n),
+        )
+
+    by_question = cross_validate(table(groups), "d")
+    by_answer = cross_validate(table(np.arange(len(y))), "d")  # what grouping prevents
+    assert np.corrcoef(by_answer, y)[0, 1] > 0.8
+    assert np.corrcoef(by_question, y)[0, 1] < 0.3  # nothing learned about unseen questions

@@ -1,9 +1,15 @@
 """Fit the offline scorer's calibration on labelled answers, with question-grouped CV.
 
-The calibration is a ridge regression from a handful of interpretable features (answer-reference
-similarity with and without the question's own words, content-word recall and precision,
-key-point coverage, length) to the human score on a 0..1 scale. Cross-validation groups answers
-by question, so no question is ever in both the fitting and the testing fold.
+The calibration is a ridge regression from interpretable answer features (similarity to the
+reference with and without the question's words, content-word recall and precision, key-point
+coverage, on-topic length against the reference's length, red flags), each also multiplied by
+the question's *regime* (0 for a one-line quiz reference, 1 for a full interview answer), so a
+single file serves short-answer quizzes and interview questions. Each dataset weighs the same in
+the fit whatever its size. A monotone curve then maps the model's value onto the 1..5 scale; it
+is fitted by isotonic regression on out-of-fold predictions for the ``curve`` dataset (interview
+answers graded on the rubric's scale), so it spreads scores the way graders do instead of
+compressing them towards the middle. Cross-validation groups answers by question: no question
+is ever in both the fitting and the testing fold.
 """
 
 from __future__ import annotations
@@ -15,14 +21,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GroupKFold
 
 from interviewer.domain import Question
 from interviewer.evals.datasets import Dataset
 from interviewer.evals.items import as_question
-from interviewer.evals.metrics import agreement
-from interviewer.scoring.offline import CALIBRATION_FEATURES, Calibration, EmbeddingScorer
+from interviewer.evals.metrics import agreement, to_human_scale
+from interviewer.scoring.offline import (
+    CALIBRATION_FEATURES,
+    Calibration,
+    Curve,
+    EmbeddingScorer,
+    on_scale,
+)
+
+FALLING = ("red_flag",)
+"""Features whose weight may not be positive."""
+FREE = ("reference_size",)
+"""Properties of the question, not the answer: nothing a candidate can inflate."""
+RISING = tuple(f for f in CALIBRATION_FEATURES if f not in (*FALLING, *FREE, "relevance", "regime"))
+"""Features whose weight may not be negative: more of any of them never lowers a score.
+(Relevance is not among them: it caps the score instead, see ``Calibration.cap``.)"""
+FEATURES = RISING + FALLING + FREE
+ALPHA = 3.0
+FOLDS = 5
 
 
 @dataclass
@@ -30,71 +54,165 @@ class FeatureTable:
     """Calibration features, unit-scale targets and CV groups for some datasets."""
 
     x: np.ndarray
+    regime: np.ndarray
+    caps: np.ndarray
     y: np.ndarray
     groups: np.ndarray
     dataset: np.ndarray
+
+    def design(self) -> np.ndarray:
+        """Each feature split by regime (x(1-z), xz), signed so every weight fits as >= 0.
+
+        A free feature and the regime itself enter twice, with both signs.
+        """
+        z = self.regime[:, None]
+        sign = np.array([-1.0 if f in FALLING else 1.0 for f in FEATURES])
+        x = self.x * sign
+        free = x[:, [FEATURES.index(f) for f in FREE]]
+        return np.hstack([x * (1 - z), x * z, -free * (1 - z), -free * z, z, -z])
+
+    def weights(self) -> np.ndarray:
+        """Sample weights giving each dataset the same total weight."""
+        names, counts = np.unique(self.dataset, return_counts=True)
+        per = dict(zip(names, len(self.y) / (len(names) * counts), strict=True))
+        return np.array([per[d] for d in self.dataset])
 
 
 def feature_table(
     datasets: Sequence[Dataset], scorer: EmbeddingScorer, corpus: Mapping[str, Question]
 ) -> FeatureTable:
     """Features of every item (computed by the uncalibrated scorer)."""
-    rows, ys, groups, names = [], [], [], []
+    rows, regimes, caps, ys, groups, names = [], [], [], [], [], []
+    limits = Calibration(features=[], weights=[], intercept=0.0)
     for d, dataset in enumerate(datasets):
         for item in dataset.items:
             q = as_question(item, corpus)
             feats, _, _ = scorer.features(q, item.answer, item.level, calibration_features=True)
             values = feats.calibration_values()
-            rows.append([values[f] for f in CALIBRATION_FEATURES])
+            rows.append([values[f] for f in FEATURES])
+            regimes.append(values["regime"])
+            caps.append(limits.cap(values))
             ys.append(dataset.info.scale.to_unit(item.human_score))
             groups.append(f"{d}:{item.group_key}")
             names.append(dataset.info.name)
-    return FeatureTable(np.asarray(rows), np.asarray(ys), np.asarray(groups), np.asarray(names))
+    return FeatureTable(*(np.asarray(a) for a in (rows, regimes, caps, ys, groups, names)))
 
 
-def cross_validate(table: FeatureTable, folds: int = 5, alpha: float = 1.0) -> np.ndarray:
-    """Out-of-fold predictions (0..1), folds grouped by question."""
-    predictions = np.zeros(len(table.y))
-    n = min(folds, len(set(table.groups)))
-    for train, test in GroupKFold(n_splits=n).split(table.x, table.y, table.groups):
-        model = Ridge(alpha=alpha).fit(table.x[train], table.y[train])
-        predictions[test] = np.clip(model.predict(table.x[test]), 0, 1)
-    return predictions
-
-
-def fit(table: FeatureTable, alpha: float = 1.0) -> Calibration:
-    """The calibration fitted on all of ``table``."""
-    model = Ridge(alpha=alpha).fit(table.x, table.y)
+def _fit_linear(x: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) -> Calibration:
+    """Sign-constrained ridge on scaled columns, folded back into per-feature weights."""
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = Ridge(alpha=alpha, positive=True).fit(x / scale, y, sample_weight=w)
+    coef = model.coef_ / scale
+    n, k = len(FEATURES), len(FREE)
+    sign = np.array([-1.0 if f in FALLING else 1.0 for f in FEATURES])
+    short, full = coef[:n] * sign, coef[n : 2 * n] * sign
+    for j, name in enumerate(FREE):
+        i = FEATURES.index(name)
+        short[i] -= coef[2 * n + j] * sign[i]
+        full[i] -= coef[2 * n + k + j] * sign[i]
     return Calibration(
-        features=list(CALIBRATION_FEATURES),
-        weights=[round(float(w), 6) for w in model.coef_],
+        features=list(FEATURES),
+        weights=[round(float(c), 6) for c in short],
+        regime_weights=[round(float(c), 6) for c in full - short],
+        regime_weight=round(float(coef[-2] - coef[-1]), 6),
         intercept=round(float(model.intercept_), 6),
     )
 
 
+def _linear(calibration: Calibration, table: FeatureTable, idx: np.ndarray) -> np.ndarray:
+    values = [
+        {**dict(zip(FEATURES, table.x[i], strict=True)), "regime": table.regime[i]} for i in idx
+    ]
+    return np.array([calibration.linear(v) for v in values])
+
+
+def fit_curve(linear: np.ndarray, unit: np.ndarray) -> Curve:
+    """Monotone map from the model's value to 1..5: isotonic regression, with each flat step
+    replaced by its midpoint so the curve rises strictly and keeps the model's ordering."""
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=1.0, y_max=5.0)
+    iso.fit(linear, 1 + 4 * unit)
+    xs, ys = np.asarray(iso.X_thresholds_), np.asarray(iso.y_thresholds_)
+    levels = np.unique(ys)
+    mids = [float(xs[ys == level].mean()) for level in levels]
+    return Curve(x=[round(v, 6) for v in mids], y=[round(float(v), 4) for v in levels])
+
+
+def _out_of_fold(
+    table: FeatureTable, folds: int, alpha: float
+) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The linear model's out-of-fold values, and the question-grouped splits used."""
+    design, w = table.design(), table.weights()
+    linear = np.zeros(len(table.y))
+    n = min(folds, len(set(table.groups)))
+    splits = list(GroupKFold(n_splits=n).split(design, table.y, table.groups))
+    for train, test in splits:
+        calibration = _fit_linear(design[train], table.y[train], w[train], alpha)
+        linear[test] = _linear(calibration, table, test)
+    return linear, splits
+
+
+def cross_validate(
+    table: FeatureTable, curve_dataset: str, folds: int = FOLDS, alpha: float = ALPHA
+) -> np.ndarray:
+    """Out-of-fold calibrated scores on 1..5, folds grouped by question.
+
+    The model is refitted without each fold; the curve for each fold is fitted on out-of-fold
+    values of the *other* folds' questions, so no grade a prediction is judged against was used
+    to make it.
+    """
+    linear, splits = _out_of_fold(table, folds, alpha)
+    on_curve = table.dataset == curve_dataset
+    scores = np.zeros(len(table.y))
+    for train, test in splits:
+        fit_on = train[on_curve[train]]
+        curve = fit_curve(linear[fit_on], table.y[fit_on])
+        scores[test] = [
+            min(on_scale(linear[i], table.regime[i], curve), table.caps[i]) for i in test
+        ]
+    return scores
+
+
+def fit(table: FeatureTable, curve_dataset: str, alpha: float = ALPHA) -> Calibration:
+    """The calibration fitted on all of ``table``, its curve on out-of-fold values."""
+    linear, _ = _out_of_fold(table, FOLDS, alpha)
+    calibration = _fit_linear(table.design(), table.y, table.weights(), alpha)
+    on_curve = table.dataset == curve_dataset
+    return calibration.model_copy(update={"curve": fit_curve(linear[on_curve], table.y[on_curve])})
+
+
 def calibrate(
-    datasets: Sequence[Dataset], scorer: EmbeddingScorer, corpus: Mapping[str, Question], out: Path
+    datasets: Sequence[Dataset],
+    scorer: EmbeddingScorer,
+    corpus: Mapping[str, Question],
+    out: Path,
+    curve_dataset: str | None = None,
 ) -> dict[str, object]:
     """Cross-validate, fit on everything, write ``out``; returns the written document."""
+    curve_name = curve_dataset or datasets[0].info.name
+    if curve_name not in {d.info.name for d in datasets}:
+        raise ValueError(f"curve dataset '{curve_name}' is not among the datasets")
     table = feature_table(datasets, scorer, corpus)
-    oof = cross_validate(table)
+    oof = cross_validate(table, curve_name)
     cv: dict[str, object] = {}
     for dataset in datasets:
         mask = table.dataset == dataset.info.name
         scale = dataset.info.scale
         human = [scale.from_unit(v) for v in table.y[mask]]
-        predicted = [scale.from_unit(v) for v in oof[mask]]
+        predicted = list(to_human_scale(oof[mask], scale))
         cv[dataset.info.name] = agreement(human, predicted, scale, bootstrap=500)
-    calibration = fit(table)
+    calibration = fit(table, curve_name)
     params = scorer.params.model_copy(update={"calibration": calibration})
     document = {
         "params": json.loads(params.model_dump_json()),
         "fitted": {
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "datasets": [
-                {"name": d.info.name, "source": d.source, "n": len(d.items)} for d in datasets
+                {"name": d.info.name, "source": Path(d.source).name, "n": len(d.items)}
+                for d in datasets
             ],
-            "cross_validation": "GroupKFold(5) by question; metrics on each dataset's scale",
+            "curve_dataset": curve_name,
+            "cross_validation": f"GroupKFold({FOLDS}) by question; metrics on each dataset's scale",
             "cv_metrics": cv,
         },
     }

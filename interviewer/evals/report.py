@@ -117,11 +117,13 @@ def markdown(metrics: dict[str, Any], images: list[str]) -> str:
 
 def write_reports(out: Path, metrics: dict[str, Any]) -> None:
     """report.md + charts, and a self-contained report.html, in ``out``."""
-    results = [
-        json.loads(line)
-        for line in (out / "results.jsonl").read_text().splitlines()
-        if line.strip()
-    ]
+    latest: dict[str, dict[str, Any]] = {}
+    for line in (out / "results.jsonl").read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            if "error" not in row:  # a failed item is scored again by the next run
+                latest[str(row["id"])] = row
+    results = list(latest.values())
     images = charts(metrics, results)
     for name, data in images.items():
         (out / name).write_bytes(data)

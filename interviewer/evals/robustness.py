@@ -10,9 +10,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 
-from interviewer.domain import Question
+from interviewer.domain import AnswerScore, Question
 from interviewer.evals.datasets import Dataset, EvalItem
 from interviewer.evals.items import as_question, as_request
+from interviewer.evals.judging import ScoreCache, score_all
 from interviewer.packs import Pack
 from interviewer.scoring.base import Scorer
 from interviewer.scoring.text import content_tokens
@@ -94,31 +95,56 @@ def robustness(
     sample: int = 60,
     seed: int = 7,
     baseline: Mapping[str, float] | None = None,
+    concurrency: int = 4,
+    cache: ScoreCache | None = None,
+    progress: bool = False,
 ) -> dict[str, dict[str, float]]:
-    """Run every probe on a sample of items; ``baseline`` holds known scores by item id."""
+    """Run every probe on a sample of items; ``baseline`` holds known scores by item id.
+
+    Perturbed answers are scored through the same runner as the dataset (concurrency,
+    retries, cache); a perturbation whose scoring failed is left out of its probe's figures.
+    """
     rng = random.Random(seed)
     items: Sequence[EvalItem] = rng.sample(dataset.items, min(sample, len(dataset.items)))
-    scores = dict(baseline or {})
-    for item in items:
-        if item.id not in scores:
-            scores[item.id] = scorer.score(as_request(item, corpus, pack)).overall
-    report: dict[str, dict[str, float]] = {}
+    known = dict(baseline or {})
+    jobs: list[tuple[str, EvalItem]] = [("baseline", i) for i in items if i.id not in known]
     for name, probe in PROBES.items():
-        changes, inflated, low = [], 0, 0
         for item in items:
             q = as_question(item, corpus)
             others = [o for o in dataset.items if o.group_key != item.group_key]
             other = rng.choice(others) if others else item
-            text = probe(item, q, other)
-            perturbed = item.model_copy(update={"answer": text})
-            value = scorer.score(as_request(perturbed, corpus, pack)).overall
-            change = value - scores[item.id]
+            jobs.append((name, item.model_copy(update={"answer": probe(item, q, other)})))
+    scores: dict[int, float] = {}
+
+    def record(i: int, result: AnswerScore | BaseException) -> None:
+        if not isinstance(result, BaseException):
+            scores[i] = result.overall
+
+    score_all(
+        [as_request(item, corpus, pack) for _, item in jobs],
+        scorer,
+        record,
+        concurrency=concurrency,
+        cache=cache,
+        progress="robustness probes" if progress else None,
+    )
+    for i, (name, item) in enumerate(jobs):
+        if name == "baseline" and i in scores:
+            known[item.id] = scores[i]
+    report: dict[str, dict[str, float]] = {}
+    for name in PROBES:
+        changes, inflated, low = [], 0, 0
+        for i, (job, item) in enumerate(jobs):
+            if job != name or i not in scores or item.id not in known:
+                continue
+            value = scores[i]
+            change = value - known[item.id]
             changes.append(change)
             inflated += change >= 1.0
             low += value <= 2.0
-        n = len(items)
+        n = max(1, len(changes))
         entry = {
-            "n": n,
+            "n": len(changes),
             "mean_change": round(sum(changes) / n, 3),
             "inflated_share": round(inflated / n, 3),
             "mean_abs_change": round(sum(abs(c) for c in changes) / n, 3),

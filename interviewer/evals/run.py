@@ -11,11 +11,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import cast
 
-from tqdm import tqdm
-
-from interviewer.domain import Question
+from interviewer.conduct import describe_failure
+from interviewer.domain import AnswerScore, Question
 from interviewer.evals.datasets import Dataset
 from interviewer.evals.items import as_request
+from interviewer.evals.judging import ScoreCache, score_all
 from interviewer.evals.metrics import agreement, confusion, to_human_scale
 from interviewer.evals.report import write_reports
 from interviewer.evals.robustness import robustness
@@ -34,8 +34,14 @@ def run_dataset(
     on_item: Callable[[dict[str, object]], None] | None = None,
     robustness_sample: int = 60,
     thresholds: Mapping[str, str] | None = None,
+    concurrency: int = 4,
+    cache: ScoreCache | None = None,
 ) -> dict[str, object]:
-    """Score every item (resuming), write results.jsonl and metrics.json; return the metrics."""
+    """Score every item (resuming), write results.jsonl and metrics.json; return the metrics.
+
+    Items whose scoring failed after every retry are written with their error and scored
+    again by the next run; metrics cover the items that were scored.
+    """
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.jsonl"
     done: dict[str, dict[str, object]] = {}
@@ -43,27 +49,44 @@ def run_dataset(
         for line in results_path.read_text().splitlines():
             if line.strip():
                 stored = json.loads(line)
-                done[str(stored["id"])] = stored
+                if "error" not in stored:
+                    done[str(stored["id"])] = stored
     todo = [item for item in dataset.items if item.id not in done]
+    failures: dict[str, str] = {}
     with results_path.open("a") as sink:
-        for item in tqdm(todo, desc=f"scoring {dataset.info.name}", disable=not progress):
-            score = scorer.score(as_request(item, corpus, pack))
+
+        def record(i: int, result: AnswerScore | BaseException) -> None:
+            item = todo[i]
             row: dict[str, object] = {
                 "id": item.id,
                 "category": item.category.value,
                 "level": item.level.value,
                 "human": item.human_score,
-                "predicted_1_5": score.overall,
-                "predicted": float(to_human_scale([score.overall], dataset.info.scale)[0]),
-                "scorer": score.scorer,
-                "flags": [f.value for f in score.flags],
             }
+            if isinstance(result, BaseException):
+                failures[item.id] = row["error"] = describe_failure(result)
+            else:
+                row |= {
+                    "predicted_1_5": result.overall,
+                    "predicted": float(to_human_scale([result.overall], dataset.info.scale)[0]),
+                    "scorer": result.scorer,
+                    "flags": [f.value for f in result.flags],
+                }
+                done[item.id] = row
+                if on_item is not None:
+                    on_item(row)
             sink.write(json.dumps(row) + "\n")
             sink.flush()
-            done[item.id] = row
-            if on_item is not None:
-                on_item(row)
-    rows = [done[item.id] for item in dataset.items]
+
+        score_all(
+            [as_request(item, corpus, pack) for item in todo],
+            scorer,
+            record,
+            concurrency=concurrency,
+            cache=cache,
+            progress=f"scoring {dataset.info.name}" if progress else None,
+        )
+    rows = [done[item.id] for item in dataset.items if item.id in done]
     human = [float(r["human"]) for r in rows]  # type: ignore[arg-type]
     predicted = [float(r["predicted"]) for r in rows]  # type: ignore[arg-type]
     metrics = agreement(human, predicted, dataset.info.scale)
@@ -85,6 +108,7 @@ def run_dataset(
             "pack": pack.id,
             "pack_version": pack.spec.version,
             "pack_hash": pack.content_hash,
+            "errors": len(failures),
             "per_category": by_category,
             "confusion": confusion(human, predicted, dataset.info.scale),
         }
@@ -92,7 +116,15 @@ def run_dataset(
     if robustness_sample > 0:
         baseline = {str(r["id"]): float(cast(float, r["predicted_1_5"])) for r in rows}
         metrics["robustness"] = robustness(
-            dataset, scorer, corpus, pack, robustness_sample, baseline=baseline
+            dataset,
+            scorer,
+            corpus,
+            pack,
+            robustness_sample,
+            baseline=baseline,
+            concurrency=concurrency,
+            cache=cache,
+            progress=progress,
         )
     if thresholds:
         metrics["thresholds"] = check_thresholds(metrics, dict(thresholds))

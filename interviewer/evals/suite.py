@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,6 +22,7 @@ class CsvSource(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: Path
+    name: str | None = Field(default=None, description="Dataset name (default: file stem).")
     map: dict[str, str]
     scale: Scale = Field(default_factory=Scale)
     defaults: dict[str, str] = Field(default_factory=dict)
@@ -34,7 +35,9 @@ class Suite(BaseModel):
 
     name: str
     dataset: Path | CsvSource
-    scorer: str = "offline"
+    scorer: Literal["offline", "llm"] = "offline"
+    model: str | None = Field(default=None, description="Chat model for the llm scorer.")
+    concurrency: int | None = Field(default=None, ge=1, le=64)
     pack: str = "backend-developer"
     robustness_sample: int = Field(default=60, ge=0)
     thresholds: dict[str, str] = Field(default_factory=dict)

@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from interviewer.domain import (
     AnswerScore,
@@ -35,6 +36,7 @@ from interviewer.scoring.text import (
     cue_count,
     demote,
     is_injection,
+    is_keyword_run,
     is_prose,
     sentences,
 )
@@ -180,23 +182,6 @@ SCALE_CUES = (
 )
 
 
-class Calibration(BaseModel):
-    """A linear map from calibration features to 0..1 (then 1..5), fitted on labelled answers."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    features: list[str]
-    weights: list[float]
-    intercept: float
-
-    def predict(self, values: dict[str, float]) -> float:
-        """0..1."""
-        raw = self.intercept + sum(
-            w * values[f] for f, w in zip(self.features, self.weights, strict=True)
-        )
-        return float(np.clip(raw, 0.0, 1.0))
-
-
 CALIBRATION_FEATURES = (
     "cosine",
     "demoted",
@@ -205,7 +190,107 @@ CALIBRATION_FEATURES = (
     "coverage",
     "log_words",
     "question_similarity",
+    "essential",
+    "advanced",
+    "relevance",
+    "red_flag",
+    "length_ratio",
+    "reference_size",
+    "regime",
 )
+"""Every feature a calibration may read (see ``Features.calibration_values``)."""
+
+
+class Curve(BaseModel):
+    """A monotone piecewise-linear map from the calibrated value to the 1..5 scale."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    x: list[float]
+    y: list[float]
+
+    def __call__(self, value: float) -> float:
+        return float(np.interp(value, self.x, self.y))
+
+
+def on_scale(raw: float, regime: float, curve: Curve | None) -> float:
+    """A calibrated model value on 1..5: the curve in proportion to the regime."""
+    plain = float(1 + 4 * np.clip(raw, 0.0, 1.0))
+    if curve is None:
+        return plain
+    return float(np.clip(regime * curve(raw) + (1 - regime) * plain, 1.0, 5.0))
+
+
+class Calibration(BaseModel):
+    """A linear model from answer features to a 0..1 value, then a monotone curve to 1..5.
+
+    ``regime_weights`` multiply each feature by the question's regime: 0 for a one-line
+    reference (a short-answer quiz), 1 for a full interview reference answer, so one file serves
+    both kinds of question. Fitted by ``interviewer eval calibrate`` on labelled answers.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    features: list[str]
+    weights: list[float]
+    intercept: float
+    regime_weights: list[float] | None = None
+    regime_weight: float = 0.0
+    curve: Curve | None = None
+    full_cover_at: float = Field(
+        default=0.35, ge=0, description="Coverage at which an interview answer is no longer capped."
+    )
+    no_cover_below: float = Field(
+        default=0.08, ge=0, description="Coverage under which an interview answer scores 2 at most."
+    )
+
+    @model_validator(mode="after")
+    def _lengths(self) -> Calibration:
+        unknown = sorted(set(self.features) - set(CALIBRATION_FEATURES))
+        if unknown:
+            raise ValueError(f"unknown calibration feature(s): {', '.join(unknown)}")
+        for name in ("weights", "regime_weights"):
+            values = getattr(self, name)
+            if values is not None and len(values) != len(self.features):
+                raise ValueError(
+                    f"{name} has {len(values)} values for {len(self.features)} features"
+                )
+        return self
+
+    def linear(self, values: Mapping[str, float]) -> float:
+        """The model's value before the curve (about 0..1)."""
+        x = np.array([values[f] for f in self.features])
+        raw = self.intercept + float(np.dot(self.weights, x))
+        if self.regime_weights is not None:
+            z = values["regime"]
+            raw += z * (float(np.dot(self.regime_weights, x)) + self.regime_weight)
+        return raw
+
+    def predict(self, values: Mapping[str, float]) -> float:
+        """Calibrated score on 1..5.
+
+        The curve was fitted on interview answers, so it applies in proportion to the regime;
+        a quiz-style question keeps the plain linear map.
+        """
+        z = values["regime"] if self.regime_weights is not None else 1.0
+        return min(on_scale(self.linear(values), z, self.curve), self.cap(values))
+
+    def cap(self, values: Mapping[str, float]) -> float:
+        """The most an interview answer can score, whatever the model says.
+
+        Relevance caps everything (fluent words about something else earn little), and an
+        answer covering no key point scores 2 at most, rising to no cap at ``full_cover_at``.
+        Both apply in proportion to the regime: quiz questions have no key points to cover.
+        """
+        z = values["regime"]
+        if not values["answered"]:
+            return 1.0
+        if values["relevance"] == 0.0:  # off topic, whatever the kind of question
+            return 1.6
+        relevance_cap = 1 + 4 * (0.15 + 0.85 * values["relevance"])
+        open_share = _ramp(values["coverage"], self.no_cover_below, self.full_cover_at)
+        coverage_cap = 5.0 - 3.0 * (1.0 - open_share)
+        return 5.0 - z * (5.0 - min(relevance_cap, coverage_cap))
 
 
 class ScorerParams(BaseModel):
@@ -219,6 +304,12 @@ class ScorerParams(BaseModel):
     red_flag_at: float = Field(default=0.68)
     off_topic_below: float = Field(
         default=0.22, description="Relevance under which an answer is off topic."
+    )
+    relevant_sentence_at: float = Field(
+        default=0.35, description="Similarity at which a sentence counts towards answer length."
+    )
+    quiz_reference_words: int = Field(
+        default=40, description="A reference this short marks a quiz-style question."
     )
     relevance_low: float = 0.2
     relevance_high: float = 0.55
@@ -256,17 +347,35 @@ class Features:
     precision: float = 0.0
     log_words: float = 0.0
     question_similarity: float = 0.0
+    relevant_words: int = 0
+    reference_words: int = 0
+    answered: bool = True
 
     def calibration_values(self) -> dict[str, float]:
-        """The features a ``Calibration`` reads."""
+        """The features a ``Calibration`` reads.
+
+        Length counts only on-topic sentences, so filler cannot buy a longer answer; it is
+        measured against the reference answer's length, and ``regime`` places the question
+        between a one-line quiz reference (0) and a full interview answer (1).
+        """
+        ratio = np.log((self.relevant_words + 1) / (self.reference_words + 1))
+        regime = (np.log(self.reference_words + 1) - np.log(16)) / (np.log(120) - np.log(16))
         return {
             "cosine": self.cosine,
             "demoted": self.demoted,
             "recall": self.recall,
             "precision": self.precision,
             "coverage": self.coverage,
-            "log_words": self.log_words,
+            "log_words": float(np.log1p(self.relevant_words) / np.log1p(400)),
             "question_similarity": self.question_similarity,
+            "essential": self.essential,
+            "advanced": self.advanced,
+            "relevance": self.relevance,
+            "red_flag": float(self.red_flag),
+            "length_ratio": float(np.clip(ratio, -3.0, 1.5)),
+            "reference_size": float(np.log1p(self.reference_words) / np.log1p(400)),
+            "answered": float(self.answered),
+            "regime": float(np.clip(regime, 0.0, 1.0)),
         }
 
 
@@ -349,13 +458,21 @@ class EmbeddingScorer:
         calibration is in use or ``calibration_features`` asks for them.
         """
         p = self.params
-        pieces = [s for s in sentences(answer) if not is_injection(s) and is_prose(s)]
+        # Terms listed beside real sentences are stuffing and earn nothing. An answer that is
+        # only a list of terms or a line of code is scored on what it says when the question
+        # expects a one-line answer (a quiz), and earns nothing in an interview.
+        spoken = [s for s in sentences(answer) if not is_injection(s)]
+        pieces = [s for s in spoken if is_prose(s) and not is_keyword_run(s)]
+        if not pieces and len(q.reference_answer.split()) <= p.quiz_reference_words:
+            pieces = [s for s in spoken if is_prose(s)] or spoken
         if not pieces:
             results = [
                 KeyPointResult(id=kp.id, text=kp.text, weight=kp.weight, covered=False)
                 for kp in q.key_points
             ]
-            return Features(0, 0, 0, 0, 0, 0, 0, 0, False), results, []
+            empty = Features(0, 0, 0, 0, 0, 0, 0, 0, False)
+            empty = replace(empty, reference_words=len(q.reference_answer.split()), answered=False)
+            return empty, results, []
         qv = self._question_vectors(q)
         whole = " ".join(pieces)
         sent = np.asarray(self.embeddings.embed_documents(pieces), dtype=np.float32)
@@ -427,9 +544,25 @@ class EmbeddingScorer:
             recall=len(said & expected_words) / max(1, len(expected_words)),
             precision=len(said & expected_words) / max(1, len(said)),
             log_words=float(np.log1p(words) / np.log1p(400)),
+            relevant_words=self._relevant_words(pieces, sims, sent, qv),
+            reference_words=len(q.reference_answer.split()),
             question_similarity=float(answer_vec @ qv["question"]),
         )
         return feats, results, hits
+
+    def _relevant_words(
+        self, pieces: list[str], sims: np.ndarray, sent: np.ndarray, qv: dict[str, np.ndarray]
+    ) -> int:
+        """Words in the sentences that are about the question (close to a key point, the
+        question or the reference); filler and asides do not count."""
+        closeness = np.maximum(
+            sims.max(axis=0), np.maximum(qv["question"] @ sent.T, qv["reference"] @ sent.T)
+        )
+        return sum(
+            len(piece.split())
+            for piece, c in zip(pieces, closeness, strict=True)
+            if c >= self.params.relevant_sentence_at
+        )
 
     def _raw(self, criterion: str, f: Features, category: Category, answer: str) -> float:
         """Raw 0..1 value of one criterion; unknown criteria fall back to coverage."""
@@ -495,12 +628,11 @@ class EmbeddingScorer:
         weights = {c.id: c.weight for c in request.rubric.criteria}
         total_weight = sum(weights.values())
         target: float | None = None
-        if p.calibration is not None and feats.relevance > 0.0:
+        if p.calibration is not None:
             # The calibrated overall comes from features fitted on human grades; criteria keep
             # their relative shape and move together to meet it.
             uncalibrated = sum(weights[k] * v for k, v in values.items()) / total_weight
-            target = 1 + 4 * p.calibration.predict(feats.calibration_values())
-            target = min(target, 1 + 4 * (0.15 + 0.85 * feats.relevance))
+            target = p.calibration.predict(feats.calibration_values())
             values = {k: v + target - uncalibrated for k, v in values.items()}
         values = {
             k: float(np.clip(v - p.hint_penalty * request.hints, 1, 5)) for k, v in values.items()

@@ -15,8 +15,20 @@ _INJECTION = re.compile(
     r"|disregard (the |all |your )*(instructions|rubric|rules)"
     r"|(give|award|grant|score) (me|this( answer)?|it) (a )?(perfect|full|maximum|max|top|5|five)"
     r"|\b5 ?/ ?5\b|\b10 ?/ ?10\b|full marks|perfect score"
-    r"|system prompt|you are now|new instructions|act as (the|a|an) |developer mode"
-    r"|</?(system|assistant|instructions?)>|\bANSWER>>>|<<<ANSWER",
+    r"|system prompt|you are now|new instructions|developer mode"
+    r"|act as (the|a|an) (grader|evaluator|examiner|judge|assistant|ai)\b"
+    r"|</?(system|assistant|instructions?)>|\bANSWER>>>|<<<ANSWER"
+    # someone addressing whoever grades
+    r"|\b(the |this )?(grader|evaluator|assessor|examiner|scorer|scoring model|judge)\b.{0,60}"
+    r"\b(must|should|shall|will|is to|needs to|output|give|award|assign|rate)\b"
+    r"|\b(note|message|instruction)s? (to|for) the (grader|evaluator|assessor|reviewer|model|ai)"
+    r"|\b(give|award|assign|output|grant|return)\b.{0,40}\b(full|maximum|max|highest|top|"
+    r"perfect)\b.{0,15}\b(marks?|score|points|grade|rating)"
+    r"|\bscore (every|each|all)\b.{0,30}\b(criteri|\d)"
+    r"|^\s*(system|assistant|developer)\s*:"
+    r"|grading (policy|rules|instructions) (updated|changed|override)"
+    r"|\bpre-?approved\b"
+    r'|^\s*[{\[].*"(score|overall|criteria|grade)"\s*:',
     re.IGNORECASE,
 )
 
@@ -152,6 +164,13 @@ def is_prose(sentence: str) -> bool:
     if len(words) < 8:
         return bool(words)
     return sum(w in _FUNCTION_WORDS for w in words) / len(words) >= 0.12
+
+
+def is_keyword_run(sentence: str) -> bool:
+    """Four or more words without a single function word: a list of terms, not a sentence."""
+    words = [w.strip(".,;:!?()\"'").lower() for w in sentence.split()]
+    words = [w for w in words if w]
+    return len(words) >= 4 and not any(w in _FUNCTION_WORDS for w in words)
 
 
 def content_tokens(text: str) -> set[str]:

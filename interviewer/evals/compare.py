@@ -1,0 +1,117 @@
+"""Compare two eval runs: metric deltas with bootstrap confidence intervals.
+
+When both runs scored the same items (the usual case: one dataset, two pack versions or two
+models), the bootstrap resamples items *paired*, so the interval reflects the difference
+between scorers rather than the luck of the sample. Runs over different items are resampled
+independently. A delta whose interval excludes zero is marked as a real difference.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from interviewer.evals.datasets import Scale
+from interviewer.evals.metrics import METRICS
+
+LOWER_IS_BETTER = {"mae", "rmse"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished run folder: its metrics and its scored items."""
+
+    path: Path
+    metrics: dict[str, Any]
+    human: dict[str, float]
+    predicted: dict[str, float]
+
+    @property
+    def label(self) -> str:
+        """Scorer and pack version, e.g. ``offline · backend-developer 1.2.0 (ab12cd)``."""
+        m = self.metrics
+        return (
+            f"{m.get('scorer', '?')} · {m.get('pack', '?')} {m.get('pack_version', '')} "
+            f"({str(m.get('pack_hash', ''))[:6]})"
+        )
+
+    @property
+    def scale(self) -> Scale:
+        low, high = self.metrics.get("scale", [1, 5])
+        return Scale(min=low, max=high)
+
+
+class CompareError(ValueError):
+    """A run folder that cannot be compared, with the reason."""
+
+
+def load_run(path: Path) -> Run:
+    """Read ``metrics.json`` and ``results.jsonl`` from a run folder."""
+    metrics_file, results_file = path / "metrics.json", path / "results.jsonl"
+    if not metrics_file.is_file() or not results_file.is_file():
+        raise CompareError(f"{path}: not a finished run (needs metrics.json and results.jsonl)")
+    metrics = json.loads(metrics_file.read_text())
+    human: dict[str, float] = {}
+    predicted: dict[str, float] = {}
+    for line in results_file.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            if "error" not in row:
+                human[str(row["id"])] = float(row["human"])
+                predicted[str(row["id"])] = float(row["predicted"])
+    return Run(path, metrics, human, predicted)
+
+
+def compare(a: Run, b: Run, bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Every metric for A and B, B - A, and a 95% interval for the difference."""
+    if a.scale != b.scale:
+        raise CompareError(
+            f"the runs use different human scales ({a.scale.min:g}..{a.scale.max:g} and "
+            f"{b.scale.min:g}..{b.scale.max:g}); compare runs on the same dataset"
+        )
+    scale = a.scale
+    shared = sorted(set(a.predicted) & set(b.predicted))
+    paired = len(shared) >= 3
+    rng = np.random.default_rng(seed)
+    if paired:
+        y = np.array([a.human[i] for i in shared])
+        pa = np.array([a.predicted[i] for i in shared])
+        pb = np.array([b.predicted[i] for i in shared])
+        ya, yb = y, y
+    else:
+        ya, pa = np.array(list(a.human.values())), np.array(list(a.predicted.values()))
+        yb, pb = np.array(list(b.human.values())), np.array(list(b.predicted.values()))
+    rows = []
+    for name, metric in METRICS.items():
+        va, vb = metric(ya, pa, scale), metric(yb, pb, scale)
+        draws = []
+        for _ in range(bootstrap):
+            ia = rng.integers(0, len(ya), len(ya))
+            ib = ia if paired else rng.integers(0, len(yb), len(yb))
+            draws.append(metric(yb[ib], pb[ib], scale) - metric(ya[ia], pa[ia], scale))
+        finite = [d for d in draws if not np.isnan(d)]
+        low, high = np.percentile(finite, [2.5, 97.5]) if finite else (np.nan, np.nan)
+        delta = vb - va
+        better = -delta if name in LOWER_IS_BETTER else delta
+        significant = bool(finite) and (low > 0 or high < 0)
+        rows.append(
+            {
+                "metric": name,
+                "a": round(va, 4),
+                "b": round(vb, 4),
+                "delta": round(delta, 4),
+                "ci": [round(float(low), 4), round(float(high), 4)],
+                "verdict": ("better" if better > 0 else "worse") if significant else "no change",
+            }
+        )
+    return {
+        "a": {"path": str(a.path), "label": a.label, "n": len(a.predicted)},
+        "b": {"path": str(b.path), "label": b.label, "n": len(b.predicted)},
+        "paired": paired,
+        "n": len(shared) if paired else None,
+        "metrics": rows,
+    }
