@@ -42,6 +42,9 @@ eval_app = typer.Typer(
     help="Rubric evals: agreement with human grades, calibration.", no_args_is_help=True
 )
 app.add_typer(eval_app, name="eval")
+from interviewer.pack_cli import pack_app  # noqa: E402
+
+app.add_typer(pack_app, name="pack")
 sessions_app = typer.Typer(help="List, show and export past interviews.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from platformdirs import user_cache_path, user_config_path, user_data_path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -68,10 +69,22 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = None
     llm_timeout: float = Field(default=30.0, gt=0, description="Seconds per model call.")
     llm_max_retries: int = Field(default=2, ge=0, le=10, description="Retries with backoff.")
+    packs_path: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Folders holding a team's own packs (one sub-folder per pack), besides "
+        "the built-in prompts/; in the environment, separated like PATH.",
+    )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL for sessions; SQLite in data_dir if unset.",
     )
+
+    @field_validator("packs_path", mode="before")
+    @classmethod
+    def _split_path(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [Path(p).expanduser() for p in value.split(os.pathsep) if p.strip()]
+        return value
 
     @field_validator("data_dir", "cache_dir", "corpus_dir")
     @classmethod

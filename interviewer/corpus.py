@@ -122,8 +122,14 @@ def _item_problems(
         return None, problems
 
 
-def load_file(path: Path, root: Path) -> tuple[list[Question], list[Problem]]:
-    """Load one topic file, checking its shape, every item, and its place in the tree."""
+def load_file(
+    path: Path, root: Path, role: str | None = None
+) -> tuple[list[Question], list[Problem]]:
+    """Load one topic file, checking its shape, every item, and its place in the tree.
+
+    Items must name ``role`` (by default the file's folder) and the file's topic.
+    """
+    role = role or path.parent.name
     rel = str(path.relative_to(root.parent)) if path.is_relative_to(root.parent) else str(path)
     try:
         raw_bytes = path.read_bytes()
@@ -165,11 +171,16 @@ def load_file(path: Path, root: Path) -> tuple[list[Question], list[Problem]]:
         if question is None:
             continue
         placed = len(problems)
-        if question.role != path.parent.name:
+        if question.role != role:
+            where = (
+                f"the file is in folder '{role}'"
+                if role == path.parent.name
+                else f"the pack's role is '{role}'"
+            )
             problems.append(
                 Problem(
                     rel,
-                    f"is '{question.role}' but the file is in folder '{path.parent.name}'",
+                    f"is '{question.role}' but {where}",
                     question.id,
                     "role",
                     _line_of(item_node, ["role"]),

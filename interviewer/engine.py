@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 
 from interviewer.conduct import Conductor, Context
 from interviewer.domain import (
@@ -85,6 +86,7 @@ def plan_questions(
     job_description: str = "",
     avoid: Iterable[str] = (),
     seed: str = "",
+    own_ids: frozenset[str] = frozenset(),
 ) -> tuple[list[str], list[str]]:
     """Pick question ids for every slot of a format; returns (ids, notices).
 
@@ -115,7 +117,10 @@ def plan_questions(
                     k=max(need * 3, 6),
                     exclude_ids=exclude,
                     filters=Filters(
-                        role=pack.spec.role, level=level_filter, category=slot.category, topic=topic
+                        level=level_filter,
+                        category=slot.category,
+                        topic=topic,
+                        admit=partial(pack.admits, own_ids=own_ids),
                     ),
                 )
             unique = list(dict.fromkeys(q.id for q in pool))

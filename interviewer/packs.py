@@ -9,6 +9,7 @@ the file and the field, so a broken pack fails at start-up and never mid-intervi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -16,7 +17,7 @@ import yaml
 from langchain_core.prompts import PromptTemplate
 from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from interviewer.domain import Category, Slug, Strict
+from interviewer.domain import Category, Question, Slug, Strict
 from interviewer.errors import InterviewerError
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -63,6 +64,9 @@ TEMPLATE_REQUIRED: dict[str, set[str]] = {
     "candidate_reply": {"candidate_question"},
     "judge": {"answer", "rubric", "key_points"},
 }
+
+
+Version = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]
 
 
 class PackError(InterviewerError):
@@ -165,14 +169,28 @@ class OfflineLines(Strict):
     default_reply: Line
 
 
+class QuestionSource(Strict):
+    """Which corpus questions a pack asks (its own ``questions/*.yaml`` always count)."""
+
+    roles: list[Slug] = Field(
+        default_factory=list, description="Corpus roles; empty means the pack's role."
+    )
+    topics: list[Slug] = Field(default_factory=list, description="Empty means every topic.")
+    tags: list[Slug] = Field(
+        default_factory=list, description="Only items with one of these tags; empty: any."
+    )
+
+
 class PackFile(Strict):
     """``pack.yaml``."""
 
     id: Slug
+    extends: Slug | None = Field(default=None, description="The pack this one builds on.")
     name: Line
-    version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]
+    version: Version
     description: Line
     role: Slug = Field(description="Corpus role folder the questions come from.")
+    questions: QuestionSource = Field(default_factory=QuestionSource)
     persona: Persona
     formats: dict[Slug, Format] = Field(min_length=1)
     rubrics: dict[Category, Rubric]
@@ -194,17 +212,58 @@ class Pack:
     """A loaded, fully validated pack with its templates compiled."""
 
     def __init__(
-        self, root: Path, spec: PackFile, templates: dict[str, PromptTemplate], content_hash: str
+        self,
+        root: Path,
+        spec: PackFile,
+        templates: dict[str, PromptTemplate],
+        content_hash: str,
+        parent: Pack | None = None,
     ) -> None:
         self.root = root
         self.spec = spec
         self.templates = templates
         self.content_hash = content_hash
+        self.parent = parent
+        self._template_sources: dict[str, Path] = {}
+
+    def template_source(self, name: str) -> Path:
+        """The pack folder a template file comes from (its own, or an ancestor's)."""
+        return self._template_sources.get(name, self.root)
 
     @property
     def id(self) -> str:
         """The pack's id."""
         return self.spec.id
+
+    @property
+    def calibration_path(self) -> Path | None:
+        """The offline scorer's calibration: the pack's own, else its parent's."""
+        own = self.root / "calibration.json"
+        if own.is_file():
+            return own
+        return self.parent.calibration_path if self.parent else None
+
+    @property
+    def question_files(self) -> list[Path]:
+        """``questions/*.yaml`` of this pack and of every pack it extends."""
+        inherited = self.parent.question_files if self.parent else []
+        return inherited + sorted((self.root / "questions").glob("*.yaml"))
+
+    @property
+    def tests_file(self) -> Path:
+        """The pack's eval cases for ``interviewer pack test``."""
+        return self.root / "tests.yaml"
+
+    def admits(self, question: Question, own_ids: frozenset[str] = frozenset()) -> bool:
+        """True when the pack may ask ``question`` (``own_ids``: its own questions)."""
+        if question.id in own_ids:
+            return True
+        source = self.spec.questions
+        return (
+            question.role in (source.roles or [self.spec.role])
+            and (not source.topics or question.topic in source.topics)
+            and (not source.tags or bool(set(source.tags) & set(question.tags)))
+        )
 
     def render(self, name: TemplateName, **values: object) -> str:
         """Render a template; every allowed variable may be passed, unused ones are ignored."""
@@ -253,31 +312,79 @@ def _compile(root: Path, name: str, file_name: str) -> tuple[PromptTemplate, byt
     return template, raw
 
 
-def load_pack(root: Path) -> Pack:
-    """Load and validate the pack in ``root``; raise PackError naming file and field."""
-    manifest = root / "pack.yaml"
+def _read_manifest(manifest: Path) -> tuple[bytes, dict[str, object]]:
     if not manifest.is_file():
         raise PackError(f"{manifest}: not found (a pack folder holds pack.yaml)")
     raw = manifest.read_bytes()
+    if len(raw) > 1_000_000:
+        raise PackError(f"{manifest}: is {len(raw)} bytes; pack.yaml holds at most 1 MB")
     try:
         data = yaml.safe_load(raw.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise PackError(f"{manifest}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PackError(f"{manifest}: must be a mapping of fields (id, name, version, ...)")
+    return raw, data
+
+
+def load_pack(
+    root: Path,
+    lookup: Callable[[str], Path | None] | None = None,
+    chain: tuple[str, ...] = (),
+) -> Pack:
+    """Load and validate the pack in ``root``; raise PackError naming file and field.
+
+    ``lookup`` finds the folder of a pack by id (for ``extends``); by default, a sibling
+    folder of the same name.
+    """
+    from interviewer.pack_merge import MergeError, PackOverlay, merge
+
+    manifest = root / "pack.yaml"
+    raw, data = _read_manifest(manifest)
+    find = lookup or (lambda pack_id: root.parent / pack_id)
+    parent: Pack | None = None
+    sources: dict[str, Path] = {}
     try:
-        spec = PackFile.model_validate(data)
+        if data.get("extends") is not None:
+            overlay = PackOverlay.model_validate(data)
+            if overlay.extends in (*chain, overlay.id):
+                cycle = " -> ".join((*chain, overlay.id, overlay.extends))
+                raise PackError(f"{manifest}: field extends: packs extend each other ({cycle})")
+            parent_root = find(overlay.extends)
+            if parent_root is None or not (parent_root / "pack.yaml").is_file():
+                raise PackError(f"{manifest}: field extends: no pack '{overlay.extends}' was found")
+            try:
+                parent = load_pack(parent_root, lookup, (*chain, overlay.id))
+            except PackError as exc:
+                raise PackError(
+                    f"{manifest}: field extends: the parent pack '{overlay.extends}' is "
+                    f"invalid:\n{exc}"
+                ) from exc
+            spec = PackFile.model_validate(merge(parent.spec, overlay))
+            sources = {name: parent.template_source(name) for name in parent.spec.templates}
+            sources.update({name: root for name in overlay.templates})
+        else:
+            spec = PackFile.model_validate(data)
+            sources = {name: root for name in spec.templates}
     except ValidationError as exc:
         raise PackError(_format_errors(manifest, exc)) from exc
+    except MergeError as exc:
+        raise PackError(f"{manifest}: {exc}") from exc
     if spec.id != root.name:
         raise PackError(f"{manifest}: field id: '{spec.id}' must match the folder '{root.name}'")
     digest = hashlib.sha256(raw)
+    if parent is not None:
+        digest.update(parent.content_hash.encode())
     templates: dict[str, PromptTemplate] = {}
     for name, file_name in sorted(spec.templates.items()):
-        templates[name], body = _compile(root, name, file_name)
+        templates[name], body = _compile(sources[name], name, file_name)
         digest.update(name.encode() + b"\0" + body)
-    calibration = root / "calibration.json"
-    if calibration.is_file():
-        digest.update(calibration.read_bytes())
-    return Pack(root, spec, templates, digest.hexdigest()[:16])
+    for path in [*sorted((root / "questions").glob("*.yaml")), root / "calibration.json"]:
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    pack = Pack(root, spec, templates, digest.hexdigest()[:16], parent)
+    pack._template_sources = sources
+    return pack
 
 
 def builtin_packs_dir() -> Path:

@@ -8,7 +8,7 @@ match the way post-filtering an approximate top-k can.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,16 +24,20 @@ class Filters:
     level: Level | None = None
     category: Category | None = None
     topic: str | None = None
+    admit: Callable[[Question], bool] | None = None
+    """A pack's own rule (corpus roles, topics, tags and its own questions)."""
 
     @property
     def active(self) -> bool:
         """True when any filter is set."""
-        return any(v is not None for v in (self.role, self.level, self.category, self.topic))
+        values = (self.role, self.level, self.category, self.topic, self.admit)
+        return any(v is not None for v in values)
 
     def matches(self, q: Question) -> bool:
         """True when ``q`` passes every filter that is set."""
         return (
-            (self.role is None or q.role == self.role)
+            (self.admit is None or self.admit(q))
+            and (self.role is None or q.role == self.role)
             and (self.level is None or self.level in q.levels)
             and (self.category is None or q.category == self.category)
             and (self.topic is None or q.topic == self.topic)

@@ -18,12 +18,13 @@ from langchain_core.embeddings import Embeddings
 from interviewer.conduct import Conductor, FallbackConductor, OfflineConductor
 from interviewer.config import Settings
 from interviewer.corpus import Corpus, candidate_questions, load_corpus
-from interviewer.domain import CandidateQuestion, Level, QuestionState, Session
+from interviewer.domain import CandidateQuestion, Level, Question, QuestionState, Session
 from interviewer.embeddings import get_embeddings
 from interviewer.engine import Interview, now, plan_questions
 from interviewer.errors import IndexUnavailableError
 from interviewer.index import QuestionIndex, SyncReport
-from interviewer.packs import Pack, PackError, builtin_packs_dir, load_pack
+from interviewer.pack_catalog import Catalog, discover, fingerprint, pack_dirs
+from interviewer.packs import Pack, PackError
 from interviewer.report import Report, build_report
 from interviewer.retrieval import Retriever
 from interviewer.scoring import EmbeddingScorer, Scorer
@@ -44,17 +45,57 @@ class Services:
     retriever: Retriever
     sync_report: SyncReport
     notices: list[str] = field(default_factory=list)
-    _packs: dict[str, Pack] | None = None
+    _catalog: Catalog | None = None
+    _corpus_questions: list[Question] | None = None
+    _synced: list[str] | None = None
+    _progress: Callable[[int, int], None] | None = None
     _store: SessionStore | None = None
     _offline_scorers: dict[str, EmbeddingScorer] = field(default_factory=dict)
     _asks: dict[str, list[CandidateQuestion]] = field(default_factory=dict)
 
     @property
     def packs(self) -> dict[str, Pack]:
-        """Every pack found, by id (loaded on first use)."""
-        if self._packs is None:
-            self._packs = discover_packs()
-        return self._packs
+        """Every valid pack found, by id; an edited pack folder is reloaded on next use."""
+        return self.catalog.packs
+
+    @property
+    def catalog(self) -> Catalog:
+        """Packs, their problems and their own questions, reloaded when a pack file changes.
+
+        Questions kept in packs join the corpus (and the index) under the same checks; a
+        question whose id the corpus already uses is reported and left out.
+        """
+        dirs = pack_dirs(self.settings.packs_path)
+        if self._catalog is not None and self._catalog.fingerprint == fingerprint(dirs):
+            return self._catalog
+        catalog = discover(dirs)
+        if not catalog.packs:
+            raise PackError(
+                f"No valid prompt pack found in {', '.join(map(str, dirs))}:\n"
+                + "\n".join(catalog.problems)
+            )
+        if self._corpus_questions is None:
+            self._corpus_questions = list(self.corpus.questions)
+        base = {q.id for q in self._corpus_questions}
+        clashes = [q for q in catalog.questions if q.id in base]
+        catalog.problems += [
+            f"pack question '{q.id}' has the id of a corpus question; it is ignored"
+            for q in clashes
+        ]
+        extra = [q for q in catalog.questions if q.id not in base]
+        merged = self._corpus_questions + extra
+        hashes = [q.content_hash() for q in merged]
+        if hashes != self._synced:
+            self.corpus.questions = merged
+            self.sync_report = self.index.sync(merged, progress=self._progress)
+            if self.sync_report.changed:
+                self.notices.append(f"Question index refreshed: {self.sync_report.summary()}.")
+            self.retriever = Retriever(self.index, self.corpus.by_id())
+            self._synced = hashes
+        for problem in catalog.problems:
+            log.warning("pack problem: %s", problem)
+        self._catalog = catalog
+        return catalog
 
     @property
     def store(self) -> SessionStore:
@@ -87,9 +128,7 @@ class Services:
 
     def scorer_for(self, pack: Pack, notify: Callable[[str], None] | None = None) -> Scorer:
         """The LLM judge when a model is configured (with offline fallback), else offline."""
-        offline = EmbeddingScorer(
-            self.embeddings, ScorerParams.load(pack.root / "calibration.json")
-        )
+        offline = EmbeddingScorer(self.embeddings, ScorerParams.load(pack.calibration_path))
         if not self.settings.model:
             return offline
         from interviewer.llm import JudgeScorer, chat_model
@@ -130,8 +169,16 @@ class Services:
         profile = (profile or "").strip() or None
         session_id = uuid.uuid4().hex
         avoid = self.store.recent_question_ids(profile) if profile else set()
+        own = self.catalog.own_ids.get(pack.id, frozenset())
         ids, notices = plan_questions(
-            self.retriever, pack, format_id, level, job_description[:4000], avoid, seed=session_id
+            self.retriever,
+            pack,
+            format_id,
+            level,
+            job_description[:4000],
+            avoid,
+            seed=session_id,
+            own_ids=own,
         )
         session = Session(
             id=session_id,
@@ -188,11 +235,13 @@ class Services:
         embeddings = embeddings or get_embeddings(settings)
         notices: list[str] = []
         index = _open_or_recover(settings, embeddings, notices)
-        report = index.sync(corpus.questions, progress=progress)
-        if report.changed:
-            notices.append(f"Question index refreshed: {report.summary()}.")
-        retriever = Retriever(index, corpus.by_id())
-        return cls(settings, corpus, embeddings, index, retriever, report, notices)
+        services = cls(
+            settings, corpus, embeddings, index, Retriever(index, {}), SyncReport(), notices
+        )
+        services._progress = progress
+        services.catalog  # noqa: B018  (loads the packs and brings the index in step)
+        services._progress = None
+        return services
 
 
 def _open_or_recover(
@@ -215,15 +264,3 @@ def _open_or_recover(
         )
         log.warning("index in %s was unreadable; moved to %s", settings.index_dir, broken)
         return QuestionIndex.from_settings(settings, embeddings)
-
-
-def discover_packs() -> dict[str, Pack]:
-    """Every pack folder (one holding pack.yaml) under the built-in prompts directory."""
-    root = builtin_packs_dir()
-    packs: dict[str, Pack] = {}
-    for manifest in sorted(root.glob("*/pack.yaml")):
-        pack = load_pack(manifest.parent)
-        packs[pack.id] = pack
-    if not packs:
-        raise PackError(f"No prompt pack found in {root}.")
-    return packs

@@ -14,6 +14,7 @@ import streamlit as st
 from interviewer.domain import Level, Phase, Speaker, Turn, TurnKind
 from interviewer.engine import Command, Interview, Stream
 from interviewer.errors import InterviewerError
+from interviewer.packs import Pack
 from interviewer.services import Services
 from interviewer.web.report_view import show_report
 
@@ -44,14 +45,44 @@ def mode_line(services: Services) -> None:
         )
 
 
+def rubric_tables(pack: Pack) -> None:
+    """Each category's criteria, weights and what a 3 and a 5 look like."""
+    tabs = st.tabs([c.value.replace("_", " ").title() for c in pack.spec.rubrics])
+    for tab, rubric in zip(tabs, pack.spec.rubrics.values(), strict=True):
+        with tab:
+            st.dataframe(
+                [
+                    {
+                        "criterion": c.name,
+                        "weight": c.weight,
+                        "a 3 means": c.anchors[3],
+                        "a 5 means": c.anchors[5],
+                    }
+                    for c in rubric.criteria
+                ],
+                hide_index=True,
+                use_container_width=True,
+            )
+
+
 def setup(services: Services) -> None:
     """Choose pack, level and format; optionally a job description and a profile."""
     st.title("Mock interview")
     mode_line(services)
     packs = services.packs
+    problems = services.catalog.problems
+    if problems:
+        with st.expander(f"⚠️ {len(problems)} pack problem(s): some packs were not loaded"):
+            st.code("\n\n".join(problems), language=None)
     pack_id = st.selectbox("Interview pack", list(packs), format_func=lambda p: packs[p].spec.name)
     pack = packs[pack_id]
-    st.caption(pack.spec.description)
+    st.caption(
+        f"{pack.spec.description} · interviewer: {pack.spec.persona.name}, "
+        f"{pack.spec.persona.title} · version {pack.spec.version}"
+        + (f" · builds on {pack.spec.extends}" if pack.spec.extends else "")
+    )
+    with st.expander("How answers are scored in this pack"):
+        rubric_tables(pack)
     left, right = st.columns(2)
     with left:
         level = st.radio(

@@ -1,0 +1,100 @@
+"""Find every pack: the built-in ``prompts/`` plus the folders in ``INTERVIEWER_PACKS_PATH``.
+
+Each sub-folder holding a ``pack.yaml`` is a pack; ids are unique across all folders. A broken
+pack is reported (file and field) and left out, so one team's typo never takes the app down.
+The catalog also loads the questions kept inside packs and fingerprints every pack file, so a
+running app notices an edited pack and picks it up for the next interview.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from interviewer.corpus import Problem, load_file
+from interviewer.domain import Question
+from interviewer.packs import Pack, PackError, builtin_packs_dir, load_pack
+
+
+@dataclass
+class Catalog:
+    """The packs found, what was wrong with the others, and the packs' own questions."""
+
+    packs: dict[str, Pack]
+    problems: list[str] = field(default_factory=list)
+    questions: list[Question] = field(default_factory=list)
+    own_ids: dict[str, frozenset[str]] = field(default_factory=dict)
+    fingerprint: str = ""
+
+
+def pack_dirs(extra: Sequence[Path] = ()) -> list[Path]:
+    """The built-in packs folder, then each configured folder (in order)."""
+    return [builtin_packs_dir(), *extra]
+
+
+def _manifests(dirs: Sequence[Path]) -> list[Path]:
+    found = []
+    for folder in dirs:
+        if folder.is_dir():
+            found += sorted(p for p in folder.glob("*/pack.yaml") if p.is_file())
+    return found
+
+
+def fingerprint(dirs: Sequence[Path]) -> str:
+    """Changes whenever any file of any pack is added, removed or edited."""
+    digest = hashlib.sha256()
+    for manifest in _manifests(dirs):
+        for path in sorted(manifest.parent.rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                digest.update(f"{path}\0{stat.st_mtime_ns}\0{stat.st_size}\n".encode())
+    return digest.hexdigest()
+
+
+def discover(dirs: Sequence[Path]) -> Catalog:
+    """Load every pack in ``dirs``; problems are collected, never raised."""
+    folders: dict[str, Path] = {}
+    problems: list[str] = []
+    for manifest in _manifests(dirs):
+        pack_id = manifest.parent.name
+        if pack_id in folders:
+            problems.append(
+                f"{manifest}: pack id '{pack_id}' is already used by {folders[pack_id]}; "
+                "pack ids must be unique, so this one is ignored"
+            )
+            continue
+        folders[pack_id] = manifest.parent
+    packs: dict[str, Pack] = {}
+    for pack_id, root in folders.items():
+        try:
+            packs[pack_id] = load_pack(root, folders.get)
+        except PackError as exc:
+            problems.append(str(exc))
+    questions, own_ids, found = pack_questions(packs.values())
+    problems += [str(p) for p in found]
+    return Catalog(packs, problems, questions, own_ids, fingerprint(dirs))
+
+
+def pack_questions(
+    packs: Iterable[Pack],
+) -> tuple[list[Question], dict[str, frozenset[str]], list[Problem]]:
+    """Questions kept in packs (``questions/*.yaml``), each pack's own ids, and problems."""
+    by_file: dict[Path, list[Question]] = {}
+    own: dict[str, frozenset[str]] = {}
+    problems: list[Problem] = []
+    for pack in packs:
+        ids: set[str] = set()
+        for path in pack.question_files:
+            if path not in by_file:
+                loaded, found = load_file(path, path.parent.parent, role=pack.spec.role)
+                by_file[path] = loaded
+                problems += found
+            ids |= {q.id for q in by_file[path]}
+        own[pack.id] = frozenset(ids)
+    unique: dict[str, Question] = {}
+    for questions in by_file.values():
+        for q in questions:
+            unique.setdefault(q.id, q)
+    return list(unique.values()), own, problems

@@ -1,0 +1,321 @@
+"""``interviewer pack``: list, show, scaffold, validate, describe and test prompt packs."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, cast
+
+import typer
+from pydantic import TypeAdapter
+from rich.console import Console
+from rich.table import Table
+
+from interviewer.config import Settings
+from interviewer.pack_catalog import discover, pack_dirs, pack_questions
+from interviewer.pack_merge import PackOverlay
+from interviewer.packs import TEMPLATE_VARIABLES, Pack, PackError, PackFile, load_pack
+
+pack_app = typer.Typer(
+    help="Prompt packs: persona, formats, rubrics and questions, without touching code.",
+    no_args_is_help=True,
+)
+out = Console()
+err = Console(stderr=True)
+
+SAMPLE_VALUES: dict[str, str] = {
+    "persona_name": "Sam Rivera",
+    "persona_title": "Staff Engineer",
+    "tone": "warm and direct",
+    "level": "mid",
+    "format_name": "Phone screen",
+    "question_count": "4",
+    "minutes": "30",
+    "job_description": "Backend engineer, Python and PostgreSQL.",
+    "question": "How does a database index speed up a query?",
+    "key_points": "- [btree] Explains B-tree lookups (weight 3, expected from junior)",
+    "position": "1",
+    "answer": "<<<ANSWER\nIt keeps keys sorted so lookups are logarithmic.\nANSWER>>>",
+    "missed_points": "- write cost of indexes",
+    "suggested_follow_up": "What does an index cost on writes?",
+    "candidate_question": "What does the on-call rotation look like?",
+    "reference_answer": "An index is a sorted structure ...",
+    "rubric": "- correctness (Correctness, weight 3): ...",
+    "red_flags": "- Believes indexes never slow writes",
+}
+"""A value for every template variable, so ``pack validate`` renders every template."""
+
+
+def _dirs() -> list[Path]:
+    return pack_dirs(Settings().packs_path)
+
+
+def _pack(pack_id: str) -> Pack:
+    catalog = discover(_dirs())
+    if pack_id not in catalog.packs:
+        broken = [p for p in catalog.problems if f"/{pack_id}/" in p]
+        detail = ("\n" + "\n".join(broken)) if broken else ""
+        raise PackError(
+            f"No valid pack '{pack_id}'. Available: {', '.join(sorted(catalog.packs))}{detail}"
+        )
+    return catalog.packs[pack_id]
+
+
+@pack_app.command("list")
+def pack_list() -> None:
+    """Every pack found (built-in and INTERVIEWER_PACKS_PATH), and any that failed to load."""
+    catalog = discover(_dirs())
+    table = Table()
+    for column in ("id", "name", "version", "extends", "role", "formats", "folder"):
+        table.add_column(column)
+    for pack in catalog.packs.values():
+        table.add_row(
+            pack.id,
+            pack.spec.name,
+            pack.spec.version,
+            pack.spec.extends or "",
+            pack.spec.role,
+            ", ".join(pack.spec.formats),
+            str(pack.root.parent),
+        )
+    out.print(table)
+    for problem in catalog.problems:
+        err.print(f"[red]not loaded:[/red] {problem}", highlight=False)
+
+
+@pack_app.command("show")
+def pack_show(pack_id: Annotated[str, typer.Argument(help="A pack id.")]) -> None:
+    """Persona, formats, rubrics, templates and question sources of one pack (merged)."""
+    pack = _pack(pack_id)
+    spec = pack.spec
+    out.print(f"[bold]{spec.name}[/bold] ({spec.id} {spec.version}, hash {pack.content_hash})")
+    out.print(spec.description)
+    if spec.extends:
+        out.print(f"extends: {spec.extends}")
+    out.print(f"persona: {spec.persona.name}, {spec.persona.title} ({spec.persona.tone})")
+    source = spec.questions
+    out.print(
+        f"questions: roles {', '.join(source.roles or [spec.role])}; topics "
+        f"{', '.join(source.topics) or 'all'}; tags {', '.join(source.tags) or 'any'}; "
+        f"{len(pack.question_files)} file(s) of the pack's own"
+    )
+    formats = Table(title="formats")
+    for column in ("id", "name", "minutes", "plan", "follow-ups"):
+        formats.add_column(column)
+    for fid, fmt in spec.formats.items():
+        plan = ", ".join(
+            f"{s.count} {s.category.value}" + (f" ({'/'.join(s.topics)})" if s.topics else "")
+            for s in fmt.slots
+        )
+        formats.add_row(fid, fmt.name, str(fmt.minutes), plan, str(fmt.follow_up_budget))
+    out.print(formats)
+    for category, rubric in spec.rubrics.items():
+        table = Table(title=f"rubric: {category.value}")
+        for column in ("criterion", "weight", "a 3 means", "a 5 means"):
+            table.add_column(column)
+        for c in rubric.criteria:
+            table.add_row(c.name, f"{c.weight:g}", c.anchors[3], c.anchors[5])
+        out.print(table)
+    for name, file_name in sorted(spec.templates.items()):
+        out.print(f"template {name}: {pack.template_source(name) / file_name}")
+    out.print(f"calibration: {pack.calibration_path or 'none (default scorer settings)'}")
+
+
+SCAFFOLD = """\
+# A pack that builds on '{parent}'. Everything not written here comes from it.
+# Merge rules (docs/packs.md): persona fields replace the parent's; a format id replaces or
+# adds a format; rubric_adjustments change single criteria; templates replace the parent's.
+# Check it with:   interviewer pack validate {folder}
+# Try it with:     interviewer pack test {pack_id}
+id: {pack_id}
+extends: {parent}
+name: {name}
+version: 0.1.0
+description: What this loop is for, in one line candidates read when choosing.
+
+# persona:                      # who the candidate talks to
+#   name: Alex Morgan
+#   title: Principal Engineer
+#   tone: calm, precise, asks for numbers
+
+# formats:                      # same id replaces the parent's; a new id adds a format
+#   onsite:
+#     name: Onsite
+#     description: Three technical questions, a design round and a behavioral one.
+#     minutes: 120
+#     slots:
+#       - {{category: technical, count: 3}}
+#       - {{category: system_design, count: 1}}
+#       - {{category: behavioral, count: 1}}
+#     follow_up_budget: 3
+#     candidate_questions: 3
+# remove_formats: [phone-screen]
+
+# rubric_adjustments:           # raise or lower the bar of single criteria
+#   technical:
+#     correctness:
+#       weight: 3
+#       anchors:
+#         4: Every claim correct, failure modes named, numbers plausible.
+
+# questions:                    # which corpus questions the pack asks
+#   roles: [{role}]
+#   topics: [databases, caching]
+#   tags: []
+# Questions of your own go in questions/*.yaml (the corpus format, role: {role}).
+
+# templates:                    # replace a prompt with a file in this folder
+#   greeting: greeting.md
+"""
+
+TESTS_SCAFFOLD = """\
+# Sample answers and the band (1..5) their overall score must land in: `interviewer pack test`
+# runs them through the eval runner and fails when one lands outside.
+cases:
+  - id: strong-answer
+    question: {question}
+    level: mid
+    answer: >-
+      Replace this with a strong answer a real candidate might give.
+    expect: {{min: 1, max: 5}}
+"""
+
+
+@pack_app.command("new")
+def pack_new(
+    pack_id: Annotated[str, typer.Argument(help="Id (and folder name) of the new pack.")],
+    parent: Annotated[str, typer.Option("--from", help="The pack to extend.")],
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Where to create it (default: first INTERVIEWER_PACKS_PATH)."),
+    ] = None,
+) -> None:
+    """Scaffold a pack that extends another, with comments on every part."""
+    base = _pack(parent)
+    where = directory or (Settings().packs_path or [Path("packs")])[0]
+    folder = where / pack_id
+    if folder.exists():
+        raise PackError(f"{folder} already exists; choose another id or folder")
+    if pack_id in discover(_dirs()).packs:
+        raise PackError(f"a pack with id '{pack_id}' already exists; pack ids must be unique")
+    (folder / "questions").mkdir(parents=True)
+    name = pack_id.replace("-", " ").capitalize()
+    (folder / "pack.yaml").write_text(
+        SCAFFOLD.format(
+            pack_id=pack_id, parent=parent, name=name, role=base.spec.role, folder=folder
+        )
+    )
+    sample = next(iter(_questions_for(base)), "a-corpus-question-id")
+    (folder / "tests.yaml").write_text(TESTS_SCAFFOLD.format(question=sample))
+    load_pack(folder, _lookup(folder))
+    out.print(f"Created {folder} (extends {parent}).")
+    if directory is not None and directory.resolve() not in [d.resolve() for d in _dirs()]:
+        out.print(f"Add {directory} to INTERVIEWER_PACKS_PATH so the app and CLI find it.")
+
+
+def _questions_for(pack: Pack) -> list[str]:
+    from interviewer.corpus import load_corpus
+
+    corpus = load_corpus(Settings().corpus_dir)
+    return [q.id for q in corpus.questions if pack.admits(q)]
+
+
+def _lookup(folder: Path) -> Callable[[str], Path | None]:
+    folders = {m.parent.name: m.parent for d in _dirs() for m in d.glob("*/pack.yaml")}
+    folders.setdefault(folder.name, folder)
+    return folders.get
+
+
+@pack_app.command("validate")
+def pack_validate(
+    folder: Annotated[Path, typer.Argument(help="A pack folder (holding pack.yaml).")],
+) -> None:
+    """Check a pack: every field, its parent, its questions and tests, every template
+    rendered with sample values. Exit 1 with every problem found."""
+    problems: list[str] = []
+    try:
+        pack = load_pack(folder, _lookup(folder))
+    except PackError as exc:
+        err.print(f"[red]invalid[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    for name in pack.spec.templates:
+        try:
+            pack.render(name, **{k: SAMPLE_VALUES[k] for k in TEMPLATE_VARIABLES[name]})
+        except (KeyError, ValueError, IndexError) as exc:
+            problems.append(f"template {name}: does not render with sample values: {exc}")
+    _, _, found = pack_questions([pack])
+    problems += [str(p) for p in found]
+    if pack.tests_file.is_file():
+        from interviewer.corpus import load_corpus
+        from interviewer.pack_tests import load_cases
+
+        questions = {q.id: q for q in load_corpus(Settings().corpus_dir).questions}
+        own, _, _ = pack_questions([pack])
+        questions.update({q.id: q for q in own})
+        try:
+            load_cases(pack, questions)
+        except PackError as exc:
+            problems.append(str(exc))
+    for problem in problems:
+        err.print(f"[red]problem[/red] {problem}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    out.print(
+        f"ok {pack.id} {pack.spec.version}: {len(pack.spec.formats)} formats, "
+        f"{len(pack.spec.templates)} templates rendered"
+    )
+
+
+@pack_app.command("schema")
+def pack_schema(
+    output: Annotated[Path | None, typer.Option("--out", help="Write to a file.")] = None,
+) -> None:
+    """JSON schema of pack.yaml (a full pack, or one that extends another), for editors."""
+    schema = TypeAdapter(PackFile | PackOverlay).json_schema()
+    schema["title"] = "Interviewer prompt pack (pack.yaml)"
+    text = json.dumps(schema, indent=2)
+    if output:
+        output.write_text(text + "\n")
+        out.print(f"Wrote {output}")
+    else:
+        print(text)
+
+
+@pack_app.command("test")
+def pack_test(
+    pack_id: Annotated[str, typer.Argument(help="A pack id.")],
+    output: Annotated[
+        Path | None, typer.Option("--out", help="Run folder (default: a temporary one).")
+    ] = None,
+) -> None:
+    """Run the pack's tests.yaml cases through the eval runner; exit 1 if any is out of band."""
+    from interviewer.pack_tests import load_cases, run_cases
+    from interviewer.services import Services
+
+    services = Services.start(Settings())
+    pack = services.pack(pack_id)
+    questions = services.corpus.by_id()
+    tests = load_cases(pack, questions)
+    folder = output or Path(tempfile.mkdtemp(prefix=f"pack-test-{pack_id}-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = run_cases(pack, tests, services.scorer_for(pack), questions, folder)
+    table = Table(title=f"{pack.id} {pack.spec.version} ({pack.content_hash})")
+    for column in ("case", "question", "expected", "score", "result"):
+        table.add_column(column)
+    for row in rows:
+        low, high = cast(list[float], row["expect"])
+        score = row["score"]
+        table.add_row(
+            str(row["id"]),
+            str(row["question"]),
+            f"{low:g}..{high:g}",
+            f"{score:.2f}" if isinstance(score, float) else str(row["error"] or "-"),
+            "[green]pass[/green]" if row["passed"] else "[red]FAIL[/red]",
+        )
+    out.print(table)
+    failed = [r for r in rows if not r["passed"]]
+    out.print(f"{len(rows) - len(failed)} of {len(rows)} cases in band; results in {folder}")
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,267 @@
+"""Packs for teams: inheritance merge rules, discovery, malformed child packs, CLI, hot reload."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from interviewer.cli import app
+from interviewer.config import PROJECT_ROOT
+from interviewer.domain import Category, Level
+from interviewer.pack_catalog import discover
+from interviewer.packs import PackError, load_pack
+
+PROMPTS = PROJECT_ROOT / "prompts"
+PARENT = PROMPTS / "backend-developer"
+ONSITE_QUESTIONS = PROMPTS / "backend-onsite" / "questions" / "onsite-scenarios.yaml"
+runner = CliRunner()
+
+CHILD = """\
+id: team-loop
+extends: backend-developer
+name: Team loop
+version: 2.1.0
+description: Our own onsite.
+persona:
+  name: Robin Vale
+formats:
+  mixed:
+    name: Mixed, shorter
+    description: Two questions.
+    minutes: 20
+    slots: [{category: technical, count: 2}]
+    follow_up_budget: 1
+  onsite:
+    name: Onsite
+    description: Long.
+    minutes: 90
+    slots: [{category: technical, count: 3}, {category: system_design, count: 1}]
+    follow_up_budget: 3
+remove_formats: [phone-screen]
+rubric_adjustments:
+  technical:
+    correctness:
+      weight: 4
+      anchors: {4: Every claim correct and the failure modes named.}
+templates:
+  greeting: greeting.md
+questions:
+  topics: [databases, caching]
+"""
+
+
+def _child(root: Path, text: str = CHILD, name: str = "team-loop") -> Path:
+    """A pack folder beside a copy of the parent, so ``extends`` finds it."""
+    if not (root / "backend-developer").exists():
+        shutil.copytree(PARENT, root / "backend-developer")
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pack.yaml").write_text(text)
+    (folder / "greeting.md").write_text("Hi, I'm {persona_name}. {question_count} questions.")
+    return folder
+
+
+def test_merge_rules(tmp_path: Path) -> None:
+    pack = load_pack(_child(tmp_path))
+    parent = load_pack(tmp_path / "backend-developer")
+    spec = pack.spec
+    # persona: the field given replaces, the others are inherited
+    assert spec.persona.name == "Robin Vale"
+    assert spec.persona.title == parent.spec.persona.title
+    # formats: replaced by id, added, removed
+    assert "phone-screen" not in spec.formats
+    assert spec.formats["mixed"].name == "Mixed, shorter"
+    assert spec.formats["onsite"].minutes == 90
+    assert spec.formats["behavioral"] == parent.spec.formats["behavioral"]
+    # rubric adjustment: weight and one anchor change, other anchors and criteria stay
+    mine = {c.id: c for c in pack.rubric(Category.TECHNICAL).criteria}
+    theirs = {c.id: c for c in parent.rubric(Category.TECHNICAL).criteria}
+    assert mine["correctness"].weight == 4
+    assert mine["correctness"].anchors[4].startswith("Every claim correct and the failure")
+    assert mine["correctness"].anchors[3] == theirs["correctness"].anchors[3]
+    assert mine["depth"] == theirs["depth"]
+    assert pack.rubric(Category.BEHAVIORAL) == parent.rubric(Category.BEHAVIORAL)
+    # templates: the child's own file, the rest from the parent's folder
+    assert pack.render("greeting", persona_name="Robin", question_count=3).startswith("Hi, I'm")
+    assert pack.template_source("greeting") == pack.root
+    assert pack.template_source("judge") == parent.root
+    # question source: topics narrowed, role inherited; calibration inherited
+    assert spec.role == "backend-developer" and spec.questions.topics == ["databases", "caching"]
+    assert pack.calibration_path == parent.calibration_path
+    assert spec.extends == "backend-developer" and pack.parent is not None
+
+
+def test_a_category_given_whole_replaces_the_parents_rubric(tmp_path: Path) -> None:
+    rubric = yaml.safe_load((PARENT / "pack.yaml").read_text())["rubrics"]["behavioral"]
+    rubric["criteria"] = rubric["criteria"][:2]
+    text = CHILD + yaml.safe_dump({"rubrics": {"behavioral": rubric}})
+    pack = load_pack(_child(tmp_path, text))
+    assert len(pack.rubric(Category.BEHAVIORAL).criteria) == 2
+
+
+def test_parent_changes_flow_into_the_childs_hash(tmp_path: Path) -> None:
+    folder = _child(tmp_path)
+    before = load_pack(folder).content_hash
+    (tmp_path / "backend-developer" / "judge.md").write_text(
+        "Judge {answer} with {rubric} and {key_points}."
+    )
+    assert load_pack(folder).content_hash != before
+
+
+def _swap(old: str, new: str) -> str:
+    assert old in CHILD
+    return CHILD.replace(old, new)
+
+
+MALFORMED = [
+    ("no-id", _swap("id: team-loop\n", ""), "field id"),
+    ("unknown-parent", _swap("extends: backend-developer", "extends: nope"), "no pack 'nope'"),
+    ("self", _swap("extends: backend-developer", "extends: team-loop"), "extend each other"),
+    ("bad-version", _swap("version: 2.1.0", "version: two"), "field version"),
+    ("remove-unknown", _swap("[phone-screen]", "[phone-call]"), "field remove_formats"),
+    (
+        "adjust-unknown",
+        _swap("    correctness:\n", "    accuracy:\n"),
+        "rubric_adjustments.technical.accuracy: no such criterion",
+    ),
+    ("anchor-seven", _swap("anchors: {4:", "anchors: {7:"), "anchors are for scores 1 to 5"),
+    ("weight", _swap("weight: 4", "weight: -1"), "weight"),
+    (
+        "escape",
+        _swap("greeting: greeting.md", "greeting: ../backend-developer/greeting.md"),
+        "outside the pack folder",
+    ),
+    ("missing-template", _swap("greeting: greeting.md", "greeting: hello.md"), "not found"),
+    ("unknown-template", _swap("greeting: greeting.md", "farewell: bye.md"), "templates"),
+    ("unknown-field", CHILD + "colour: blue\n", "field colour"),
+    ("bad-slot", _swap("category: system_design", "category: trivia"), "formats.onsite.slots"),
+    ("not-yaml", "id: [team-loop\n", "not valid YAML"),
+    ("offline-field", CHILD + "offline: {shout: HEY}\n", "field offline.shout"),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "needle"), MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_child_pack_names_file_and_field(
+    tmp_path: Path, case: str, text: str, needle: str
+) -> None:
+    folder = _child(tmp_path, text)
+    with pytest.raises(PackError) as info:
+        load_pack(folder)
+    assert needle in str(info.value)
+    assert str(folder / "pack.yaml") in str(info.value)
+
+
+def test_mutual_extension_is_a_cycle(tmp_path: Path) -> None:
+    a = _child(tmp_path, _swap("extends: backend-developer", "extends: other"))
+    back = _swap("id: team-loop", "id: other").replace(
+        "extends: backend-developer", "extends: team-loop"
+    )
+    _child(tmp_path, back, name="other")
+    with pytest.raises(PackError, match="team-loop -> other -> team-loop"):
+        load_pack(a)
+
+
+def test_template_with_an_unknown_variable_fails_at_load(tmp_path: Path) -> None:
+    folder = _child(tmp_path)
+    (folder / "greeting.md").write_text("Hi {candidate_salary}")
+    with pytest.raises(PackError, match="unknown variable"):
+        load_pack(folder)
+
+
+def test_discovery_spans_folders_with_unique_ids(tmp_path: Path) -> None:
+    team = tmp_path / "team-packs"
+    _child(team)
+    shutil.rmtree(team / "backend-developer")  # the parent comes from the built-in folder
+    clash = tmp_path / "other-packs" / "frontend-developer"
+    shutil.copytree(PROMPTS / "frontend-developer", clash)
+    catalog = discover([PROMPTS, team, tmp_path / "other-packs"])
+    assert catalog.packs["team-loop"].parent is not None
+    assert catalog.packs["team-loop"].parent.root == PARENT
+    assert catalog.packs["frontend-developer"].root == PROMPTS / "frontend-developer"
+    assert any("already used by" in p for p in catalog.problems)
+
+
+def test_pack_questions_are_checked_against_the_packs_role(tmp_path: Path) -> None:
+    folder = _child(tmp_path)
+    (folder / "questions").mkdir()
+    item = yaml.safe_load(
+        (PROMPTS / "backend-onsite" / "questions" / "onsite-scenarios.yaml").read_text()
+    )
+    item["questions"] = item["questions"][:1]
+    item["questions"][0].update(role="frontend-developer", topic="mine", id="team-q1")
+    (folder / "questions" / "mine.yaml").write_text(yaml.safe_dump(item))
+    catalog = discover([tmp_path])
+    assert any("the pack's role is 'backend-developer'" in p for p in catalog.problems)
+
+
+def test_pack_cli_new_validate_show_schema_and_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team = tmp_path / "team-packs"
+    monkeypatch.setenv("INTERVIEWER_PACKS_PATH", str(team))
+    created = runner.invoke(app, ["pack", "new", "my-loop", "--from", "backend-developer"])
+    assert created.exit_code == 0, created.output
+    folder = team / "my-loop"
+    assert "extends: backend-developer" in (folder / "pack.yaml").read_text()
+    assert "# rubric_adjustments:" in (folder / "pack.yaml").read_text()
+    valid = runner.invoke(app, ["pack", "validate", str(folder)])
+    assert valid.exit_code == 0 and "7 templates rendered" in valid.output, valid.output
+    listed = runner.invoke(app, ["pack", "list"])
+    assert "my-loop" in listed.output
+    shown = runner.invoke(app, ["pack", "show", "my-loop"])
+    assert shown.exit_code == 0 and "extends: backend-developer" in shown.output
+    schema = json.loads(runner.invoke(app, ["pack", "schema"]).output)
+    assert "anyOf" in schema and "extends" in json.dumps(schema)
+    passed = runner.invoke(app, ["pack", "test", "my-loop", "--out", str(tmp_path / "t1")])
+    assert passed.exit_code == 0, passed.output
+    assert "1 of 1 cases in band" in passed.output
+    tests = folder / "tests.yaml"
+    tests.write_text(tests.read_text().replace("{min: 1, max: 5}", "{min: 4.9, max: 5}"))
+    failed = runner.invoke(app, ["pack", "test", "my-loop", "--out", str(tmp_path / "t2")])
+    assert failed.exit_code == 1 and "FAIL" in failed.output
+    (folder / "greeting.md").write_text("Hello {nope}")
+    (folder / "pack.yaml").write_text(
+        (folder / "pack.yaml").read_text() + "templates: {greeting: greeting.md}\n"
+    )
+    broken = runner.invoke(app, ["pack", "validate", str(folder)])
+    assert broken.exit_code == 1 and "unknown variable" in broken.output
+
+
+def test_shipped_packs_pass_their_own_tests() -> None:
+    for pack_id in ("backend-onsite", "frontend-developer"):
+        result = runner.invoke(app, ["pack", "test", pack_id])
+        assert result.exit_code == 0, result.output
+
+
+def test_an_edited_pack_is_picked_up_by_the_next_interview(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interviewer.config import Settings
+    from interviewer.services import Services
+
+    team = tmp_path / "team-packs"
+    folder = _child(team)
+    shutil.rmtree(team / "backend-developer")
+    settings = Settings(data_dir=tmp_path / "data", packs_path=[team])
+    services = Services.start(settings)
+    first = services.new_interview("team-loop", Level.MID, "onsite")
+    assert first.pack.spec.persona.name == "Robin Vale"
+    (folder / "pack.yaml").write_text(CHILD.replace("Robin Vale", "Kim Park"))
+    questions = folder / "questions"
+    questions.mkdir()
+    source = yaml.safe_load(ONSITE_QUESTIONS.read_text())
+    source["questions"] = source["questions"][:1]
+    source["questions"][0].update(id="team-only-question", topic="team")
+    (questions / "team.yaml").write_text(yaml.safe_dump(source))
+    second = services.new_interview("team-loop", Level.SENIOR, "onsite")
+    assert second.pack.spec.persona.name == "Kim Park"
+    assert second.session.pack_hash != first.session.pack_hash
+    assert "team-only-question" in services.corpus.by_id()
+    assert services.retriever.questions["team-only-question"].topic == "team"
+    other = services.new_interview("backend-developer", Level.SENIOR, "mixed")
+    assert "team-only-question" not in [s.question_id for s in other.session.plan]
