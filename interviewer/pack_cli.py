@@ -68,16 +68,15 @@ def pack_list() -> None:
     """Every pack found (built-in and INTERVIEWER_PACKS_PATH), and any that failed to load."""
     catalog = discover(_dirs())
     table = Table()
-    for column in ("id", "name", "version", "extends", "role", "formats", "folder"):
-        table.add_column(column)
+    for column in ("id", "version", "extends", "role", "formats", "folder"):
+        table.add_column(column, overflow="fold")
     for pack in catalog.packs.values():
         table.add_row(
             pack.id,
-            pack.spec.name,
             pack.spec.version,
             pack.spec.extends or "",
             pack.spec.role,
-            ", ".join(pack.spec.formats),
+            str(len(pack.spec.formats)),
             str(pack.root.parent),
         )
     out.print(table)

@@ -133,9 +133,7 @@ def test_search_recall_matches_exact_search(
 def test_reopens_in_a_fresh_process_without_warnings(
     settings: Settings, embeddings: MiniLMEmbeddings
 ) -> None:
-    QuestionIndex.from_settings(settings, embeddings).sync(
-        load_corpus(settings.corpus_dir).questions
-    )
+    Services.start(settings, embeddings)  # the corpus and the packs' own questions
     script = textwrap.dedent(f"""
         import json, warnings
         warnings.simplefilter("always")

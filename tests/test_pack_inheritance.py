@@ -265,3 +265,25 @@ def test_an_edited_pack_is_picked_up_by_the_next_interview(
     assert services.retriever.questions["team-only-question"].topic == "team"
     other = services.new_interview("backend-developer", Level.SENIOR, "mixed")
     assert "team-only-question" not in [s.question_id for s in other.session.plan]
+
+
+def test_eval_compare_across_two_pack_versions(tmp_path: Path) -> None:
+    data = PROJECT_ROOT / "evals" / "datasets" / "backend-v1.jsonl"
+    small = tmp_path / "small.jsonl"
+    small.write_text("\n".join(data.read_text().splitlines()[:31]) + "\n")
+    runs = {}
+    for pack_id in ("backend-developer", "backend-onsite"):
+        runs[pack_id] = tmp_path / pack_id
+        args = ["eval", "run", "--dataset", str(small), "--pack", pack_id]
+        result = runner.invoke(
+            app, [*args, "--robustness-sample", "0", "--out", str(runs[pack_id])]
+        )
+        assert result.exit_code == 0, result.output
+        metrics = json.loads((runs[pack_id] / "metrics.json").read_text())
+        assert metrics["pack"] == pack_id and metrics["pack_hash"] and metrics["pack_version"]
+    result = runner.invoke(
+        app, ["eval", "compare", str(runs["backend-developer"]), str(runs["backend-onsite"])]
+    )
+    assert result.exit_code == 0, result.output
+    assert "backend-developer 1.0.0" in result.output and "backend-onsite 1.0.0" in result.output
+    assert "paired on 30 shared items" in result.output

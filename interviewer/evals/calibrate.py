@@ -1,8 +1,8 @@
 """Fit the offline scorer's calibration on labelled answers, with question-grouped CV.
 
 The calibration is a ridge regression from interpretable answer features (similarity to the
-reference with and without the question's words, content-word recall and precision, key-point
-coverage, on-topic length against the reference's length, red flags), each also multiplied by
+reference and to the question, content-word recall and precision, key-point coverage, on-topic
+length against the reference's length, red flags), each also multiplied by
 the question's *regime* (0 for a one-line quiz reference, 1 for a full interview answer), so a
 single file serves short-answer quizzes and interview questions. Each dataset weighs the same in
 the fit whatever its size. A monotone curve then maps the model's value onto the 1..5 scale; it
@@ -41,9 +41,12 @@ FALLING = ("red_flag",)
 """Features whose weight may not be positive."""
 FREE = ("reference_size",)
 """Properties of the question, not the answer: nothing a candidate can inflate."""
-RISING = tuple(f for f in CALIBRATION_FEATURES if f not in (*FALLING, *FREE, "relevance", "regime"))
-"""Features whose weight may not be negative: more of any of them never lowers a score.
-(Relevance is not among them: it caps the score instead, see ``Calibration.cap``.)"""
+LEFT_OUT = ("relevance", "regime", "demoted")
+"""Relevance caps the score instead (see ``Calibration.cap``); the regime is the interaction;
+the question-demoted similarity needs the whole answer embedded again, which doubled the cost
+of a turn for no measurable gain."""
+RISING = tuple(f for f in CALIBRATION_FEATURES if f not in (*FALLING, *FREE, *LEFT_OUT))
+"""Features whose weight may not be negative: more of any of them never lowers a score."""
 FEATURES = RISING + FALLING + FREE
 ALPHA = 3.0
 FOLDS = 5
@@ -87,7 +90,9 @@ def feature_table(
     for d, dataset in enumerate(datasets):
         for item in dataset.items:
             q = as_question(item, corpus)
-            feats, _, _ = scorer.features(q, item.answer, item.level, calibration_features=True)
+            feats, _, _ = scorer.features(
+                q, item.answer, item.level, calibration_features="demoted" in FEATURES
+            )
             values = feats.calibration_values()
             rows.append([values[f] for f in FEATURES])
             regimes.append(values["regime"])

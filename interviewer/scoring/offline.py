@@ -238,10 +238,10 @@ class Calibration(BaseModel):
     regime_weight: float = 0.0
     curve: Curve | None = None
     full_cover_at: float = Field(
-        default=0.35, ge=0, description="Coverage at which an interview answer is no longer capped."
+        default=0.4, ge=0, description="Coverage at which an interview answer is no longer capped."
     )
     no_cover_below: float = Field(
-        default=0.08, ge=0, description="Coverage under which an interview answer scores 2 at most."
+        default=0.12, ge=0, description="Coverage under which an interview answer scores 2 at most."
     )
 
     @model_validator(mode="after")
@@ -455,7 +455,7 @@ class EmbeddingScorer:
         """Raw features, key point results and red flags hit, for one answer.
 
         The costlier calibration features (the demoted similarity) are computed only when a
-        calibration is in use or ``calibration_features`` asks for them.
+        calibration reads them or ``calibration_features`` asks for them.
         """
         p = self.params
         # Terms listed beside real sentences are stuffing and earn nothing. An answer that is
@@ -477,7 +477,7 @@ class EmbeddingScorer:
         whole = " ".join(pieces)
         sent = np.asarray(self.embeddings.embed_documents(pieces), dtype=np.float32)
         if calibration_features is None:
-            calibration_features = p.calibration is not None
+            calibration_features = p.calibration is not None and "demoted" in p.calibration.features
         demoted = self._demoted_similarity(q, qv, whole) if calibration_features else 0.0
         centroid = sent.mean(axis=0)
         answer_vec = centroid / (np.linalg.norm(centroid) + 1e-9)
