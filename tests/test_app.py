@@ -155,3 +155,34 @@ def test_broken_session_database_is_a_clear_message(tmp_path, monkeypatch) -> No
     next(b for b in at.button if b.label == "Start interview").click().run()
     assert not at.exception
     assert "Move it aside" in at.error[0].value
+
+
+def test_any_discovered_pack_can_be_chosen_with_its_formats_and_rubric(
+    tmp_path,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    import shutil
+
+    team = tmp_path / "team-packs"
+    shutil.copytree(PROJECT_ROOT / "prompts" / "backend-onsite", team / "team-onsite")
+    manifest = team / "team-onsite" / "pack.yaml"
+    text = manifest.read_text().replace("id: backend-onsite", "id: team-onsite")
+    text = text.replace("name: Dana Whitfield", "name: Team Person")
+    manifest.write_text(text.replace("name: Backend onsite loop", "name: Team onsite loop"))
+    (team / "broken").mkdir()
+    (team / "broken" / "pack.yaml").write_text("id: broken\nname: [\n")
+    monkeypatch.setenv("INTERVIEWER_PACKS_PATH", str(team))
+    at = _app()
+    packs = at.selectbox[0]
+    names = " / ".join(packs.options)
+    for name in ("Backend developer", "Backend onsite loop", "Frontend developer", "Team onsite"):
+        assert name in names
+    packs.set_value("team-onsite").run()
+    assert any("Team Person" in c.value and "builds on" in c.value for c in at.caption)
+    assert "Onsite loop" in at.radio[1].options
+    rubric = " ".join(m.value for m in at.markdown)
+    assert "| Trade-offs and judgement | 2.5 |" in rubric  # the adjusted weight is shown
+    assert any("pack problem" in e.label for e in at.expander)
+    next(b for b in at.button if b.label == "Start interview").click().run()
+    assert not at.exception, at.exception
+    assert "session" in at.query_params

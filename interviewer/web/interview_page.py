@@ -50,19 +50,19 @@ def rubric_tables(pack: Pack) -> None:
     tabs = st.tabs([c.value.replace("_", " ").title() for c in pack.spec.rubrics])
     for tab, rubric in zip(tabs, pack.spec.rubrics.values(), strict=True):
         with tab:
-            st.dataframe(
-                [
-                    {
-                        "criterion": c.name,
-                        "weight": c.weight,
-                        "a 3 means": c.anchors[3],
-                        "a 5 means": c.anchors[5],
-                    }
-                    for c in rubric.criteria
-                ],
-                hide_index=True,
-                use_container_width=True,
+            rows = [
+                f"| {c.name} | {c.weight:g} | {_cell(c.anchors[3])} | {_cell(c.anchors[5])} |"
+                for c in rubric.criteria
+            ]
+            st.markdown(
+                "| criterion | weight | a 3 means | a 5 means |\n| --- | --- | --- | --- |\n"
+                + "\n".join(rows)
             )
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def setup(services: Services) -> None:
