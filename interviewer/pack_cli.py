@@ -23,7 +23,7 @@ pack_app = typer.Typer(
     no_args_is_help=True,
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths and messages stay on one line
 
 SAMPLE_VALUES: dict[str, str] = {
     "persona_name": "Sam Rivera",
@@ -244,15 +244,34 @@ def pack_validate(
             pack.render(name, **{k: SAMPLE_VALUES[k] for k in TEMPLATE_VARIABLES[name]})
         except (KeyError, ValueError, IndexError) as exc:
             problems.append(f"template {name}: does not render with sample values: {exc}")
-    _, _, found = pack_questions([pack])
-    problems += [str(p) for p in found]
-    if pack.tests_file.is_file():
-        from interviewer.corpus import load_corpus
-        from interviewer.pack_tests import load_cases
+    from interviewer.corpus import load_corpus
+    from interviewer.pack_tests import load_cases
 
-        questions = {q.id: q for q in load_corpus(Settings().corpus_dir).questions}
-        own, _, _ = pack_questions([pack])
-        questions.update({q.id: q for q in own})
+    own, _, found = pack_questions([pack])
+    problems += [str(p) for p in found]
+    questions = {q.id: q for q in load_corpus(Settings().corpus_dir).questions}
+    questions.update({q.id: q for q in own})
+    askable = [q for q in questions.values() if pack.admits(q, frozenset(q.id for q in own))]
+    topics = {q.topic for q in askable}
+    manifest = pack.root / "pack.yaml"
+    for topic in pack.spec.questions.topics:
+        if topic not in {q.topic for q in questions.values()}:
+            problems.append(f"{manifest}: field questions.topics: no questions on '{topic}'")
+    for fid, fmt in pack.spec.formats.items():
+        for n, slot in enumerate(fmt.slots):
+            have = [q for q in askable if q.category == slot.category]
+            for topic in slot.topics:
+                if topic not in topics:
+                    problems.append(
+                        f"{manifest}: field formats.{fid}.slots.{n}.topics: the pack can ask "
+                        f"no question on '{topic}'"
+                    )
+            if len(have) < slot.count:
+                problems.append(
+                    f"{manifest}: field formats.{fid}.slots.{n}: asks {slot.count} "
+                    f"{slot.category.value} question(s); the pack can ask {len(have)}"
+                )
+    if pack.tests_file.is_file():
         try:
             load_cases(pack, questions)
         except PackError as exc:

@@ -287,3 +287,16 @@ def test_eval_compare_across_two_pack_versions(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "backend-developer 1.0.0" in result.output and "backend-onsite 1.0.0" in result.output
     assert "paired on 30 shared items" in result.output
+
+
+def test_validate_checks_every_format_against_the_questions_the_pack_can_ask(
+    tmp_path: Path,
+) -> None:
+    folder = _child(tmp_path)  # questions limited to databases and caching
+    result = runner.invoke(app, ["pack", "validate", str(folder)])
+    assert result.exit_code == 1
+    assert "field formats.behavioral.slots.0" in result.output
+    assert "the pack can ask 0" in result.output
+    (folder / "pack.yaml").write_text(CHILD.replace("  topics: [databases, caching]\n", "  {}\n"))
+    fixed = runner.invoke(app, ["pack", "validate", str(folder)])
+    assert fixed.exit_code == 0, fixed.output
