@@ -165,7 +165,8 @@ def _print_suite(title: str, figures: dict[str, float], targets: dict[str, float
 def main() -> None:
     """Run every size in its own process and print a table with ratios to the targets."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--suite", choices=["all", "index", "engine", "scoring", "browser"], default="all")
+    suites = ["all", "index", "engine", "scoring", "browser"]
+    parser.add_argument("--suite", choices=suites, default="all")
     parser.add_argument("--sizes", default="corpus,10000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--one", help=argparse.SUPPRESS)

@@ -45,13 +45,8 @@ def run(answers: int = 160, judged: int = 96) -> dict[str, float]:
     requests, services, pack = _requests(answers)
     offline = services.scorer_for(pack)  # type: ignore[attr-defined]
     offline.score(requests[0])  # warm
-    per: list[float] = []
-
-    def timed(i: int, result: object) -> None:
-        per.append(time.perf_counter())
-
     t = time.perf_counter()
-    score_all(requests, offline, timed)
+    score_all(requests, offline, lambda i, r: None)
     offline_s = time.perf_counter() - t
     figures = {
         "offline_answers": answers,
@@ -69,17 +64,12 @@ def run(answers: int = 160, judged: int = 96) -> dict[str, float]:
         )
         for concurrency in (1, 16):
             batch = requests[:judged] if concurrency > 1 else requests[: judged // 4]
-            failures: list[object] = []
+            results: list[object] = []
             t = time.perf_counter()
-            score_all(
-                batch,
-                judge,
-                lambda i, r, failures=failures: failures.append(r)
-                if isinstance(r, BaseException)
-                else None,
-                concurrency=concurrency,
-            )
+            collect = results.append
+            score_all(batch, judge, lambda i, r, keep=collect: keep(r), concurrency=concurrency)
             elapsed = time.perf_counter() - t
+            failures = [r for r in results if isinstance(r, BaseException)]
             figures[f"llm_c{concurrency}_answers"] = len(batch)
             figures[f"llm_c{concurrency}_answers_per_s"] = round(len(batch) / elapsed, 2)
             figures[f"llm_c{concurrency}_ms_per_answer"] = round(1000 * elapsed / len(batch), 1)

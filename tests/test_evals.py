@@ -87,9 +87,7 @@ def test_thresholds() -> None:
 
 
 def test_eval_run_resumes_and_gates(tmp_path: Path) -> None:
-    rows = BACKEND.read_text().splitlines()
-    small = tmp_path / "small.jsonl"
-    small.write_text("\n".join(rows[:25]) + "\n")
+    small = _small(tmp_path, 24)
     suite = tmp_path / "suite.yaml"
     suite.write_text(
         f"name: small\ndataset: {small}\nrobustness_sample: 5\nthresholds:\n  pearson: '>= 2'\n"
@@ -107,6 +105,13 @@ def test_eval_run_resumes_and_gates(tmp_path: Path) -> None:
     )
     assert again.exit_code == 0, again.output
     assert (out / "results.jsonl").read_text().splitlines() == lines, "nothing was re-scored"
+
+
+def _small(tmp_path: Path, items: int) -> Path:
+    """The first ``items`` answers of backend-v1 (with its header line) as a dataset."""
+    path = tmp_path / "small.jsonl"
+    path.write_text("\n".join(BACKEND.read_text().splitlines()[: items + 1]) + "\n")
+    return path
 
 
 def _judge_env(monkeypatch: pytest.MonkeyPatch, fake: FakeLLM) -> None:
@@ -142,8 +147,7 @@ def test_llm_judge_runs_concurrently_retries_and_caches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_llm: FakeLLM
 ) -> None:
     _judge_env(monkeypatch, fake_llm)
-    small = tmp_path / "small.jsonl"
-    small.write_text("\n".join(BACKEND.read_text().splitlines()[:13]) + "\n")  # 12 items
+    small = _small(tmp_path, 12)
     fake_llm.responder = slow = InFlight(0.3)
     fake_llm.reply("upstream exploded", status=500)  # the first call fails once
     args = _llm_args(small, concurrency=4)
@@ -169,8 +173,7 @@ def test_llm_items_that_keep_failing_are_recorded_then_resumed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_llm: FakeLLM
 ) -> None:
     _judge_env(monkeypatch, fake_llm)
-    small = tmp_path / "small.jsonl"
-    small.write_text("\n".join(BACKEND.read_text().splitlines()[:5]) + "\n")  # 4 items
+    small = _small(tmp_path, 4)
     fake_llm.responder = InFlight(0.0)
     for _ in range(4):  # every attempt of the first item fails
         fake_llm.reply("rate limited", status=429, headers={"retry-after-ms": "1"})
@@ -230,8 +233,7 @@ def test_compare_reports_paired_deltas_with_intervals(tmp_path: Path) -> None:
 
 
 def test_calibrate_fits_sign_constrained_weights_and_a_rising_curve(tmp_path: Path) -> None:
-    small = tmp_path / "small.jsonl"
-    small.write_text("\n".join(BACKEND.read_text().splitlines()[:61]) + "\n")  # 60 items
+    small = _small(tmp_path, 60)
     target = tmp_path / "calibration.json"
     result = runner.invoke(
         app, ["eval", "calibrate", "--dataset", str(small), "--out", str(target)]
@@ -285,8 +287,7 @@ def test_llm_judge_runs_the_robustness_probes_too(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_llm: FakeLLM
 ) -> None:
     _judge_env(monkeypatch, fake_llm)
-    small = tmp_path / "small.jsonl"
-    small.write_text("\n".join(BACKEND.read_text().splitlines()[:7]) + "\n")  # 6 items
+    small = _small(tmp_path, 6)
     fake_llm.responder = InFlight(0.0)
     args = [*_llm_args(small, concurrency=8)[:-2], "--robustness-sample", "2"]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "run")])
