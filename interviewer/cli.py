@@ -498,9 +498,7 @@ def eval_calibrate(
     chosen = services.pack(pack)
     datasets = [_dataset(p, mapping if p.suffix == ".csv" else None, scale) for p in dataset]
     target = out_file or chosen.root / "calibration.json"
-    base = ScorerParams.load(chosen.root / "calibration.json").model_copy(
-        update={"calibration": None}
-    )
+    base = ScorerParams.load(chosen.calibration_path).model_copy(update={"calibration": None})
     doc = calibrate(
         datasets,
         EmbeddingScorer(services.embeddings, base),

@@ -53,8 +53,8 @@ def fingerprint(dirs: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
-def discover(dirs: Sequence[Path]) -> Catalog:
-    """Load every pack in ``dirs``; problems are collected, never raised."""
+def pack_folders(dirs: Sequence[Path]) -> tuple[dict[str, Path], list[str]]:
+    """Each pack id's folder (the first folder in ``dirs`` wins) and the ids used twice."""
     folders: dict[str, Path] = {}
     problems: list[str] = []
     for manifest in _manifests(dirs):
@@ -66,6 +66,12 @@ def discover(dirs: Sequence[Path]) -> Catalog:
             )
             continue
         folders[pack_id] = manifest.parent
+    return folders, problems
+
+
+def discover(dirs: Sequence[Path]) -> Catalog:
+    """Load every pack in ``dirs``; problems are collected, never raised."""
+    folders, problems = pack_folders(dirs)
     packs: dict[str, Pack] = {}
     for pack_id, root in folders.items():
         try:

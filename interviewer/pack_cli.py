@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from interviewer.config import Settings
-from interviewer.pack_catalog import discover, pack_dirs, pack_questions
+from interviewer.pack_catalog import discover, pack_dirs, pack_folders, pack_questions
 from interviewer.pack_merge import PackOverlay
 from interviewer.packs import TEMPLATE_VARIABLES, Pack, PackError, PackFile, load_pack
 
@@ -222,7 +222,8 @@ def _questions_for(pack: Pack) -> list[str]:
 
 
 def _lookup(folder: Path) -> Callable[[str], Path | None]:
-    folders = {m.parent.name: m.parent for d in _dirs() for m in d.glob("*/pack.yaml")}
+    """Find parents as the app does, with ``folder`` itself findable even if not on the path."""
+    folders, _ = pack_folders(_dirs())
     folders.setdefault(folder.name, folder)
     return folders.get
 

@@ -77,6 +77,7 @@ class PackOverlay(Strict):
     offline: dict[str, Any] = Field(default_factory=dict)
     templates: dict[TemplateName, str] = Field(default_factory=dict)
     questions: QuestionSource | None = None
+    calibration_from: Slug | None = None
 
 
 class MergeError(ValueError):
@@ -98,6 +99,7 @@ def merge(parent: PackFile, child: PackOverlay) -> dict[str, Any]:
         "description": child.description,
         "role": child.role or parent.role,
         "questions": (child.questions or parent.questions).model_dump(),
+        "calibration_from": child.calibration_from,
     }
     persona = dict(base["persona"])
     if child.persona is not None:

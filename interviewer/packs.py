@@ -191,6 +191,10 @@ class PackFile(Strict):
     description: Line
     role: Slug = Field(description="Corpus role folder the questions come from.")
     questions: QuestionSource = Field(default_factory=QuestionSource)
+    calibration_from: Slug | None = Field(
+        default=None,
+        description="Score offline with this pack's calibration.json until this pack has one.",
+    )
     persona: Persona
     formats: dict[Slug, Format] = Field(min_length=1)
     rubrics: dict[Category, Rubric]
@@ -218,30 +222,27 @@ class Pack:
         templates: dict[str, PromptTemplate],
         content_hash: str,
         parent: Pack | None = None,
+        template_sources: dict[str, Path] | None = None,
+        calibration_path: Path | None = None,
     ) -> None:
         self.root = root
         self.spec = spec
         self.templates = templates
         self.content_hash = content_hash
         self.parent = parent
-        self._template_sources: dict[str, Path] = {}
+        self.template_sources = template_sources or {}
+        self.calibration_path = calibration_path
+        """The offline scorer's calibration: the pack's own ``calibration.json``, else the one
+        of the pack named in ``calibration_from``, else its parent's; None: default settings."""
 
     def template_source(self, name: str) -> Path:
         """The pack folder a template file comes from (its own, or an ancestor's)."""
-        return self._template_sources.get(name, self.root)
+        return self.template_sources.get(name, self.root)
 
     @property
     def id(self) -> str:
         """The pack's id."""
         return self.spec.id
-
-    @property
-    def calibration_path(self) -> Path | None:
-        """The offline scorer's calibration: the pack's own, else its parent's."""
-        own = self.root / "calibration.json"
-        if own.is_file():
-            return own
-        return self.parent.calibration_path if self.parent else None
 
     @property
     def question_files(self) -> list[Path]:
@@ -379,12 +380,29 @@ def load_pack(
     for name, file_name in sorted(spec.templates.items()):
         templates[name], body = _compile(sources[name], name, file_name)
         digest.update(name.encode() + b"\0" + body)
-    for path in [*sorted((root / "questions").glob("*.yaml")), root / "calibration.json"]:
-        if path.is_file():
+    calibration = _calibration(root, spec, find, parent)
+    for path in [*sorted((root / "questions").glob("*.yaml")), calibration]:
+        if path is not None and path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    pack = Pack(root, spec, templates, digest.hexdigest()[:16], parent)
-    pack._template_sources = sources
-    return pack
+    return Pack(root, spec, templates, digest.hexdigest()[:16], parent, sources, calibration)
+
+
+def _calibration(
+    root: Path, spec: PackFile, find: Callable[[str], Path | None], parent: Pack | None
+) -> Path | None:
+    own = root / "calibration.json"
+    if own.is_file():
+        return own
+    if spec.calibration_from:
+        folder = find(spec.calibration_from)
+        shared = folder / "calibration.json" if folder else None
+        if shared is None or not shared.is_file():
+            raise PackError(
+                f"{root / 'pack.yaml'}: field calibration_from: pack "
+                f"'{spec.calibration_from}' has no calibration.json"
+            )
+        return shared
+    return parent.calibration_path if parent else None
 
 
 def builtin_packs_dir() -> Path:

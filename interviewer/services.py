@@ -169,7 +169,8 @@ class Services:
         profile = (profile or "").strip() or None
         session_id = uuid.uuid4().hex
         avoid = self.store.recent_question_ids(profile) if profile else set()
-        own = self.catalog.own_ids.get(pack.id, frozenset())
+        assert self._catalog is not None  # self.pack() just refreshed it
+        own = self._catalog.own_ids.get(pack.id, frozenset())
         ids, notices = plan_questions(
             self.retriever,
             pack,

@@ -114,11 +114,14 @@ def _small(tmp_path: Path, items: int) -> Path:
     return path
 
 
-def _judge_env(monkeypatch: pytest.MonkeyPatch, fake: FakeLLM) -> None:
+def _judge_env(monkeypatch: pytest.MonkeyPatch, fake: FakeLLM, delay: float = 0.0) -> InFlight:
+    """Point the settings at the fake server and make it answer every judge prompt."""
     monkeypatch.setenv("INTERVIEWER_BASE_URL", fake.base_url)
     monkeypatch.setenv("INTERVIEWER_API_KEY", "test-key")
     monkeypatch.setenv("INTERVIEWER_LLM_MAX_RETRIES", "0")  # retries are the runner's job
     monkeypatch.setenv("INTERVIEWER_LLM_TIMEOUT", "5")
+    fake.responder = judge = InFlight(delay)
+    return judge
 
 
 def _llm_args(dataset: Path, concurrency: int) -> list[str]:
@@ -146,9 +149,8 @@ class InFlight:
 def test_llm_judge_runs_concurrently_retries_and_caches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_llm: FakeLLM
 ) -> None:
-    _judge_env(monkeypatch, fake_llm)
+    slow = _judge_env(monkeypatch, fake_llm, delay=0.3)
     small = _small(tmp_path, 12)
-    fake_llm.responder = slow = InFlight(0.3)
     fake_llm.reply("upstream exploded", status=500)  # the first call fails once
     args = _llm_args(small, concurrency=4)
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
@@ -174,7 +176,6 @@ def test_llm_items_that_keep_failing_are_recorded_then_resumed(
 ) -> None:
     _judge_env(monkeypatch, fake_llm)
     small = _small(tmp_path, 4)
-    fake_llm.responder = InFlight(0.0)
     for _ in range(4):  # every attempt of the first item fails
         fake_llm.reply("rate limited", status=429, headers={"retry-after-ms": "1"})
     args = [*_llm_args(small, concurrency=1), "--out", str(tmp_path / "run")]
@@ -277,8 +278,8 @@ def test_cross_validation_never_tests_on_a_question_it_fitted() -> None:
             dataset=np.array(["d"] * n),
         )
 
-    by_question = cross_validate(table(groups), "d")
-    by_answer = cross_validate(table(np.arange(len(y))), "d")  # what grouping prevents
+    by_question, _ = cross_validate(table(groups), "d")
+    by_answer, _ = cross_validate(table(np.arange(len(y))), "d")  # what grouping prevents
     assert np.corrcoef(by_answer, y)[0, 1] > 0.8
     assert np.corrcoef(by_question, y)[0, 1] < 0.3  # nothing learned about unseen questions
 
@@ -288,7 +289,6 @@ def test_llm_judge_runs_the_robustness_probes_too(
 ) -> None:
     _judge_env(monkeypatch, fake_llm)
     small = _small(tmp_path, 6)
-    fake_llm.responder = InFlight(0.0)
     args = [*_llm_args(small, concurrency=8)[:-2], "--robustness-sample", "2"]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output

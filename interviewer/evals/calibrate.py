@@ -159,8 +159,9 @@ def _out_of_fold(
 
 def cross_validate(
     table: FeatureTable, curve_dataset: str, folds: int = FOLDS, alpha: float = ALPHA
-) -> np.ndarray:
-    """Out-of-fold calibrated scores on 1..5, folds grouped by question.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold calibrated scores on 1..5, folds grouped by question, and the linear
+    model's out-of-fold values (which the final curve is fitted on).
 
     The model is refitted without each fold; the curve for each fold is fitted on out-of-fold
     values of the *other* folds' questions, so no grade a prediction is judged against was used
@@ -175,12 +176,14 @@ def cross_validate(
         scores[test] = [
             min(on_scale(linear[i], table.regime[i], curve), table.caps[i]) for i in test
         ]
-    return scores
+    return scores, linear
 
 
-def fit(table: FeatureTable, curve_dataset: str, alpha: float = ALPHA) -> Calibration:
-    """The calibration fitted on all of ``table``, its curve on out-of-fold values."""
-    linear, _ = _out_of_fold(table, FOLDS, alpha)
+def fit(
+    table: FeatureTable, curve_dataset: str, linear: np.ndarray, alpha: float = ALPHA
+) -> Calibration:
+    """The calibration fitted on all of ``table``; its curve on the out-of-fold ``linear``
+    values from ``cross_validate`` (in-sample values would make it too confident)."""
     calibration = _fit_linear(table.design(), table.y, table.weights(), alpha)
     on_curve = table.dataset == curve_dataset
     return calibration.model_copy(update={"curve": fit_curve(linear[on_curve], table.y[on_curve])})
@@ -198,7 +201,7 @@ def calibrate(
     if curve_name not in {d.info.name for d in datasets}:
         raise ValueError(f"curve dataset '{curve_name}' is not among the datasets")
     table = feature_table(datasets, scorer, corpus)
-    oof = cross_validate(table, curve_name)
+    oof, linear = cross_validate(table, curve_name)
     cv: dict[str, object] = {}
     for dataset in datasets:
         mask = table.dataset == dataset.info.name
@@ -206,7 +209,7 @@ def calibrate(
         human = [scale.from_unit(v) for v in table.y[mask]]
         predicted = list(to_human_scale(oof[mask], scale))
         cv[dataset.info.name] = agreement(human, predicted, scale, bootstrap=500)
-    calibration = fit(table, curve_name)
+    calibration = fit(table, curve_name, linear)
     params = scorer.params.model_copy(update={"calibration": calibration})
     document = {
         "params": json.loads(params.model_dump_json()),

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from interviewer.errors import InterviewerError
 from interviewer.progress import progress
 from interviewer.web.charts import progress_chart
-from interviewer.web.resources import services
+from interviewer.web.resources import guarded, services
 
 
 def history_page() -> None:
     """The history page; errors (a broken database) become a message."""
-    try:
-        _history()
-    except InterviewerError as exc:
-        st.error(str(exc))
+    guarded(_history)
 
 
 def _history() -> None:

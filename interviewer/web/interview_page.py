@@ -69,8 +69,8 @@ def setup(services: Services) -> None:
     """Choose pack, level and format; optionally a job description and a profile."""
     st.title("Mock interview")
     mode_line(services)
-    packs = services.packs
-    problems = services.catalog.problems
+    catalog = services.catalog  # checked for edits once per render
+    packs, problems = catalog.packs, catalog.problems
     if problems:
         with st.expander(f"⚠️ {len(problems)} pack problem(s): some packs were not loaded"):
             st.code("\n\n".join(problems), language=None)
@@ -240,10 +240,9 @@ def chat(interview: Interview) -> None:
 
 def interview_page() -> None:
     """Setup, chat or report, depending on the session in the URL; errors become messages."""
-    try:
-        _interview_page()
-    except InterviewerError as exc:
-        st.error(str(exc))
+    from interviewer.web.resources import guarded
+
+    guarded(_interview_page)
 
 
 def _interview_page() -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
+from interviewer.errors import InterviewerError
 from interviewer.services import Services
 
 
@@ -11,3 +14,12 @@ from interviewer.services import Services
 def services() -> Services:
     """Corpus, index, model, packs and store: built once per server process."""
     return Services.start()
+
+
+def guarded(render: Callable[[], None]) -> None:
+    """Render a page; a user-facing error (a broken database, an unknown session) becomes a
+    message on the page instead of a traceback."""
+    try:
+        render()
+    except InterviewerError as exc:
+        st.error(str(exc))
