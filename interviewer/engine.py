@@ -353,11 +353,19 @@ class Interview:
             (m for m in result.missed() if m.id in expected),
             key=lambda m: (-m.weight, list(expected).index(m.id)),
         )
+        used = self._used_follow_ups(q, state)
         for point in missed:
             for index, follow_up in enumerate(q.follow_ups):
-                if index not in state.follow_ups_asked and point.id in follow_up.probes:
+                if index not in used and point.id in follow_up.probes:
                     return index, follow_up
         return None
+
+    def _used_follow_ups(self, q: Question, state: QuestionState) -> set[int]:
+        """Follow-ups the candidate has seen on this question: asked, or given as a hint."""
+        hints = self._hints_given(q)
+        return set(state.follow_ups_asked) | {
+            i for i, f in enumerate(q.follow_ups) if any(f.text in h for h in hints)
+        }
 
     def _next(self, state: QuestionState, stream: Stream | None) -> None:
         state.finished = True
@@ -370,18 +378,44 @@ class Interview:
         if state.hints >= MAX_HINTS:
             self._line(TurnKind.HINT, lines.no_more_hints, stream, q.id)
             return
-        result = self.session.scores.get(q.id)
-        covered = {kp.id for kp in result.covered()} if result else set()
-        expected = sorted(q.expected_at(self.session.level), key=lambda kp: -kp.weight)
-        target = next((kp for kp in expected if kp.id not in covered), None)
-        follow_up = next((f for f in q.follow_ups if target and target.id in f.probes), None)
-        if follow_up is None:
+        nudge = self._nudge(q, state)
+        if nudge is None:
             self._line(TurnKind.HINT, lines.no_more_hints, stream, q.id)
             return
         state.hints += 1
         if q.id in self.session.scores:
             self._score(state)  # the hint lowers this question's score from now on
-        self._line(TurnKind.HINT, f"{lines.hint_intro} {follow_up.text}", stream, q.id)
+        self._line(TurnKind.HINT, f"{lines.hint_intro} {nudge}", stream, q.id)
+
+    def _nudge(self, q: Question, state: QuestionState) -> str | None:
+        """A hint towards the most important expected points the answers have not covered.
+
+        For each missed point, by weight: a curated follow-up that probes it (a direction, not
+        the answer) unless the candidate has seen it, then the point itself. Nothing the
+        candidate was already told on this question is said again.
+        """
+        result = self.session.scores.get(q.id)
+        covered = {kp.id for kp in result.covered()} if result else set()
+        expected = sorted(q.expected_at(self.session.level), key=lambda kp: -kp.weight)
+        used = self._used_follow_ups(q, state)
+        hints = self._hints_given(q)
+        for point in (kp for kp in expected if kp.id not in covered):
+            for index, follow_up in enumerate(q.follow_ups):
+                if index not in used and point.id in follow_up.probes:
+                    return follow_up.text
+            text = point.text.rstrip(".")
+            if text[1:2].islower():  # "Explains ..." reads on after the colon; "HTTP ..." stays
+                text = text[:1].lower() + text[1:]
+            nudge = f"one thing a strong answer covers here is this: {text}."
+            if not any(nudge in h for h in hints):
+                return nudge
+        return None
+
+    def _hints_given(self, q: Question) -> list[str]:
+        """The hints given on this question so far."""
+        return [
+            t.text for t in self.session.turns if t.kind is TurnKind.HINT and t.question_id == q.id
+        ]
 
     def _skip(self, state: QuestionState, stream: Stream | None) -> None:
         q = self.question(state)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, cast
 
 import typer
+import yaml
 from pydantic import TypeAdapter
 from rich.console import Console
 from rich.table import Table
@@ -228,6 +229,28 @@ def _lookup(folder: Path) -> Callable[[str], Path | None]:
     return folders.get
 
 
+def _own_question_problems(folder: Path) -> list[str]:
+    """Problems in a pack's ``questions/*.yaml``, checked without the (broken) manifest."""
+    from interviewer.corpus import load_file
+
+    role: str | None = None
+    try:
+        data = yaml.safe_load((folder / "pack.yaml").read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            role = data.get("role")
+            parent = _lookup(folder)(str(data.get("extends")))
+            if not role and parent is not None:
+                role = load_pack(parent, _lookup(parent)).spec.role
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, PackError):
+        pass
+    if not isinstance(role, str):
+        return []  # without a role the items cannot be checked; the manifest error says why
+    problems: list[str] = []
+    for path in sorted((folder / "questions").glob("*.yaml")):
+        problems += [str(p) for p in load_file(path, folder, role=role)[1]]
+    return problems
+
+
 @pack_app.command("validate")
 def pack_validate(
     folder: Annotated[Path, typer.Argument(help="A pack folder (holding pack.yaml).")],
@@ -239,6 +262,8 @@ def pack_validate(
         pack = load_pack(folder, _lookup(folder))
     except PackError as exc:
         err.print(f"[red]invalid[/red] {exc}", highlight=False)
+        for problem in _own_question_problems(folder):  # still worth knowing now
+            err.print(f"[red]problem[/red] {problem}", highlight=False)
         raise typer.Exit(1) from exc
     for name in pack.spec.templates:
         try:

@@ -377,9 +377,16 @@ def load_pack(
     if parent is not None:
         digest.update(parent.content_hash.encode())
     templates: dict[str, PromptTemplate] = {}
+    broken: list[str] = []
     for name, file_name in sorted(spec.templates.items()):
-        templates[name], body = _compile(sources[name], name, file_name)
+        try:
+            templates[name], body = _compile(sources[name], name, file_name)
+        except PackError as exc:
+            broken.append(str(exc))  # report every broken template, not only the first
+            continue
         digest.update(name.encode() + b"\0" + body)
+    if broken:
+        raise PackError("\n".join(broken))
     calibration = _calibration(root, spec, find, parent)
     for path in [*sorted((root / "questions").glob("*.yaml")), calibration]:
         if path is not None and path.is_file():

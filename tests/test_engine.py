@@ -99,6 +99,33 @@ def test_hint_nudges_without_the_answer_and_costs_points(services: Services) -> 
     assert interview.session.plan[0].hints == 1
 
 
+def test_a_hint_never_repeats_what_the_interviewer_just_said(services: Services) -> None:
+    interview = _new(services, fmt="technical-deep-dive", level=Level.SENIOR)
+    q = _current(interview)
+    turns = interview.handle(q.reference_answer.split(". ")[0] + ".")
+    said = [next(t for t in turns if t.kind is TurnKind.FOLLOW_UP).text]
+    for _ in range(2):
+        hint = next(t for t in interview.handle("hint") if t.kind is TurnKind.HINT)
+        assert all(earlier not in hint.text for earlier in said)
+        assert q.reference_answer not in hint.text
+        said.append(hint.text)
+    # A follow-up given as a hint is not asked again as a follow-up.
+    later = interview.handle("I would measure it first.")
+    asked = [t.text for t in later if t.kind is TurnKind.FOLLOW_UP]
+    assert not any(a in h for a in asked for h in said[1:])
+
+
+def test_hints_go_from_a_direction_to_the_missed_point(services: Services) -> None:
+    interview = _new(services, fmt="technical-deep-dive", level=Level.MID)
+    q = _current(interview)
+    first = next(t for t in interview.handle("hint") if t.kind is TurnKind.HINT).text
+    probing = next(f for f in q.follow_ups if f.text in first)
+    second = next(t for t in interview.handle("hint") if t.kind is TurnKind.HINT).text
+    points = {kp.id: kp.text.rstrip(".")[1:] for kp in q.key_points}
+    assert any(points[p] in second for p in probing.probes)
+    assert interview.session.plan[0].hints == 2
+
+
 def test_skip_repeat_and_end(services: Services) -> None:
     interview = _new(services)
     first = _current(interview)

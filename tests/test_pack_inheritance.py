@@ -232,6 +232,30 @@ def test_pack_cli_new_validate_show_schema_and_test(
     assert broken.exit_code == 1 and "unknown variable" in broken.output
 
 
+def test_validate_reports_every_problem_at_once(tmp_path: Path) -> None:
+    folder = _child(
+        tmp_path,
+        CHILD.replace("  greeting: greeting.md", "  greeting: greeting.md\n  closing: closing.md"),
+    )
+    (folder / "greeting.md").write_text("Hello {secret}")
+    (folder / "closing.md").write_text("Bye {whoever}")
+    (folder / "questions").mkdir()
+    (folder / "questions" / "pay.yaml").write_text("- id: bad\n")
+    result = runner.invoke(app, ["pack", "validate", str(folder)])
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())  # rich wraps long lines
+    assert "greeting.md: template greeting uses unknown variable(s) secret" in output
+    assert "closing.md: template closing uses unknown variable(s) whoever" in output
+    assert "questions/pay.yaml" in output
+    # A manifest that fails its schema still gets its questions checked.
+    (folder / "pack.yaml").write_text(CHILD.replace("weight: 4", "weight: lots"))
+    result = runner.invoke(app, ["pack", "validate", str(folder)])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert "rubric_adjustments.technical.correctness.weight" in output
+    assert "questions/pay.yaml" in output
+
+
 def test_shipped_packs_pass_their_own_tests() -> None:
     for pack_id in ("backend-onsite", "frontend-developer"):
         result = runner.invoke(app, ["pack", "test", pack_id])

@@ -32,7 +32,12 @@ def criteria_chart(report: Report) -> alt.LayerChart:
     base = alt.Chart(pd.DataFrame(rows))
     bars = base.mark_bar(cornerRadiusEnd=4).encode(
         x=alt.X("score:Q", scale=SCALE, axis=AXIS, title="score (1 to 5)"),
-        y=alt.Y("criterion:N", sort=None, title=None, axis=alt.Axis(labelLimit=220)),
+        y=alt.Y(
+            "criterion:N",
+            sort=None,
+            title=None,
+            axis=alt.Axis(labelLimit=220, labelOverlap=False),
+        ),
         color=alt.Color("band:O", scale=COLORS, legend=None),
         tooltip=["category:N", "criterion:N", alt.Tooltip("score:Q", format=".1f")],
     )
@@ -44,7 +49,8 @@ def criteria_chart(report: Report) -> alt.LayerChart:
         .mark_rule(strokeDash=[4, 4], color="#868e96")
         .encode(x="x:Q")
     )
-    chart: alt.LayerChart = (bars + labels + bar_rule).properties(height=max(140, 34 * len(rows)))
+    # A fixed step per row: a fixed total height squeezed the rows until labels were dropped.
+    chart: alt.LayerChart = (bars + labels + bar_rule).properties(height=alt.Step(34))
     return chart
 
 

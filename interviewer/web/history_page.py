@@ -28,7 +28,7 @@ def _history() -> None:
         return
     if points:
         by = st.segmented_control("Trend by", ["category", "criterion"], default="category")
-        st.altair_chart(progress_chart(points, by or "category"), use_container_width=True)
+        st.altair_chart(progress_chart(points, by or "category"), width="stretch")
     else:
         st.caption("Finish an interview to see your scores over time.")
     for row in rows:
@@ -40,7 +40,7 @@ def _history() -> None:
             )
             b.markdown(f"{row.overall:.1f}/5" if row.overall is not None else "unfinished")
             label = "Open report" if row.phase == "done" else "Resume"
-            if c.button(label, key=f"open-{row.id}", use_container_width=True):
+            if c.button(label, key=f"open-{row.id}", width="stretch"):
                 st.query_params.clear()
                 st.query_params["session"] = row.id
                 st.switch_page(st.session_state["interview_page"])

@@ -117,7 +117,7 @@ def setup(services: Services) -> None:
             help="Keeps your history and avoids repeating recent questions.",
         )
     coaching = st.toggle("Coaching mode: show each answer's score right away", value=False)
-    if st.button("Start interview", type="primary", use_container_width=True):
+    if st.button("Start interview", type="primary", width="stretch"):
         with st.spinner("Choosing your questions…"):
             interview = services.new_interview(
                 pack_id, level or Level.MID, fmt or "phone-screen", profile, job
@@ -233,7 +233,7 @@ def chat(interview: Interview) -> None:
         col.button(
             label,
             key=f"cmd-{command.value}-{token}",
-            use_container_width=True,
+            width="stretch",
             disabled=session.phase is not Phase.QUESTION and command is not Command.END,
         )
 

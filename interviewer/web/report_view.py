@@ -31,7 +31,7 @@ def show_report(report: Report, interview: Interview | None = None) -> None:
             f"**Work on:** {weakest.name} ({weakest.score:.1f})"
         )
     with right:
-        st.altair_chart(criteria_chart(report), use_container_width=True)
+        st.altair_chart(criteria_chart(report), width="stretch")
     name = f"interview-{report.session_id[:8]}"
     d1, d2, d3, _ = st.columns([1, 1, 1, 3])
     d1.download_button(
@@ -39,21 +39,21 @@ def show_report(report: Report, interview: Interview | None = None) -> None:
         to_markdown(report),
         f"{name}.md",
         mime="text/markdown",
-        use_container_width=True,
+        width="stretch",
     )
     d2.download_button(
         ":material/download: JSON",
         to_json(report),
         f"{name}.json",
         mime="application/json",
-        use_container_width=True,
+        width="stretch",
     )
     d3.download_button(
         ":material/download: HTML",
         to_html(report),
         f"{name}.html",
         mime="text/html",
-        use_container_width=True,
+        width="stretch",
     )
     if report.study_plan:
         st.subheader("What to study next")
