@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from pydantic import ValidationError
@@ -197,12 +197,16 @@ def corpus_schema(
     check: Annotated[bool, typer.Option(help="Fail if the shipped schema is out of date.")] = False,
 ) -> None:
     """Write the JSON schema editors use to validate topic files."""
-    settings = _settings(corpus)
-    path = settings.corpus_dir / SCHEMA_PATH
-    text = json.dumps(CorpusFile.model_json_schema(), indent=2) + "\n"
+    path = _settings(corpus).corpus_dir / SCHEMA_PATH
+    _write_schema(path, CorpusFile.model_json_schema(), "interviewer corpus schema", check)
+
+
+def _write_schema(path: Path, schema: dict[str, Any], command: str, check: bool) -> None:
+    """Write ``schema`` to ``path``, or with ``check`` fail when the file differs from it."""
+    text = json.dumps(schema, indent=2) + "\n"
     if check:
         if not path.is_file() or path.read_text() != text:
-            err.print(f"{path} is out of date: run `interviewer corpus schema`.")
+            err.print(f"{path} is out of date: run `{command}`.")
             raise typer.Exit(1)
         out.print(f"{path} is up to date.")
         return
@@ -465,6 +469,17 @@ def eval_run(
     err.print(f"Wrote {out}/metrics.json, results.jsonl, report.md and report.html")
     if breached:
         raise typer.Exit(1)
+
+
+@eval_app.command("schema")
+def eval_schema(
+    check: Annotated[bool, typer.Option(help="Fail if the shipped schema is out of date.")] = False,
+) -> None:
+    """Write the JSON schema of a dataset line (evals/schema/), for editors and other tools."""
+    from interviewer.evals.datasets import line_schema
+
+    path = PROJECT_ROOT / "evals" / "schema" / "eval-dataset-line.schema.json"
+    _write_schema(path, line_schema(), "interviewer eval schema", check)
 
 
 @eval_app.command("calibrate")

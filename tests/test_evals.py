@@ -53,6 +53,23 @@ def test_jsonl_errors_name_line_and_field(tmp_path: Path) -> None:
     assert "bad.jsonl:3: not JSON" in str(info.value)
 
 
+def test_shipped_dataset_schema_is_current_and_describes_the_format() -> None:
+    import jsonschema
+
+    assert runner.invoke(app, ["eval", "schema", "--check"]).exit_code == 0
+    schema = json.loads((PROJECT_ROOT / "evals/schema/eval-dataset-line.schema.json").read_text())
+    lines = (PROJECT_ROOT / "evals/datasets/backend-v1.jsonl").read_text().splitlines()
+    for line in lines:  # the header line and every item
+        jsonschema.validate(json.loads(line), schema)
+    for bad in (
+        {"id": "a", "question": "q", "answer": "x"},  # no human_score
+        {"id": "a", "question": "q", "answer": "x", "human_score": 3, "grade": 3},
+        {"dataset": {"scale": {"min": 0, "max": 5, "step": 1}}},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
+
+
 def test_csv_reads_through_a_mapping_and_checks_the_scale(tmp_path: Path) -> None:
     path = tmp_path / "grades.csv"
     path.write_text(

@@ -117,3 +117,22 @@ def test_malformed_pack_is_rejected_with_file_and_field(
         load_pack(copy)
     assert needle in str(info.value)
     assert str(copy) in str(info.value)
+
+
+def test_pack_schema_accepts_every_shipped_manifest_and_rejects_a_typo() -> None:
+    import json
+
+    import jsonschema
+    from typer.testing import CliRunner
+
+    from interviewer.cli import app
+
+    schema = json.loads(CliRunner().invoke(app, ["pack", "schema"]).output)
+    manifests = sorted((PROJECT_ROOT / "prompts").glob("*/pack.yaml"))
+    assert len(manifests) >= 3
+    for manifest in manifests:
+        jsonschema.validate(yaml.safe_load(manifest.read_text()), schema)
+    child = yaml.safe_load((PROJECT_ROOT / "prompts/backend-onsite/pack.yaml").read_text())
+    child["persona"]["nmae"] = "typo"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(child, schema)

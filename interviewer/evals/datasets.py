@@ -11,8 +11,9 @@ import csv
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from interviewer.domain import Category, Level
 from interviewer.errors import InterviewerError
@@ -60,17 +61,21 @@ class EvalItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, description="Unique within the dataset.")
     question: str = Field(min_length=1, description="Question text, or a corpus question id.")
     category: Category = Category.TECHNICAL
-    level: Level = Level.MID
-    key_points: list[str] = Field(default_factory=list)
-    reference_answer: str = ""
-    answer: str
-    human_score: float
-    criteria_scores: dict[str, float] = Field(default_factory=dict)
-    rater: str = ""
-    notes: str = ""
+    level: Level = Field(default=Level.MID, description="The level the answer is graded at.")
+    key_points: list[str] = Field(
+        default_factory=list, description="What a good answer covers (from the corpus for an id)."
+    )
+    reference_answer: str = Field(default="", description="A model answer.")
+    answer: str = Field(description="The candidate's answer, as given.")
+    human_score: float = Field(description="The human grade, on the dataset's declared scale.")
+    criteria_scores: dict[str, float] = Field(
+        default_factory=dict, description="Optional grades per rubric criterion id."
+    )
+    rater: str = Field(default="", description="Who graded it.")
+    notes: str = Field(default="", description="The grader's rationale.")
     group: str = Field(default="", description="Cross-validation group (defaults to question).")
 
     @property
@@ -87,9 +92,23 @@ class Dataset(BaseModel):
     source: str
 
 
-def item_schema() -> dict[str, object]:
-    """The JSON schema of one JSONL line, for editors and other tools."""
-    return EvalItem.model_json_schema()
+class DatasetHeader(BaseModel):
+    """The optional first line of a JSONL dataset: ``{"dataset": {...}}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: DatasetInfo
+
+
+def line_schema() -> dict[str, Any]:
+    """The JSON schema of one JSONL line (a labelled answer, or the header line)."""
+    schema = TypeAdapter(EvalItem | DatasetHeader).json_schema()
+    schema["title"] = "Interviewer eval dataset line (JSONL)"
+    schema["description"] = (
+        'One labelled answer per line. An optional first line {"dataset": {...}} names the '
+        "dataset and declares its human score scale (default 1..5)."
+    )
+    return schema
 
 
 def load_jsonl(path: Path) -> Dataset:
@@ -107,7 +126,7 @@ def load_jsonl(path: Path) -> Dataset:
         try:
             data = json.loads(line)
             if number == 1 and isinstance(data, dict) and set(data) == {"dataset"}:
-                info = DatasetInfo.model_validate(data["dataset"])
+                info = DatasetHeader.model_validate(data).dataset
                 continue
             items.append(EvalItem.model_validate(data))
         except json.JSONDecodeError as exc:
