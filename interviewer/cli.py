@@ -374,6 +374,43 @@ MapOpt = Annotated[
 ScaleOpt = Annotated[str | None, typer.Option(help="Human scale of a CSV, e.g. 0,5.")]
 
 
+def _print_eval(metrics: dict[str, object]) -> list[dict[str, object]]:
+    """Agreement, robustness and threshold results on the terminal; the breached thresholds."""
+    table = Table(title=f"{metrics['dataset']} · n={metrics['n']} · {metrics['scorer']}")
+    for column in ("metric", "value", "95% CI"):
+        table.add_column(column)
+    for name in ("pearson", "spearman", "kendall", "qwk", "mae", "rmse", "exact", "within_one"):
+        ci = cast(list[float], metrics[f"{name}_ci"])
+        table.add_row(name, f"{cast(float, metrics[name]):.3f}", f"{ci[0]:.3f} .. {ci[1]:.3f}")
+    out_console = Console()
+    out_console.print(table)
+    probes = cast(dict[str, dict[str, float]], metrics.get("robustness", {}))
+    if probes:
+        robust = Table(title="robustness (change on 1..5 against the original answer)")
+        for column in ("probe", "n", "mean change", "inflated >= 1", "scored <= 2"):
+            robust.add_column(column)
+        for name, r in probes.items():
+            low = r.get("scored_2_or_less")
+            robust.add_row(
+                name,
+                str(int(r["n"])),
+                f"{r['mean_change']:+.2f}",
+                f"{r['inflated_share']:.1%}",
+                "" if low is None else f"{low:.1%}",
+            )
+        out_console.print(robust)
+    checked = cast(list[dict[str, object]], metrics.get("thresholds", []))
+    breached = [t for t in checked if not t["ok"]]
+    if checked and not breached:
+        out_console.print(f"All {len(checked)} thresholds pass.")
+    for t in breached:
+        err.print(
+            f"[red]threshold breached[/red] {t['name']}: {t['value']} {t['op']} "
+            f"{t['limit']} is false"
+        )
+    return breached
+
+
 @eval_app.command("run")
 def eval_run(
     suite: Annotated[
@@ -450,22 +487,7 @@ def eval_run(
         concurrency=concurrency,
         cache=ScoreCache(settings.cache_dir / "judgements.sqlite") if cache else None,
     )
-    table = Table(title=f"{metrics['dataset']} · n={metrics['n']} · {metrics['scorer']}")
-    for column in ("metric", "value", "95% CI"):
-        table.add_column(column)
-    for name in ("pearson", "spearman", "kendall", "qwk", "mae", "rmse", "exact", "within_one"):
-        ci = cast(list[float], metrics[f"{name}_ci"])
-        table.add_row(name, f"{cast(float, metrics[name]):.3f}", f"{ci[0]:.3f} .. {ci[1]:.3f}")
-    out_console = Console()
-    out_console.print(table)
-    breached = [
-        t for t in cast(list[dict[str, object]], metrics.get("thresholds", [])) if not t["ok"]
-    ]
-    for t in breached:
-        err.print(
-            f"[red]threshold breached[/red] {t['name']}: {t['value']} {t['op']} "
-            f"{t['limit']} is false"
-        )
+    breached = _print_eval(metrics)
     err.print(f"Wrote {out}/metrics.json, results.jsonl, report.md and report.html")
     if breached:
         raise typer.Exit(1)

@@ -112,6 +112,8 @@ def test_eval_run_resumes_and_gates(tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = runner.invoke(app, ["eval", "run", str(suite), "--out", str(out)])
     assert result.exit_code == 1, result.output  # pearson >= 2 cannot hold
+    assert "threshold breached pearson" in result.output
+    assert "injection_direct" in result.output  # the robustness table is on the terminal
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 24 and "robustness" in metrics and metrics["pack_hash"]
     assert (out / "report.html").read_text().startswith("<!doctype html>")
