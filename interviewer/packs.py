@@ -373,6 +373,7 @@ def load_pack(
         raise PackError(f"{manifest}: {exc}") from exc
     if spec.id != root.name:
         raise PackError(f"{manifest}: field id: '{spec.id}' must match the folder '{root.name}'")
+    _check_inside(root)
     digest = hashlib.sha256(raw)
     if parent is not None:
         digest.update(parent.content_hash.encode())
@@ -392,6 +393,19 @@ def load_pack(
         if path is not None and path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return Pack(root, spec, templates, digest.hexdigest()[:16], parent, sources, calibration)
+
+
+def _check_inside(root: Path) -> None:
+    """Every file the pack reads (besides templates, checked as they compile) lies inside its
+    folder: a link in ``questions/``, or a linked ``tests.yaml`` or ``calibration.json``, that
+    leads elsewhere is rejected."""
+    home = root.resolve()
+    files = [*(root / "questions").glob("*.yaml"), root / "tests.yaml", root / "calibration.json"]
+    outside = [f for f in files if f.exists() and not f.resolve().is_relative_to(home)]
+    if outside:
+        raise PackError(
+            "\n".join(f"{f}: leads outside the pack folder ({f.resolve()})" for f in outside)
+        )
 
 
 def _calibration(

@@ -136,3 +136,19 @@ def test_pack_schema_accepts_every_shipped_manifest_and_rejects_a_typo() -> None
     child["persona"]["nmae"] = "typo"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(child, schema)
+
+
+def test_a_linked_pack_file_cannot_lead_outside_the_pack(tmp_path: Path) -> None:
+    copy = tmp_path / "packs" / "backend-developer"
+    shutil.copytree(SHIPPED, copy)
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("questions: []\n")
+    (copy / "questions").mkdir()
+    (copy / "questions" / "borrowed.yaml").symlink_to(secret)
+    with pytest.raises(PackError) as info:
+        load_pack(copy)
+    assert "borrowed.yaml: leads outside the pack folder" in str(info.value)
+    (copy / "questions" / "borrowed.yaml").unlink()
+    (copy / "tests.yaml").symlink_to(secret)
+    with pytest.raises(PackError, match=r"tests\.yaml: leads outside"):
+        load_pack(copy)
