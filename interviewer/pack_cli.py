@@ -69,8 +69,9 @@ def pack_list() -> None:
     """Every pack found (built-in and INTERVIEWER_PACKS_PATH), and any that failed to load."""
     catalog = discover(_dirs())
     table = Table()
-    for column in ("id", "version", "extends", "role", "formats", "folder"):
-        table.add_column(column, overflow="fold")
+    for column in ("id", "version", "extends", "role", "formats"):
+        table.add_column(column, no_wrap=True)  # ids are copied from here: never broken
+    table.add_column("folder", overflow="fold")
     for pack in catalog.packs.values():
         table.add_row(
             pack.id,
