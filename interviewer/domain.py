@@ -197,6 +197,7 @@ class Flag(StrEnum):
     """Something notable about an answer, shown in the report."""
 
     EMPTY = "empty"
+    NO_ANSWER = "no_answer"
     OFF_TOPIC = "off_topic"
     INJECTION_SUSPECTED = "injection_suspected"
     TRUNCATED = "truncated"

@@ -33,7 +33,7 @@ from interviewer.domain import (
 from interviewer.packs import Pack
 from interviewer.retrieval import Filters, Retriever
 from interviewer.scoring.base import Scorer, ScoringRequest
-from interviewer.scoring.text import MAX_ANSWER_CHARS, clean_answer
+from interviewer.scoring.text import MAX_ANSWER_CHARS, clean_answer, is_non_answer
 
 Stream = Callable[[str], None]
 MAX_HINTS = 2
@@ -326,6 +326,14 @@ class Interview:
         state.answers.append(text)
         result = self._score(state, truncated)
         q = self.question(state)
+        if Flag.NO_ANSWER in result.flags:
+            # "I don't know": offer a hint or a guess once; a second one moves on.
+            if sum(is_non_answer(a) for a in state.answers) < 2:
+                self._line(TurnKind.REPLY, self.pack.spec.offline.dont_know_reply, stream, q.id)
+                return
+            self._line(TurnKind.REPLY, self.pack.spec.offline.skip_reply, stream, q.id)
+            self._next(state, stream)
+            return
         suggested = self._next_follow_up(q, state, result)
         if suggested is not None and len(state.follow_ups_asked) < self.fmt.follow_up_budget:
             index, follow_up = suggested

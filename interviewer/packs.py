@@ -163,6 +163,10 @@ class OfflineLines(Strict):
     hint_intro: Line
     no_more_hints: Line
     skip_reply: Line
+    dont_know_reply: Line = (
+        'That\'s fine, it happens in real interviews too. Type "hint" for a nudge, give it your '
+        'best guess out loud, or type "skip" to move on.'
+    )
     candidate_questions_prompt: Line
     candidate_questions_more: Line
     replies: list[CandidateReply] = Field(min_length=1)

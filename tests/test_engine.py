@@ -126,6 +126,19 @@ def test_hints_go_from_a_direction_to_the_missed_point(services: Services) -> No
     assert interview.session.plan[0].hints == 2
 
 
+def test_i_dont_know_gets_an_offer_and_a_second_one_moves_on(services: Services) -> None:
+    interview = _new(services)
+    first = _current(interview)
+    turns = interview.handle("I don't know.")
+    said = [t for t in turns if t.speaker is Speaker.INTERVIEWER]
+    assert [t.text for t in said] == [interview.pack.spec.offline.dont_know_reply]
+    assert _current(interview).id == first.id  # still on the same question
+    assert Flag.NO_ANSWER in interview.session.scores[first.id].flags
+    interview.handle("No idea, sorry.")
+    assert _current(interview).id != first.id
+    assert interview.session.scores[first.id].overall == 1.0
+
+
 def test_skip_repeat_and_end(services: Services) -> None:
     interview = _new(services)
     first = _current(interview)

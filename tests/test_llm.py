@@ -152,7 +152,7 @@ def test_conductor_failure_degrades_to_offline_lines(
     assert state is not None
     fake_llm.reply(_judgement(interview, 1))
     fake_llm.reply("", status=500)
-    interview.handle("No idea, sorry.")
+    interview.handle("I think it would use a lock somewhere, but I am guessing.")
     follow = [t for t in interview.session.turns if t.kind is TurnKind.FOLLOW_UP]
     q = interview.questions[state.question_id]
     assert follow and any(f.text in follow[-1].text for f in q.follow_ups)

@@ -12,7 +12,8 @@ from interviewer.domain import Flag, Level, Question
 from interviewer.embeddings import MiniLMEmbeddings
 from interviewer.packs import load_pack
 from interviewer.scoring import EmbeddingScorer, ScoringRequest
-from interviewer.scoring.text import MAX_ANSWER_CHARS, clean_answer
+from interviewer.scoring.offline import ScorerParams
+from interviewer.scoring.text import MAX_ANSWER_CHARS, clean_answer, is_non_answer
 
 QUESTIONS = load_corpus(PROJECT_ROOT / "corpus").by_id()
 PACK = load_pack(PROJECT_ROOT / "prompts" / "backend-developer")
@@ -121,3 +122,33 @@ def test_clean_answer_handles_huge_binary_and_control_text() -> None:
     binary = clean_answer(b"\x00\xff\xfeabc\x07 def\x1b[31m")
     assert "\x00" not in binary.text and "\x07" not in binary.text and "abc" in binary.text
     assert clean_answer("   \n\t ").empty
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I don't know.", True),
+        ("No idea, sorry.", True),
+        ("Honestly I have no clue about this one.", True),
+        ("Sorry, I can't remember.", True),
+        ("idk", True),
+        ("I'm not sure, but I think the list is passed by its head pointer.", False),
+        ("I don't know the exact figure, but roughly 100 ms at p99.", False),
+        ("Nothing.", False),  # a real answer to "what does this print?"
+        ("It forgot to release the lock, so two threads raced.", False),
+    ],
+)
+def test_non_answers_are_told_from_hedged_answers(text: str, expected: bool) -> None:
+    assert is_non_answer(text) is expected
+
+
+@pytest.mark.parametrize("q", _existing(SAMPLE), ids=lambda q: q.id)
+def test_i_dont_know_scores_one_and_is_flagged(model_cache: Path, q: Question) -> None:
+    params = ScorerParams.load(PROJECT_ROOT / "prompts" / "backend-developer" / "calibration.json")
+    calibrated = EmbeddingScorer(MiniLMEmbeddings(model_cache), params)
+    for text in ("I don't know.", "Sorry, no idea."):
+        result = calibrated.score(ScoringRequest(q, text, Level.MID, PACK.rubric(q.category)))
+        assert result.overall == 1.0 and Flag.NO_ANSWER in result.flags
+    hedged = "I'm not sure, but " + q.reference_answer
+    result = calibrated.score(ScoringRequest(q, hedged, Level.MID, PACK.rubric(q.category)))
+    assert result.overall >= 3 and Flag.NO_ANSWER not in result.flags

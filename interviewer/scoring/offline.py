@@ -37,6 +37,7 @@ from interviewer.scoring.text import (
     demote,
     is_injection,
     is_keyword_run,
+    is_non_answer,
     is_prose,
     sentences,
 )
@@ -461,7 +462,10 @@ class EmbeddingScorer:
         # Terms listed beside real sentences are stuffing and earn nothing. An answer that is
         # only a list of terms or a line of code is scored on what it says when the question
         # expects a one-line answer (a quiz), and earns nothing in an interview.
-        spoken = [s for s in sentences(answer) if not is_injection(s)]
+        # "I don't know" (and no more) is an honest non-answer: it scores as one.
+        spoken = (
+            [] if is_non_answer(answer) else [s for s in sentences(answer) if not is_injection(s)]
+        )
         pieces = [s for s in spoken if is_prose(s) and not is_keyword_run(s)]
         if not pieces and len(q.reference_answer.split()) <= p.quiz_reference_words:
             pieces = [s for s in spoken if is_prose(s)] or spoken
@@ -606,6 +610,8 @@ class EmbeddingScorer:
         flags: list[Flag] = []
         if not request.answer.split():
             flags.append(Flag.EMPTY)
+        elif is_non_answer(request.answer):
+            flags.append(Flag.NO_ANSWER)
         elif feats.relevance == 0.0:
             flags.append(Flag.OFF_TOPIC)
         if any(is_injection(s) for s in sentences(request.answer)):

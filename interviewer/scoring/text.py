@@ -184,3 +184,66 @@ def demote(text: str, question: str) -> str:
     asked = content_tokens(question)
     kept = [w for w in re.findall(r"[A-Za-z0-9'-]+", text) if w.lower()[:6] not in asked]
     return " ".join(kept) or text
+
+
+_NON_ANSWER = re.compile(
+    r"\b(?:i\s+)?(?:really\s+)?(?:do\s*n[o']?t|dont|do\s+not)\s+(?:really\s+)?know\b"
+    r"|\bno\s+(?:idea|clue)\b|\bnot\s+(?:sure|certain)\b|\bunsure\b|\bidk\b|\bdunno\b"
+    r"|\b(?:can'?t|cannot|can\s+not|don'?t)\s+(?:remember|recall)\b|\bforgot(?:ten)?\b"
+    r"|\bgive\s+up\b|\bnever\s+heard\s+of\b|\bpass\s+on\s+(?:this|that)\b",
+    re.IGNORECASE,
+)
+_NON_ANSWER_FILLER = frozenset(
+    {
+        "sorry",
+        "honestly",
+        "unfortunately",
+        "afraid",
+        "um",
+        "uh",
+        "umm",
+        "hmm",
+        "well",
+        "really",
+        "answer",
+        "question",
+        "one",
+        "idea",
+        "anything",
+        "thing",
+        "things",
+        "much",
+        "topic",
+        "tbh",
+        "actually",
+        "exactly",
+        "quite",
+        "totally",
+        "completely",
+        "right",
+        "now",
+        "remember",
+        "heard",
+        "clue",
+        "know",
+        "about",
+        "this",
+        "that",
+        "these",
+        "those",
+        "here",
+        "there",
+        "have",
+        "sure",
+    }
+)
+
+
+def is_non_answer(text: str) -> bool:
+    """True when an answer only says the candidate does not know ("I don't know", "no idea,
+    sorry"): such a phrase, and no content besides. "Not sure, but by reference" answers."""
+    if not _NON_ANSWER.search(text):
+        return False
+    rest = _NON_ANSWER.sub(" ", text)
+    filler = {f[:6] for f in _NON_ANSWER_FILLER}
+    return not {w for w in content_tokens(rest) if len(w) > 2 and w not in filler}
