@@ -105,6 +105,24 @@ def test_evidence_is_quoted_from_the_answer(scorer: EmbeddingScorer) -> None:
         assert kp.evidence and kp.evidence in q.reference_answer
 
 
+def test_the_quote_is_the_sentence_that_makes_the_point(scorer: EmbeddingScorer) -> None:
+    q = next(x for x in QUESTIONS.values() if "recommendations service" in x.question)
+    answer = (
+        "The page renders everything on the same thread pool, so slow recommendation calls "
+        "hold threads until the pool is exhausted; then every request queues. A bulkhead gives "
+        "recommendations its own small pool, so when it is full we fail those calls fast. A "
+        "circuit breaker opens after, say, 50% failures and stops calling for 30 seconds, then "
+        "half-open lets a few probes through. The trade-off is degraded content versus a dead "
+        "page: while it is open we show cached or popular items, or hide the widget."
+    )
+    result = scorer.score(ScoringRequest(q, answer, Level.MID, PACK.rubric(q.category)))
+    degraded = next(kp for kp in result.key_points if "degraded" in kp.text.lower())
+    assert degraded.covered
+    # Not the thread-pool sentence its anchor (the reference's opening) sits closest to.
+    assert "thread pool" not in degraded.evidence
+    assert "cached or popular items" in degraded.evidence or "breaker" in degraded.evidence
+
+
 def test_level_raises_expectations(scorer: EmbeddingScorer) -> None:
     q = QUESTIONS["cache-stampede-hot-key"]
     partial = q.reference_answer.split(". ")[0] + "."

@@ -309,6 +309,11 @@ class ScorerParams(BaseModel):
     relevant_sentence_at: float = Field(
         default=0.35, description="Similarity at which a sentence counts towards answer length."
     )
+    evidence_direct_at: float = Field(
+        default=0.45,
+        description="Similarity to the key point's own text at which the closest sentence is "
+        "quoted as evidence, rather than the one closest to its anchor.",
+    )
     quiz_reference_words: int = Field(
         default=40, description="A reference this short marks a quiz-style question."
     )
@@ -485,8 +490,12 @@ class EmbeddingScorer:
         demoted = self._demoted_similarity(q, qv, whole) if calibration_features else 0.0
         centroid = sent.mean(axis=0)
         answer_vec = centroid / (np.linalg.norm(centroid) + 1e-9)
-        sims = np.maximum(qv["kp"] @ sent.T, qv["anchor"] @ sent.T)  # key points x sentences
+        direct = qv["kp"] @ sent.T  # key points x sentences
+        sims = np.maximum(direct, qv["anchor"] @ sent.T)
         best = sims.argmax(axis=1)
+        # The quote: the sentence that says the point itself when one clearly does; the anchor
+        # (a reference sentence) can sit closer to a neighbouring sentence of the answer.
+        quoted = np.where(direct.max(axis=1) >= p.evidence_direct_at, direct.argmax(axis=1), best)
         cover = np.array(
             [
                 _ramp(float(sims[i, best[i]]), p.cover_low, p.cover_high)
@@ -500,7 +509,7 @@ class EmbeddingScorer:
                 weight=kp.weight,
                 covered=bool(cover[i] >= p.covered_at),
                 similarity=round(float(sims[i, best[i]]), 3),
-                evidence=pieces[int(best[i])] if cover[i] >= p.covered_at else "",
+                evidence=pieces[int(quoted[i])] if cover[i] >= p.covered_at else "",
             )
             for i, kp in enumerate(q.key_points)
         ]
