@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -94,7 +95,7 @@ def corpus_validate(
                 )
             )
     for problem in problems:
-        err.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error[/red] {escape(str(problem))}", highlight=False, soft_wrap=True)
     if problems:
         err.print(f"{len(problems)} problem(s) in {settings.corpus_dir}")
         raise typer.Exit(1)
@@ -142,7 +143,7 @@ def corpus_search(
 
     services = Services.start(_settings(corpus))
     for notice in services.notices:
-        err.print(f"[yellow]{notice}[/yellow]")
+        err.print(f"[yellow]{escape(notice)}[/yellow]")
     found = services.retriever.search(query, k, Filters(role, level, category, topic))
     table = Table(title=f"{len(found)} result(s) for “{query}”", show_lines=True)
     for column in ("id", "category / topic", "levels", "question"):
@@ -179,7 +180,7 @@ def corpus_stats(corpus: CorpusOpt = None) -> None:
     for role in sorted({q.role for q in loaded.questions}):
         gaps = coverage_problems(settings.corpus_dir, role, loaded.questions)
         for gap in gaps:
-            out.print(f"[red]gap[/red] {gap.message}", highlight=False)
+            out.print(f"[red]gap[/red] {escape(gap.message)}", highlight=False)
         if not gaps:
             out.print(f"[green]{role}: every cell of the coverage plan is filled[/green]")
         asks = candidate_questions(settings.corpus_dir, role)[0]
@@ -236,7 +237,7 @@ def practice(
 
     services = Services.start(_settings())
     for notice in services.notices:
-        err.print(f"[yellow]{notice}[/yellow]")
+        err.print(f"[yellow]{escape(notice)}[/yellow]")
     if resume:
         interview = services.open_interview(resume)
     else:
@@ -249,7 +250,7 @@ def practice(
     out.print(f"[dim]Session {interview.session.id} · mode {interview.session.mode}[/dim]")
     if resume:
         for turn in interview.session.turns[-3:]:
-            out.print(f"[dim]{turn.speaker.value}:[/dim] {turn.text}", markup=False)
+            out.print(f"[dim]{turn.speaker.value}:[/dim] {escape(turn.text)}")
         interview.resume(stream)
     else:
         interview.start(stream)
@@ -269,7 +270,7 @@ def practice(
         interview.handle(answer, stream)
         for turn in interview.session.turns[seen:]:
             if turn.kind.value == "notice":
-                out.print(f"[yellow]notice:[/yellow] {turn.text}", highlight=False)
+                out.print(f"[yellow]notice:[/yellow] {escape(turn.text)}", highlight=False)
         seen = len(interview.session.turns)
     report = services.report(interview.session)
     out.print(Markdown(to_markdown(report)))
@@ -563,7 +564,7 @@ def eval_compare(
     try:
         result = compare(load_run(run_a), load_run(run_b))
     except CompareError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     if as_json:
         print(json.dumps(result, indent=2))
@@ -605,5 +606,5 @@ def main() -> None:
     try:
         app()
     except InterviewerError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         sys.exit(2)

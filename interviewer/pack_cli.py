@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -11,13 +13,23 @@ from typing import Annotated, cast
 import typer
 import yaml
 from pydantic import TypeAdapter
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from interviewer.config import Settings
+from interviewer.domain import SLUG
 from interviewer.pack_catalog import discover, pack_dirs, pack_folders, pack_questions
 from interviewer.pack_merge import PackOverlay
-from interviewer.packs import TEMPLATE_VARIABLES, Pack, PackError, PackFile, load_pack
+from interviewer.packs import (
+    TEMPLATE_VARIABLES,
+    Pack,
+    PackError,
+    PackFile,
+    builtin_packs_dir,
+    load_pack,
+)
 
 pack_app = typer.Typer(
     help="Prompt packs: persona, formats, rubrics and questions, without touching code.",
@@ -68,10 +80,10 @@ def _pack(pack_id: str) -> Pack:
 def pack_list() -> None:
     """Every pack found (built-in and INTERVIEWER_PACKS_PATH), and any that failed to load."""
     catalog = discover(_dirs())
-    table = Table()
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for column in ("id", "version", "extends", "role", "formats"):
         table.add_column(column, no_wrap=True)  # ids are copied from here: never broken
-    table.add_column("folder", overflow="fold")
+    outside: dict[Path, list[str]] = {}
     for pack in catalog.packs.values():
         table.add_row(
             pack.id,
@@ -79,11 +91,14 @@ def pack_list() -> None:
             pack.spec.extends or "",
             pack.spec.role,
             str(len(pack.spec.formats)),
-            str(pack.root.parent),
         )
+        if pack.root.parent != builtin_packs_dir():
+            outside.setdefault(pack.root.parent, []).append(pack.id)
     out.print(table)
+    for folder, ids in outside.items():
+        out.print(f"from {folder}: {', '.join(ids)}", highlight=False, soft_wrap=True)
     for problem in catalog.problems:
-        err.print(f"[red]not loaded:[/red] {problem}", highlight=False)
+        err.print(f"[red]not loaded:[/red] {escape(problem)}", highlight=False)
 
 
 @pack_app.command("show")
@@ -91,11 +106,14 @@ def pack_show(pack_id: Annotated[str, typer.Argument(help="A pack id.")]) -> Non
     """Persona, formats, rubrics, templates and question sources of one pack (merged)."""
     pack = _pack(pack_id)
     spec = pack.spec
-    out.print(f"[bold]{spec.name}[/bold] ({spec.id} {spec.version}, hash {pack.content_hash})")
-    out.print(spec.description)
+    out.print(
+        f"[bold]{escape(spec.name)}[/bold] ({spec.id} {spec.version}, hash {pack.content_hash})"
+    )
+    out.print(escape(spec.description))
     if spec.extends:
         out.print(f"extends: {spec.extends}")
-    out.print(f"persona: {spec.persona.name}, {spec.persona.title} ({spec.persona.tone})")
+    persona = spec.persona
+    out.print(escape(f"persona: {persona.name}, {persona.title} ({persona.tone})"))
     source = spec.questions
     out.print(
         f"questions: roles {', '.join(source.roles or [spec.role])}; topics "
@@ -110,17 +128,19 @@ def pack_show(pack_id: Annotated[str, typer.Argument(help="A pack id.")]) -> Non
             f"{s.count} {s.category.value}" + (f" ({'/'.join(s.topics)})" if s.topics else "")
             for s in fmt.slots
         )
-        formats.add_row(fid, fmt.name, str(fmt.minutes), plan, str(fmt.follow_up_budget))
+        formats.add_row(fid, escape(fmt.name), str(fmt.minutes), plan, str(fmt.follow_up_budget))
     out.print(formats)
     for category, rubric in spec.rubrics.items():
         table = Table(title=f"rubric: {category.value}")
         for column in ("criterion", "weight", "a 3 means", "a 5 means"):
             table.add_column(column)
         for c in rubric.criteria:
-            table.add_row(c.name, f"{c.weight:g}", c.anchors[3], c.anchors[5])
+            table.add_row(
+                escape(c.name), f"{c.weight:g}", escape(c.anchors[3]), escape(c.anchors[5])
+            )
         out.print(table)
     for name, file_name in sorted(spec.templates.items()):
-        out.print(f"template {name}: {pack.template_source(name) / file_name}")
+        out.print(escape(f"template {name}: {pack.template_source(name) / file_name}"))
     out.print(f"calibration: {pack.calibration_path or 'none (default scorer settings)'}")
 
 
@@ -194,6 +214,11 @@ def pack_new(
     ] = None,
 ) -> None:
     """Scaffold a pack that extends another, with comments on every part."""
+    if not re.fullmatch(SLUG, pack_id) or not 2 <= len(pack_id) <= 80:
+        raise PackError(
+            f"pack id '{pack_id}': use lowercase letters, digits and single hyphens, "
+            "2 to 80 characters (for example acme-backend); it is also the folder name"
+        )
     base = _pack(parent)
     where = directory or (Settings().packs_path or [Path("packs")])[0]
     folder = where / pack_id
@@ -210,7 +235,11 @@ def pack_new(
     )
     sample = next(iter(_questions_for(base)), "a-corpus-question-id")
     (folder / "tests.yaml").write_text(TESTS_SCAFFOLD.format(question=sample))
-    load_pack(folder, _lookup(folder))
+    try:
+        load_pack(folder, _lookup(folder))
+    except PackError:
+        shutil.rmtree(folder)  # leave nothing half-made behind
+        raise
     out.print(f"Created {folder} (extends {parent}).")
     if directory is not None and directory.resolve() not in [d.resolve() for d in _dirs()]:
         out.print(f"Add {directory} to INTERVIEWER_PACKS_PATH so the app and CLI find it.")
@@ -262,9 +291,9 @@ def pack_validate(
     try:
         pack = load_pack(folder, _lookup(folder))
     except PackError as exc:
-        err.print(f"[red]invalid[/red] {exc}", highlight=False)
+        err.print(f"[red]invalid[/red] {escape(str(exc))}", highlight=False)
         for problem in _own_question_problems(folder):  # still worth knowing now
-            err.print(f"[red]problem[/red] {problem}", highlight=False)
+            err.print(f"[red]problem[/red] {escape(problem)}", highlight=False)
         raise typer.Exit(1) from exc
     for name in pack.spec.templates:
         try:
@@ -304,7 +333,7 @@ def pack_validate(
         except PackError as exc:
             problems.append(str(exc))
     for problem in problems:
-        err.print(f"[red]problem[/red] {problem}", highlight=False)
+        err.print(f"[red]problem[/red] {escape(problem)}", highlight=False)
     if problems:
         raise typer.Exit(1)
     out.print(

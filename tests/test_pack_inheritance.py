@@ -324,3 +324,24 @@ def test_validate_checks_every_format_against_the_questions_the_pack_can_ask(
     (folder / "pack.yaml").write_text(CHILD.replace("  topics: [databases, caching]\n", "  {}\n"))
     fixed = runner.invoke(app, ["pack", "validate", str(folder)])
     assert fixed.exit_code == 0, fixed.output
+
+
+def test_pack_cli_messages_are_shown_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team = tmp_path / "team-packs"
+    monkeypatch.setenv("INTERVIEWER_PACKS_PATH", str(team))
+    monkeypatch.setenv("COLUMNS", "80")
+    bad = runner.invoke(app, ["pack", "new", "Bad_Id", "--from", "backend-developer"])
+    assert bad.exit_code != 0 and "pack id 'Bad_Id'" in str(bad.exception)  # main() exits 2
+    assert not (team / "Bad_Id").exists(), "nothing half-made is left behind"
+    assert runner.invoke(app, ["pack", "new", "acme-frontend-loop", "--from", "frontend-developer"])
+    listed = runner.invoke(app, ["pack", "list"])
+    assert "…" not in listed.output  # ids are never cut, even in 80 columns
+    assert "acme-frontend-loop" in listed.output and "frontend-developer" in listed.output
+    assert f"from {team}: acme-frontend-loop" in listed.output
+    manifest = team / "acme-frontend-loop" / "pack.yaml"
+    manifest.write_text(manifest.read_text().replace("id: acme-frontend-loop", "id: Acme_Loop"))
+    invalid = runner.invoke(app, ["pack", "validate", str(manifest.parent)])
+    # Rich must not read the pattern's [a-z0-9] as markup and swallow it.
+    assert invalid.exit_code == 1 and "[a-z0-9]" in invalid.output, invalid.output
