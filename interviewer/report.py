@@ -144,7 +144,8 @@ def build_report(
         questions=per_question,
         study_plan=plan[:8],
         notices=list(dict.fromkeys(session.notices)),
-        scorers=sorted({r.score.scorer for r in per_question}),
+        # A skipped question was scored by nobody: it does not name a scorer.
+        scorers=sorted({r.score.scorer for r in per_question if Flag.SKIPPED not in r.score.flags}),
         questions_to_ask=_pick_asks(session, asks),
     )
 
@@ -199,7 +200,8 @@ def to_markdown(report: Report) -> str:
             f"## {i}. {r.question}",
             "",
             f"*{r.category.replace('_', ' ')} · {r.topic} · score {r.score.overall:.1f}/5"
-            f"{' · ' + ', '.join(flags) if flags else ''} · scored by {r.score.scorer}*",
+            f"{' · ' + ', '.join(flags) if flags else ''}"
+            f"{'' if Flag.SKIPPED in r.score.flags else ' · scored by ' + r.score.scorer}*",
             "",
         ]
         if Flag.SKIPPED not in r.score.flags:
@@ -268,7 +270,7 @@ def to_html(report: Report) -> str:
         f"<style>{_CSS}</style></head><body>",
         f"<h1>Interview report</h1><p class='muted'>{e(report.format)} · "
         f"{e(report.level.value)} · session {e(report.session_id)} · pack {e(report.pack)} "
-        f"{e(report.pack_version)} · scored by {e(', '.join(report.scorers))}</p>",
+        f"{e(report.pack_version)} · scored by {e(', '.join(report.scorers) or 'nobody')}</p>",
     ]
     if report.overall is not None:
         parts.append(f"<h2>Overall {bar(report.overall)}</h2><table>")

@@ -154,6 +154,9 @@ def test_skip_repeat_and_end(services: Services) -> None:
     assert interview.session.turns[-1].kind is TurnKind.CLOSING
     report = build_report(interview.session, interview.questions)
     assert [r.question_id for r in report.questions] == [first.id, second.id]
+    assert report.scorers == ["offline"]  # the skipped question was scored by nobody
+    markdown = to_markdown(report)
+    assert "none" not in markdown.split("## 1.")[0] and "scored by none" not in markdown
 
 
 def test_candidate_questions_then_close(services: Services) -> None:
