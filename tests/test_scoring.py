@@ -146,6 +146,7 @@ def test_clean_answer_handles_huge_binary_and_control_text() -> None:
     ("text", "expected"),
     [
         ("I don't know.", True),
+        ("I don\u2019t know, sorry", True),  # a curly apostrophe, as phones type it
         ("No idea, sorry.", True),
         ("Honestly I have no clue about this one.", True),
         ("Sorry, I can't remember.", True),

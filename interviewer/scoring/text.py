@@ -187,9 +187,9 @@ def demote(text: str, question: str) -> str:
 
 
 _NON_ANSWER = re.compile(
-    r"\b(?:i\s+)?(?:really\s+)?(?:do\s*n[o']?t|dont|do\s+not)\s+(?:really\s+)?know\b"
+    r"\b(?:i\s+)?(?:really\s+)?(?:do\s*n[o'\u2019]?t|dont|do\s+not)\s+(?:really\s+)?know\b"
     r"|\bno\s+(?:idea|clue)\b|\bnot\s+(?:sure|certain)\b|\bunsure\b|\bidk\b|\bdunno\b"
-    r"|\b(?:can'?t|cannot|can\s+not|don'?t)\s+(?:remember|recall)\b|\bforgot(?:ten)?\b"
+    r"|\b(?:can['\u2019]?t|cannot|can\s+not|don['\u2019]?t)\s+(?:remember|recall)\b|\bforgot(?:ten)?\b"
     r"|\bgive\s+up\b|\bnever\s+heard\s+of\b|\bpass\s+on\s+(?:this|that)\b",
     re.IGNORECASE,
 )
