@@ -260,19 +260,18 @@ def _lookup(folder: Path) -> Callable[[str], Path | None]:
 
 
 def _own_question_problems(folder: Path) -> list[str]:
-    """Problems in a pack's ``questions/*.yaml``, checked without the (broken) manifest."""
+    """Problems in a pack's ``questions/*.yaml``, checked without the (broken) manifest: the
+    role is the manifest's own, else that of the pack it extends, as the catalog has it."""
     from interviewer.corpus import load_file
 
-    role: str | None = None
     try:
         data = yaml.safe_load((folder / "pack.yaml").read_text(encoding="utf-8"))
-        if isinstance(data, dict):
-            role = data.get("role")
-            parent = _lookup(folder)(str(data.get("extends")))
-            if not role and parent is not None:
-                role = load_pack(parent, _lookup(parent)).spec.role
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, PackError):
-        pass
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    if not isinstance(data, dict):
+        return []
+    parent = discover(_dirs()).packs.get(str(data.get("extends")))
+    role = data.get("role") or (parent.spec.role if parent else None)
     if not isinstance(role, str):
         return []  # without a role the items cannot be checked; the manifest error says why
     problems: list[str] = []

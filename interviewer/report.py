@@ -70,6 +70,11 @@ class Report(ReportModel):
     scorers: list[str]
     questions_to_ask: list[str] = Field(default_factory=list)
 
+    @property
+    def scored_by(self) -> str:
+        """Who scored the answers, for a header line ("offline", "llm:gpt-4o, offline")."""
+        return ", ".join(self.scorers) or "nobody"
+
 
 def _study(q: Question, score: AnswerScore) -> list[str]:
     """What to study next for one question: its missed points, most important first."""
@@ -173,7 +178,7 @@ def to_markdown(report: Report) -> str:
     lines.append(
         f"- Session `{report.session_id}`, pack {report.pack} {report.pack_version} "
         f"(`{report.pack_hash}`), mode {report.mode}, scored by "
-        f"{', '.join(report.scorers) or 'nobody'}"
+        f"{report.scored_by}"
     )
     lines.append(f"- Started {report.started_at}, ended {report.ended_at or 'not yet'}")
     lines.append("")
@@ -270,7 +275,7 @@ def to_html(report: Report) -> str:
         f"<style>{_CSS}</style></head><body>",
         f"<h1>Interview report</h1><p class='muted'>{e(report.format)} · "
         f"{e(report.level.value)} · session {e(report.session_id)} · pack {e(report.pack)} "
-        f"{e(report.pack_version)} · scored by {e(', '.join(report.scorers) or 'nobody')}</p>",
+        f"{e(report.pack_version)} · scored by {e(report.scored_by)}</p>",
     ]
     if report.overall is not None:
         parts.append(f"<h2>Overall {bar(report.overall)}</h2><table>")

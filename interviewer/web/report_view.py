@@ -15,8 +15,7 @@ def show_report(report: Report, interview: Interview | None = None) -> None:
     st.title("Your interview report")
     st.caption(
         f"{report.format.replace('-', ' ').title()} · {report.level.value} · "
-        f"{len(report.questions)} question(s) · "
-        f"scored by {', '.join(report.scorers) or 'nobody'} · "
+        f"{len(report.questions)} question(s) · scored by {report.scored_by} · "
         f"pack {report.pack} {report.pack_version}"
     )
     if report.overall is None:
