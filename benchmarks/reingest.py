@@ -19,7 +19,8 @@ def main(data_dir: str, size: str) -> None:
     ready = time.perf_counter()
     real = load_corpus(PROJECT_ROOT / "corpus").require_valid().questions
     questions = real if size == "corpus" else synthetic(real, int(size))
-    index = QuestionIndex.from_settings(Settings(data_dir=data_dir, chroma_url=None))
+    settings = Settings(data_dir=data_dir, cache_dir=f"{data_dir}/cache", chroma_url=None)
+    index = QuestionIndex.from_settings(settings)
     report = index.sync(questions)
     assert not report.changed, report.summary()
     done = time.perf_counter()

@@ -26,6 +26,7 @@ from langchain_core.embeddings import Embeddings
 from interviewer.domain import Level, Question
 from interviewer.embeddings import embeddings_key, get_embeddings
 from interviewer.errors import IndexUnavailableError
+from interviewer.vector_cache import VectorCache
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -160,9 +161,12 @@ class QuestionIndex:
         embeddings: Embeddings,
         model_key: str,
         base_name: str = "questions",
+        vector_cache: VectorCache | None = None,
     ) -> None:
         self.client = client
         self.embeddings = embeddings
+        self.model_key = model_key
+        self.vector_cache = vector_cache
         self.name = f"{base_name}-{model_key}"
         try:
             self.collection = client.get_or_create_collection(
@@ -193,6 +197,7 @@ class QuestionIndex:
             embeddings or get_embeddings(settings),
             embeddings_key(settings),
             settings.collection,
+            VectorCache(settings.cache_dir),
         )
 
     def count(self) -> int:
@@ -224,6 +229,12 @@ class QuestionIndex:
         report.removed = sorted(i for i in have if i not in wanted)
         return todo, report.removed, report
 
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        """Vectors for question texts, through the vector cache when there is one."""
+        if self.vector_cache is None:
+            return self.embeddings.embed_documents(texts)
+        return self.vector_cache.embed(self.embeddings, self.model_key, texts)
+
     def is_stale(self, questions: Sequence[Question]) -> bool:
         """True when the index differs from the corpus."""
         return self.plan(questions)[2].changed
@@ -237,7 +248,7 @@ class QuestionIndex:
         vectors: list[list[float]] = []
         for start in range(0, len(todo), EMBED_BATCH):
             batch = todo[start : start + EMBED_BATCH]
-            vectors.extend(self.embeddings.embed_documents([q.search_text() for q in batch]))
+            vectors.extend(self._embed([q.search_text() for q in batch]))
             if progress is not None:
                 progress(len(vectors), len(todo))
         # Everything is embedded: only now is the collection written.

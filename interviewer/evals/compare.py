@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from interviewer.evals.datasets import Scale
-from interviewer.evals.metrics import METRICS
+from interviewer.evals.metrics import METRICS, on_resamples
 
 LOWER_IS_BETTER = {"mae", "rmse"}
 
@@ -88,12 +88,15 @@ def compare(a: Run, b: Run, bootstrap: int = 1000, seed: int = 0) -> dict[str, A
     rows = []
     for name, metric in METRICS.items():
         va, vb = metric(ya, pa, scale), metric(yb, pb, scale)
-        draws = []
+        rows_a, rows_b = [], []
         for _ in range(bootstrap):
             ia = rng.integers(0, len(ya), len(ya))
-            ib = ia if paired else rng.integers(0, len(yb), len(yb))
-            draws.append(metric(yb[ib], pb[ib], scale) - metric(ya[ia], pa[ia], scale))
-        finite = [d for d in draws if not np.isnan(d)]
+            rows_a.append(ia)
+            rows_b.append(ia if paired else rng.integers(0, len(yb), len(yb)))
+        draws = on_resamples(name, yb, pb, scale, np.asarray(rows_b, dtype=int)) - on_resamples(
+            name, ya, pa, scale, np.asarray(rows_a, dtype=int)
+        )
+        finite = [float(d) for d in draws if not np.isnan(d)]
         low, high = np.percentile(finite, [2.5, 97.5]) if finite else (np.nan, np.nan)
         delta = vb - va
         better = -delta if name in LOWER_IS_BETTER else delta

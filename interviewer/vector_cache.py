@@ -1,0 +1,89 @@
+"""Vectors of question texts already embedded, kept in SQLite in the cache folder.
+
+Building an index embeds every question (seconds on a CPU, minutes for a large bank); with this
+cache, a new data folder, `corpus ingest --rebuild` or an index rebuilt after damage embeds only
+the texts it has never seen. Only corpus and pack question texts pass through it, never a
+candidate's answer. A vector is stored as float32 bytes under sha256(model key, text), so a
+change of model or of text is simply a miss. Any problem with the file makes it a miss too:
+the cache can speed things up, never break them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from numpy.typing import NDArray
+
+log = logging.getLogger(__name__)
+FILE_NAME = "vectors.sqlite3"
+
+
+def _key(model_key: str, text: str) -> str:
+    return hashlib.sha256(f"{model_key}\0{text}".encode()).hexdigest()
+
+
+class VectorCache:
+    """A text -> vector store for one cache folder, shared by processes."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / FILE_NAME
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection that commits on success and is always closed."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(self.path, timeout=30)) as conn, conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
+            yield conn
+
+    def embed(
+        self, embeddings: Embeddings, model_key: str, texts: Sequence[str]
+    ) -> list[list[float]]:
+        """Vectors for `texts`: cached ones read back, the rest embedded and stored."""
+        keys = [_key(model_key, t) for t in texts]
+        found = self._read(keys)
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        if missing:
+            fresh = embeddings.embed_documents([texts[i] for i in missing])
+            new = {
+                keys[i]: np.asarray(v, dtype=np.float32)
+                for i, v in zip(missing, fresh, strict=True)
+            }
+            self._write(new)
+            found.update(new)
+        return [found[k].astype(float).tolist() for k in keys]
+
+    def _read(self, keys: Sequence[str]) -> dict[str, NDArray[np.float32]]:
+        found: dict[str, NDArray[np.float32]] = {}
+        try:
+            with self._connect() as conn:
+                for start in range(0, len(keys), 500):
+                    chunk = list(keys[start : start + 500])
+                    marks = ",".join("?" * len(chunk))
+                    rows = conn.execute(
+                        f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk
+                    )
+                    for key, blob in rows:
+                        found[key] = np.frombuffer(blob, dtype=np.float32)
+        except sqlite3.Error as exc:
+            log.warning("vector cache %s unreadable (%s); embedding afresh", self.path, exc)
+            return {}
+        return found
+
+    def _write(self, vectors: dict[str, NDArray[np.float32]]) -> None:
+        try:
+            with self._connect() as conn:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
+                    [(k, v.tobytes()) for k, v in vectors.items()],
+                )
+        except sqlite3.Error as exc:
+            log.warning("vector cache %s not written (%s)", self.path, exc)

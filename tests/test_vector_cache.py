@@ -1,0 +1,72 @@
+"""The vector cache: a rebuilt index reuses the vectors of texts it has already embedded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from test_index import CountingEmbeddings
+
+from interviewer.config import Settings
+from interviewer.corpus import load_corpus
+from interviewer.embeddings import MiniLMEmbeddings
+from interviewer.index import QuestionIndex
+from interviewer.vector_cache import VectorCache
+
+
+def test_a_rebuild_in_a_new_data_folder_embeds_nothing_and_gets_the_same_vectors(
+    settings: Settings, tmp_path: Path, embeddings: MiniLMEmbeddings
+) -> None:
+    questions = load_corpus(settings.corpus_dir).questions[:40]
+    cold = settings.model_copy(update={"cache_dir": tmp_path / "cold-cache"})
+    first = CountingEmbeddings(embeddings)
+    built = QuestionIndex.from_settings(cold, first)
+    built.sync(questions)
+    assert len(first.embedded) == len(questions)
+
+    second = CountingEmbeddings(embeddings)
+    elsewhere = cold.model_copy(update={"data_dir": tmp_path / "another-data-folder"})
+    rebuilt = QuestionIndex.from_settings(elsewhere, second)
+    assert rebuilt.count() == 0
+    rebuilt.sync(questions)
+    assert second.embedded == []
+    assert rebuilt.count() == len(questions)
+    ids = [q.id for q in questions]
+    old = built.collection.get(ids=ids, include=["embeddings"])
+    new = rebuilt.collection.get(ids=ids, include=["embeddings"])
+    by_id = dict(zip(old["ids"], old["embeddings"], strict=True))
+    for qid, vector in zip(new["ids"], new["embeddings"], strict=True):
+        assert np.array_equal(np.asarray(vector), np.asarray(by_id[qid]))
+
+
+def test_another_model_or_text_is_a_miss(tmp_path: Path, embeddings: MiniLMEmbeddings) -> None:
+    cache = VectorCache(tmp_path)
+    counting = CountingEmbeddings(embeddings)
+    cache.embed(counting, "model-a", ["What is a deadlock?"])
+    cache.embed(counting, "model-a", ["What is a deadlock?"])
+    assert counting.embedded == ["What is a deadlock?"]
+    cache.embed(counting, "model-b", ["What is a deadlock?"])
+    cache.embed(counting, "model-a", ["What is a livelock?"])
+    assert len(counting.embedded) == 3
+
+
+def test_cached_vectors_equal_fresh_ones_in_order(
+    tmp_path: Path, embeddings: MiniLMEmbeddings
+) -> None:
+    texts = ["Explain idempotency.", "Design a rate limiter.", "What is a B-tree?"]
+    cache = VectorCache(tmp_path)
+    cache.embed(embeddings, "m", texts[1:2])  # one cached, two fresh, order kept
+    got = cache.embed(embeddings, "m", texts)
+    fresh = embeddings.embed_documents(texts)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(fresh), atol=1e-6)
+
+
+def test_a_damaged_cache_file_only_costs_the_embedding(
+    tmp_path: Path, embeddings: MiniLMEmbeddings
+) -> None:
+    cache = VectorCache(tmp_path)
+    cache.path.write_bytes(b"not a database at all" * 50)
+    counting = CountingEmbeddings(embeddings)
+    got = cache.embed(counting, "m", ["What is a deadlock?"])
+    assert counting.embedded == ["What is a deadlock?"]
+    assert len(got[0]) == 384
