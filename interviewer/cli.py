@@ -109,20 +109,21 @@ def corpus_ingest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Bring the vector index in step with the corpus (only changed items are embedded)."""
-    from interviewer.index import QuestionIndex
+    from interviewer.index import QuestionIndex, index_lock
 
     settings = _settings(corpus)
     loaded = load_corpus(settings.corpus_dir).require_valid()
-    index = QuestionIndex.from_settings(settings)
-    if rebuild:
-        index.drop()
-        index = QuestionIndex.from_settings(settings, index.embeddings)
-    with Progress(console=err, transient=True, disable=quiet) as bar:
-        task = bar.add_task("Embedding questions", total=None)
-        report = index.sync(
-            loaded.questions,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+    with index_lock(settings):
+        index = QuestionIndex.from_settings(settings)
+        if rebuild:
+            index.drop()
+            index = QuestionIndex.from_settings(settings, index.embeddings)
+        with Progress(console=err, transient=True, disable=quiet) as bar:
+            task = bar.add_task("Embedding questions", total=None)
+            report = index.sync(
+                loaded.questions,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
     if not quiet or report.changed:
         out.print(f"Index '{index.name}': {report.summary()} ({index.count()} questions).")
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlparse
@@ -20,6 +21,7 @@ from chromadb.api.types import Documents, EmbeddingFunction
 from chromadb.api.types import Embeddings as ChromaVectors
 from chromadb.config import Settings as ChromaSettings
 from chromadb.utils.embedding_functions import register_embedding_function
+from filelock import FileLock, Timeout
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
@@ -105,6 +107,36 @@ class SyncReport:
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
             f"{self.unchanged} unchanged"
         )
+
+
+INDEX_LOCK_TIMEOUT = 900.0
+
+
+@contextmanager
+def index_lock(settings: Settings, timeout: float = INDEX_LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the data folder's index lock: one process at a time opens and updates it.
+
+    `./run app` builds the index in one process while the server starts in another; a process
+    that opened the embedded index while another was still writing it would keep a stale copy
+    in memory, so whoever comes second waits, then finds the index current. A Chroma server
+    orders its own writes, so nothing is locked then.
+    """
+    if settings.chroma_url:
+        yield
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(settings.data_dir / "index.lock", timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout as exc:
+        raise IndexUnavailableError(
+            f"Another process has been building the index in {settings.index_dir} for "
+            f"{timeout:.0f} s; stop it, or delete {lock.lock_file} if no such process exists."
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def open_client(settings: Settings) -> ClientAPI:

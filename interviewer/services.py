@@ -22,7 +22,7 @@ from interviewer.domain import CandidateQuestion, Level, Question, QuestionState
 from interviewer.embeddings import get_embeddings
 from interviewer.engine import Interview, now, plan_questions
 from interviewer.errors import IndexUnavailableError
-from interviewer.index import QuestionIndex, SyncReport
+from interviewer.index import QuestionIndex, SyncReport, index_lock
 from interviewer.pack_catalog import Catalog, discover, fingerprint, pack_dirs
 from interviewer.packs import Pack, PackError
 from interviewer.report import Report, build_report
@@ -235,13 +235,14 @@ class Services:
         corpus = load_corpus(settings.corpus_dir).require_valid()
         embeddings = embeddings or get_embeddings(settings)
         notices: list[str] = []
-        index = _open_or_recover(settings, embeddings, notices)
-        services = cls(
-            settings, corpus, embeddings, index, Retriever(index, {}), SyncReport(), notices
-        )
-        services._progress = progress
-        services.catalog  # noqa: B018  (loads the packs and brings the index in step)
-        services._progress = None
+        with index_lock(settings):
+            index = _open_or_recover(settings, embeddings, notices)
+            services = cls(
+                settings, corpus, embeddings, index, Retriever(index, {}), SyncReport(), notices
+            )
+            services._progress = progress
+            services.catalog  # noqa: B018  (loads the packs and brings the index in step)
+            services._progress = None
         return services
 
 

@@ -235,3 +235,55 @@ def test_chroma_server_mode(
     assert not settings.index_dir.exists(), "server mode must not create an embedded index"
     hits = services.retriever.search("consumer groups and partitions", 3)
     assert any(q.topic == "messaging" for q in hits)
+
+
+def test_the_app_waits_for_an_ingest_in_progress_then_finds_the_index_current(
+    settings: Settings, embeddings: MiniLMEmbeddings
+) -> None:
+    """`./run app` builds the index while the server starts: the second process waits."""
+    import threading
+
+    from interviewer.index import index_lock
+
+    started: list[Services] = []
+    with index_lock(settings):  # the ingest process, mid-build
+        builder = QuestionIndex.from_settings(settings, embeddings)
+        waiter = threading.Thread(
+            target=lambda: started.append(Services.start(settings, embeddings))
+        )
+        waiter.start()
+        builder.sync(load_corpus(settings.corpus_dir).questions)
+        waiter.join(timeout=1.0)
+        assert waiter.is_alive(), "the app must not open the index while it is being written"
+    waiter.join(timeout=120)
+    (services,) = started
+    assert not services.sync_report.updated and not services.sync_report.removed
+    assert services.index.count() >= builder.count() > 0
+
+
+def test_a_lock_held_too_long_is_a_clear_error(settings: Settings) -> None:
+    import threading
+
+    from interviewer.index import index_lock
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with index_lock(settings):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    try:
+        with (
+            pytest.raises(
+                IndexUnavailableError, match=r"Another process has been building the index"
+            ),
+            index_lock(settings, timeout=0.3),
+        ):
+            pass
+    finally:
+        release.set()
+        holder.join()
