@@ -105,26 +105,28 @@ def corpus_validate(
 @corpus_app.command("ingest")
 def corpus_ingest(
     corpus: CorpusOpt = None,
-    rebuild: Annotated[bool, typer.Option(help="Drop the index and embed everything.")] = False,
+    rebuild: Annotated[bool, typer.Option(help="Drop the index and build it again.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
-    """Bring the vector index in step with the corpus (only changed items are embedded)."""
+    """Bring the vector index in step with the corpus and the packs' own questions (only new
+    and changed items are embedded)."""
     from interviewer.index import QuestionIndex, index_lock
+    from interviewer.services import Services
 
     settings = _settings(corpus)
-    loaded = load_corpus(settings.corpus_dir).require_valid()
-    with index_lock(settings):
-        index = QuestionIndex.from_settings(settings)
-        if rebuild:
-            index.drop()
-            index = QuestionIndex.from_settings(settings, index.embeddings)
-        with Progress(console=err, transient=True, disable=quiet) as bar:
-            task = bar.add_task("Embedding questions", total=None)
-            report = index.sync(
-                loaded.questions,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
+    load_corpus(settings.corpus_dir).require_valid()  # every problem named before anything opens
+    if rebuild:
+        with index_lock(settings):
+            QuestionIndex.from_settings(settings).drop()
+    with Progress(console=err, transient=True, disable=quiet) as bar:
+        task = bar.add_task("Embedding questions", total=None)
+        # The same set the app indexes (corpus and pack questions), so it finds nothing to do.
+        services = Services.start(
+            settings, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    report = services.sync_report
     if not quiet or report.changed:
+        index = services.index
         out.print(f"Index '{index.name}': {report.summary()} ({index.count()} questions).")
 
 
