@@ -156,14 +156,15 @@ def pip_config(tmp_path: Path, wheel: str | None) -> dict[str, str]:
     return environ
 
 
-def run_plan(environ: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [str(PROJECT_ROOT / "run"), "plan", "--python", sys.executable, *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        check=False,
+def run_command(environ: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`./run ARGS` as a person types it, with this environment."""
+    return subprocess.run(
+        [str(PROJECT_ROOT / "run"), *args], capture_output=True, text=True, env=environ, check=False
     )
+
+
+def run_plan(environ: dict[str, str], *args: str) -> str:
+    result = run_command(environ, "plan", "--python", sys.executable, *args)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -208,13 +209,7 @@ def test_a_forced_source_wins_over_local_wheels(tmp_path: Path) -> None:
 
 def test_an_unknown_forced_source_is_one_clear_line(tmp_path: Path) -> None:
     environ = pip_config(tmp_path, None) | {"INTERVIEWER_TORCH_SOURCE": "cuda"}
-    result = subprocess.run(
-        [str(PROJECT_ROOT / "run"), "plan"],
-        capture_output=True,
-        text=True,
-        env=environ,
-        check=False,
-    )
+    result = run_command(environ, "plan")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "error: INTERVIEWER_TORCH_SOURCE='cuda' is not one of local, pytorch-cpu, pypi"
@@ -237,14 +232,7 @@ def test_an_unsupported_python_is_refused_with_one_line(tmp_path: Path) -> None:
     python = old_python()
     if python is None:
         pytest.skip("no Python 3.10 or 3.9 on this machine to try")
-    environ = {**os.environ, "PYTHON": python}
-    result = subprocess.run(
-        [str(PROJECT_ROOT / "run"), "test"],
-        capture_output=True,
-        text=True,
-        env=environ,
-        check=False,
-    )
+    result = run_command({**os.environ, "PYTHON": python}, "test")
     assert result.returncode == 1
     (line,) = result.stderr.splitlines()
     assert re.fullmatch(
