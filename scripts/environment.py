@@ -298,6 +298,7 @@ def make_plan(root: Path, venv: Path, target: Target, environ: dict[str, str]) -
         "without dependencies (they are in the lock)",
         "install interviewer itself, editable, without dependencies",
         "check that no CUDA package (nvidia-*, triton) is installed",
+        "export the embedding model to ONNX in the cache folder (once per machine)",
     ]
     return plan
 
@@ -458,9 +459,31 @@ def ensure(
             f"CUDA packages ended up in {venv.name} ({', '.join(cuda)}); "
             f"delete {venv.name} and report this"
         )
+    prepare_model(vpython, run, say)
     stamp_file.write_text(want + "\n", encoding="utf-8")
     say(f"Environment ready in {time.monotonic() - started:.0f} s")
     return True
+
+
+PREPARE_MODEL = (
+    "from interviewer.config import Settings\n"
+    "from interviewer.embeddings import MiniLMEmbeddings\n"
+    "MiniLMEmbeddings(Settings().cache_dir).model\n"
+)
+
+
+def prepare_model(vpython: Path, run: Runner, say: Callable[[str], None]) -> None:
+    """Export the packaged MiniLM weights to ONNX now, once per machine, like the bytecode.
+
+    Otherwise the first `./run app` pays for it (about 5 s) before the setup page can show.
+    Best effort: the app exports on first use if this did not happen (another cache folder
+    set later, a settings file that does not parse yet).
+    """
+    say("Preparing the embedding model (a one-off ONNX export) ...")
+    try:
+        run([str(vpython), "-c", PREPARE_MODEL], "preparing the embedding model")
+    except SetupError:
+        say("(skipped: the app will prepare the model on first use; see the install log)")
 
 
 def ensure_uv(
