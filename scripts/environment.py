@@ -648,7 +648,8 @@ def dry_run(plan: Plan, uv: str, environ: dict[str, str]) -> int:
         subprocess.run([uv, "venv", "--quiet", "--python", target.python, str(venv)], check=True)
         common = ["--dry-run", "--python", str(venv / "bin" / "python"), *platform_args]
         steps = [
-            ["sync", *common, "--require-hashes", str(plan.lock)],
+            # Wheels only: proves no locked package would need a compiler on the target.
+            ["sync", *common, "--require-hashes", "--only-binary", ":all:", str(plan.lock)],
             ["install", *common, "--no-deps", *plan.torch.args, plan.torch.requirement],
         ]
         codes = []
