@@ -242,7 +242,7 @@ def practice(
     for notice in services.notices:
         err.print(f"[yellow]{escape(notice)}[/yellow]")
     if resume:
-        interview = services.open_interview(resume)
+        interview = services.open_interview(resume, prefix=True)
     else:
         jd = job.read_text(errors="replace") if job else ""
         interview = services.new_interview(pack, level, fmt, profile, jd)
@@ -320,7 +320,7 @@ def sessions_show(session_id: str) -> None:
     from interviewer.services import Services
 
     services = Services.start(_settings())
-    session = services.store.load(session_id)
+    session = services.store.load(session_id, prefix=True)
     report = to_markdown(services.report(session))
     for turn in session.turns:
         out.print(f"[bold]{turn.speaker.value}[/bold] [dim]{turn.kind.value}[/dim]: ", end="")
@@ -341,7 +341,7 @@ def sessions_export(
     if fmt not in ("md", "json"):
         raise typer.BadParameter("use md or json", param_hint="--format")
     services = Services.start(_settings())
-    report = services.report(services.store.load(session_id))
+    report = services.report(services.store.load(session_id, prefix=True))
     text = to_markdown(report) if fmt == "md" else to_json(report)
     if output is None:
         sys.stdout.write(text)

@@ -200,9 +200,10 @@ class Services:
         self.store.save(session)
         return interview
 
-    def open_interview(self, session_id: str) -> Interview:
-        """Reopen a stored session, to resume it or to read its report."""
-        session = self.store.load(session_id)
+    def open_interview(self, session_id: str, prefix: bool = False) -> Interview:
+        """Reopen a stored session, to resume it or to read its report (``prefix``: the command
+        line's unique start of an id; the app always gives the whole id)."""
+        session = self.store.load(session_id, prefix=prefix)
         return self._interview(session, self.pack(session.pack_id))
 
     def _interview(self, session: Session, pack: Pack) -> Interview:

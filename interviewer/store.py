@@ -6,6 +6,7 @@ candidate sees has always been committed first; a killed process resumes from th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from interviewer.domain import Phase, Session
 from interviewer.errors import InterviewerError
 
+SESSION_PREFIX = re.compile(r"[0-9a-f]{6,32}")
 
 class StoreError(InterviewerError):
     """The session database could not be used."""
@@ -184,16 +186,28 @@ class SessionStore:
                     ],
                 )
 
-    def load(self, session_id: str) -> Session:
-        """The stored session with that id (a unique prefix of 6+ characters also works)."""
+    def load(self, session_id: str, prefix: bool = False) -> Session:
+        """The stored session with exactly that id.
+
+        With ``prefix`` (the command line, for ids typed by hand) a unique start of 6 to 32
+        hex characters also works; nothing else is ever read as a pattern, so an id from a URL
+        can neither match another session nor reveal how many there are.
+        """
+        if prefix and not SESSION_PREFIX.fullmatch(session_id):
+            raise StoreError(
+                f"'{session_id}' is not a session id (6 to 32 of 0-9, a-f). "
+                "`interviewer sessions list` shows them."
+            )
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT id, state FROM sessions WHERE id = :id OR "
-                    "(length(:id) >= 6 AND id LIKE :prefix)"
-                ),
-                {"id": session_id, "prefix": f"{session_id}%"},
-            ).all()
+            if prefix:
+                rows = conn.execute(
+                    text("SELECT id, state FROM sessions WHERE id LIKE :prefix"),
+                    {"prefix": f"{session_id}%"},  # hex only: no LIKE wildcard can get in
+                ).all()
+            else:
+                rows = conn.execute(
+                    text("SELECT id, state FROM sessions WHERE id = :id"), {"id": session_id}
+                ).all()
         if not rows:
             raise StoreError(
                 f"No session with id '{session_id}'. `interviewer sessions list` shows them."

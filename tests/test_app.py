@@ -105,6 +105,19 @@ def test_unknown_session_in_the_url_is_a_clear_message() -> None:
     assert "No session" in at.error[0].value
 
 
+@pytest.mark.parametrize("hostile", ["%%%%%%", "{prefix}%%%%%", "{prefix}"])
+def test_a_session_url_opens_only_the_whole_id(hostile: str) -> None:
+    """Neither a LIKE pattern nor the start of someone's id opens their interview."""
+    owner = _start(_app(), profile="owner")
+    session_id = owner.query_params["session"]
+    visitor = AppTest.from_file(APP, default_timeout=120)
+    visitor.query_params["session"] = hostile.format(prefix=session_id[:6])
+    visitor.run()
+    assert not visitor.chat_message, "someone else's interview was shown"
+    assert "No session" in visitor.error[0].value
+    assert "matches" not in visitor.error[0].value
+
+
 def test_history_data_and_chart_follow_the_profile() -> None:
     from interviewer.progress import progress
     from interviewer.web.charts import progress_chart

@@ -58,13 +58,29 @@ def test_save_appends_turns_and_loads_by_prefix(tmp_path: Path) -> None:
     store.save(session)
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM turns")).scalar_one() == 2
-    assert store.load("abcdef").turns[-1].text == "q"
+    assert store.load("abcdef1").turns[-1].text == "q"
+    assert store.load("abcdef", prefix=True).turns[-1].text == "q"
     store.save(_session("abcdef2"))
     with pytest.raises(StoreError, match="matches 2 sessions"):
-        store.load("abcdef")
+        store.load("abcdef", prefix=True)
     with pytest.raises(StoreError, match="No session"):
-        store.load("zzzzzzzz")
+        store.load("abcdef")  # without prefix=True only the whole id opens a session
+    with pytest.raises(StoreError, match="No session"):
+        store.load("ffffffff", prefix=True)
     assert [r.id for r in store.list_sessions("kim")] == ["abcdef2", "abcdef1"]
+
+
+@pytest.mark.parametrize("hostile", ["%%%%%%", "a%%%%%", "abcde_", "______1", "abc%ef1", "%"])
+def test_an_id_is_never_read_as_a_pattern(tmp_path: Path, hostile: str) -> None:
+    """SQL LIKE wildcards from a URL neither open another session nor count them."""
+    store = SessionStore.for_data_dir(tmp_path)
+    for sid in ("abcdef1", "abcdef2", "a0b1c2d"):
+        store.save(_session(sid))
+    with pytest.raises(StoreError) as exact:
+        store.load(hostile)
+    assert "matches" not in str(exact.value)
+    with pytest.raises(StoreError, match="is not a session id"):
+        store.load(hostile, prefix=True)
 
 
 def test_damaged_database_is_a_clear_error(tmp_path: Path) -> None:
