@@ -224,6 +224,11 @@ class Interview:
         clean = clean_answer(raw)
         command = parse_command(clean.text)
         state = self.session.active
+        if command is None and not clean.text.strip():
+            # Nothing was said: no empty bubble in the transcript, only the notice.
+            self.notice("That answer was empty. Type your answer, or 'skip' to move on.")
+            self.persist(self.session)
+            return self.session.turns[before:]
         if command is not None:
             self._add(
                 Speaker.CANDIDATE,
@@ -285,8 +290,6 @@ class Interview:
             self._repeat(stream)
         elif command is Command.END:
             self._end(state, stream)
-        elif not text.strip():
-            self.notice("That answer was empty. Type your answer, or 'skip' to move on.")
         else:
             self._answer(state, text, truncated, stream)
 

@@ -105,6 +105,16 @@ def test_unknown_session_in_the_url_is_a_clear_message() -> None:
     assert "No session" in at.error[0].value
 
 
+def test_a_blank_message_is_a_notice_not_an_empty_bubble() -> None:
+    at = _start(_app())
+    bubbles = len(at.chat_message)
+    at.chat_input[0].set_value("  \n\t  ")
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.chat_message) == bubbles
+    assert any("empty" in i.value for i in at.info)
+
+
 @pytest.mark.parametrize("hostile", ["%%%%%%", "{prefix}%%%%%", "{prefix}"])
 def test_a_session_url_opens_only_the_whole_id(hostile: str) -> None:
     """Neither a LIKE pattern nor the start of someone's id opens their interview."""

@@ -175,8 +175,10 @@ def test_candidate_questions_then_close(services: Services) -> None:
 
 def test_bad_input_is_handled_with_notices(services: Services) -> None:
     interview = _new(services)
-    turns = interview.handle("   \n  ")
-    assert turns[-1].kind is TurnKind.NOTICE and "empty" in turns[-1].text
+    before = len(interview.session.turns)
+    turns = interview.handle("   \n  \t")
+    assert [t.kind for t in turns] == [TurnKind.NOTICE] and "empty" in turns[0].text
+    assert not [t for t in interview.session.turns[before:] if t.speaker is Speaker.CANDIDATE]
     interview.handle("skip")
     turns = interview.handle(("cache " * 25_000).encode() + b"\x00\xff")
     notices = [t.text for t in turns if t.kind is TurnKind.NOTICE]

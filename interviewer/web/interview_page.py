@@ -216,9 +216,12 @@ def chat(interview: Interview) -> None:
             "Here is the interview as it stands; send it again if you still want to."
         )
     elif pending is not None:
-        with st.chat_message("user", avatar=AVATARS[Speaker.CANDIDATE]):
-            st.text(pending)
-        new = _streamed_reply(lambda stream: interview.handle(pending, stream))
+        if pending.strip():
+            with st.chat_message("user", avatar=AVATARS[Speaker.CANDIDATE]):
+                st.text(pending)
+            new = _streamed_reply(lambda stream: interview.handle(pending, stream))
+        else:  # a blank message gets the engine's notice, and no empty bubble on either side
+            new = interview.handle(pending)
         for turn in new:
             if turn.speaker is Speaker.SYSTEM:
                 st.info(turn.text, icon=":material/info:")
