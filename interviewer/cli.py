@@ -284,8 +284,11 @@ def practice(
 def sessions_list(
     profile: Annotated[str | None, typer.Option(help="Only this profile's sessions.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array, for scripts.")] = False,
 ) -> None:
-    """Recent sessions, newest first."""
+    """Recent sessions, newest first (ids in full: they are what `show` and `--resume` take)."""
+    import dataclasses
+
     from interviewer.store import SessionStore
 
     settings = _settings()
@@ -294,12 +297,17 @@ def sessions_list(
         if settings.database_url
         else SessionStore.for_data_dir(settings.data_dir)
     )
+    rows = store.list_sessions(profile, limit)
+    if as_json:
+        sys.stdout.write(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) + "\n")
+        return
     table = Table(title="Sessions")
-    for column in ("id", "started", "profile", "pack", "level", "format", "state", "overall"):
+    table.add_column("id", no_wrap=True, min_width=32)  # never cut: people copy it
+    for column in ("started", "profile", "pack", "level", "format", "state", "overall"):
         table.add_column(column)
-    for row in store.list_sessions(profile, limit):
+    for row in rows:
         table.add_row(
-            row.id[:12],
+            row.id,
             row.started_at[:16].replace("T", " "),
             row.profile or "-",
             row.pack_id,

@@ -138,3 +138,22 @@ def test_practice_survives_a_kill_and_resumes(tmp_path: Path) -> None:
     exported = runner.invoke(app, ["sessions", "export", session_id, "--format", "json"])
     assert exported.exit_code == 0, exported.output
     assert json.loads(exported.output)["session_id"] == session_id
+
+
+def test_sessions_list_shows_whole_ids_in_80_columns_and_as_json(tmp_path: Path) -> None:
+    from interviewer.config import Settings
+    from interviewer.domain import Level
+    from interviewer.services import Services
+
+    services = Services.start(Settings())
+    new = services.new_interview
+    ids = [new("backend-developer", Level.MID, "phone-screen", "kim").session.id]
+    ids.append(new("backend-developer", Level.JUNIOR, "behavioral").session.id)
+    table = runner.invoke(app, ["sessions", "list"], terminal_width=80)
+    assert table.exit_code == 0, table.output
+    for session_id in ids:
+        assert session_id in table.output, table.output
+    listed = runner.invoke(app, ["sessions", "list", "--json", "--profile", "kim"])
+    rows = json.loads(listed.output)
+    assert [r["id"] for r in rows] == ids[:1]
+    assert rows[0]["profile"] == "kim" and rows[0]["level"] == "mid"
