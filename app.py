@@ -7,10 +7,10 @@ import streamlit as st
 from interviewer.web.bank_page import bank_page
 from interviewer.web.history_page import history_page
 from interviewer.web.interview_page import interview_page
+from interviewer.web.resources import PAGE_ICON
 
-st.set_page_config(
-    page_title="Interviewer", page_icon=":material/record_voice_over:", layout="wide"
-)
+# The tab icon ships with the package: a Material icon here would be fetched from a font CDN.
+st.set_page_config(page_title="Interviewer", page_icon=str(PAGE_ICON), layout="wide")
 
 pages = {
     "interview": st.Page(

@@ -43,6 +43,8 @@ def test_short_interview_in_chromium(server: str, tmp_path: Path) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
         page.goto(server, timeout=120_000)
         page.get_by_role("button", name="Start interview").click(timeout=120_000)
         expect(page.get_by_text("Question 1 of 4")).to_be_visible(timeout=60_000)
@@ -68,5 +70,8 @@ def test_short_interview_in_chromium(server: str, tmp_path: Path) -> None:
         page.wait_for_timeout(2000)
         page.screenshot(path=str(shots / "report.png"), full_page=True)
         browser.close()
+    # Offline means offline: the page, its icon and fonts all come from the app's own server.
+    outside = [u for u in requested if not u.startswith((server, "data:", "blob:"))]
+    assert outside == []
     assert (shots / "chat.png").stat().st_size > 10_000
     assert (shots / "report.png").stat().st_size > 10_000

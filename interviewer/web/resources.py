@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 
 from interviewer.errors import InterviewerError
 from interviewer.services import Services
+
+PAGE_ICON = Path(__file__).with_name("icon.png")  # shipped: the app makes no outside request
 
 
 @st.cache_resource(show_spinner="Loading the question bank and the embedding model…")
