@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
@@ -25,7 +24,7 @@ from interviewer.corpus import (
     stats,
 )
 from interviewer.domain import Category, CorpusFile, Level
-from interviewer.errors import InterviewerError, SettingsError
+from interviewer.errors import InterviewerError
 
 if TYPE_CHECKING:
     from interviewer.evals.datasets import Dataset
@@ -57,10 +56,7 @@ SCHEMA_PATH = Path("schema") / "corpus-file.schema.json"
 
 
 def _settings(corpus: Path | None = None) -> Settings:
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        raise SettingsError(f"Invalid settings: {exc}") from exc
+    settings = Settings()  # a bad file or value raises SettingsError, shown without a traceback
     if corpus is not None:
         settings = settings.model_copy(update={"corpus_dir": corpus})
     return settings

@@ -8,11 +8,12 @@ in the working directory, else ``settings.toml`` in the per-user config director
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from platformdirs import user_cache_path, user_config_path, user_data_path
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -21,8 +22,32 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from interviewer.errors import SettingsError
+
 APP_NAME = "interviewer"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _check_toml(path: Path) -> None:
+    """A settings file that is not valid TOML is named, with the line, before anything reads it."""
+    try:
+        tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(
+            f"The settings file {path} cannot be read: {exc}. Fix it, or set "
+            "INTERVIEWER_SETTINGS_FILE to another file."
+        ) from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    """Every problem as `field: message`, without the offending values."""
+    path = settings_file()
+    where = f"the settings file {path} or INTERVIEWER_* variables" if path else "INTERVIEWER_*"
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)
+    )
+    return f"Invalid settings (from {where}): {problems}"
 
 
 def settings_file() -> Path | None:
@@ -104,8 +129,18 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         path = settings_file()
         if path is not None:
+            _check_toml(path)
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+    def __init__(self, **values: Any) -> None:
+        """Settings from code, environment and file; a bad value is a `SettingsError` that
+        names the field and where settings come from, never echoing the value (it may be a
+        key)."""
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc)) from exc
 
     @property
     def index_dir(self) -> Path:

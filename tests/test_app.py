@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import streamlit as st
@@ -245,3 +246,15 @@ def test_report_chart_gives_every_criterion_a_labelled_row(criteria: int) -> Non
     assert axis["labelOverlap"] is False
     rows = spec["datasets"][next(iter(spec["datasets"]))]
     assert [r["criterion"] for r in rows] == names
+
+
+def test_a_broken_settings_file_is_a_message_in_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = tmp_path / "settings.toml"
+    bad.write_text("modle = 'typo'\n")
+    monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(bad))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    assert "modle" in at.error[0].value

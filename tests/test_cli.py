@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from interviewer.cli import app
@@ -157,3 +158,17 @@ def test_sessions_list_shows_whole_ids_in_80_columns_and_as_json(tmp_path: Path)
     rows = json.loads(listed.output)
     assert [r["id"] for r in rows] == ids[:1]
     assert rows[0]["profile"] == "kim" and rows[0]["level"] == "mid"
+
+
+def test_a_broken_settings_file_is_a_message_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = tmp_path / "settings.toml"
+    bad.write_text('model = "x\n')
+    monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(bad))
+    done = subprocess.run(
+        _cli("sessions", "list"), capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert "cannot be read" in done.stderr and "line 1" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from interviewer.config import Settings
+from interviewer.errors import SettingsError
 
 
 def test_defaults_are_offline(tmp_path: Path) -> None:
@@ -46,11 +46,32 @@ def test_unknown_key_in_settings_file_is_an_error(
     file = tmp_path / "settings.toml"
     file.write_text('modle = "typo"\n')
     monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(file))
-    with pytest.raises(ValidationError, match="modle"):
+    with pytest.raises(SettingsError, match="modle"):
         Settings()
 
 
 def test_bad_env_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INTERVIEWER_EMBEDDINGS", "word2vec")
-    with pytest.raises(ValidationError, match="embeddings"):
+    with pytest.raises(SettingsError, match="embeddings"):
         Settings()
+
+
+def test_a_settings_file_that_is_not_toml_is_named_with_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = tmp_path / "settings.toml"
+    file.write_text('data_dir = "/tmp/x"\nmodel = "unterminated\n')
+    monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(file))
+    with pytest.raises(SettingsError, match=r"settings\.toml cannot be read.*line 2"):
+        Settings()
+
+
+def test_a_bad_value_is_named_but_never_echoed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = tmp_path / "settings.toml"
+    file.write_text("api_key = 12345678901234567890\n")
+    monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(file))
+    with pytest.raises(SettingsError, match="api_key") as caught:
+        Settings()
+    assert "12345678901234567890" not in str(caught.value)
