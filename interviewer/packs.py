@@ -9,6 +9,7 @@ the file and the field, so a broken pack fails at start-up and never mid-intervi
 from __future__ import annotations
 
 import hashlib
+import string
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
@@ -288,6 +289,19 @@ def _format_errors(path: Path, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def _refuse_format_specs(path: Path, name: str, text: str) -> None:
+    """Templates take plain ``{variable}`` only: a format spec such as ``{x:>20000000}`` or a
+    conversion such as ``{x!r}`` would let a pack write huge or odd turns, so both are refused."""
+    for _, field, spec, conversion in string.Formatter().parse(text):
+        if field is not None and (spec or conversion):
+            shown = "{" + field + (f"!{conversion}" if conversion else "")
+            shown += (f":{spec[:20]}" if spec else "") + "}"
+            raise PackError(
+                f"{path}: template {name}: '{shown}' has a format spec or conversion; "
+                "write plain {variable}"
+            )
+
+
 def _compile(root: Path, name: str, file_name: str) -> tuple[PromptTemplate, bytes]:
     path = (root / file_name).resolve()
     if not path.is_relative_to(root.resolve()):
@@ -301,7 +315,9 @@ def _compile(root: Path, name: str, file_name: str) -> tuple[PromptTemplate, byt
         )
     raw = path.read_bytes()
     try:
-        template = PromptTemplate.from_template(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        _refuse_format_specs(path, name, text)
+        template = PromptTemplate.from_template(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise PackError(f"{path}: template {name} cannot be parsed: {exc}") from exc
     used = set(template.input_variables)

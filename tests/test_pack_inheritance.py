@@ -173,6 +173,22 @@ def test_template_with_an_unknown_variable_fails_at_load(tmp_path: Path) -> None
         load_pack(folder)
 
 
+@pytest.mark.parametrize(
+    "template", ["Hi {persona_name:>20000000}", "Hi {persona_name!r}", "Hi {persona_name:{x}}"]
+)
+def test_a_template_with_a_format_spec_or_conversion_fails_at_load(
+    tmp_path: Path, template: str
+) -> None:
+    """A spec like {persona_name:>20000000} would write a 20-million-character turn."""
+    folder = _child(tmp_path)
+    (folder / "greeting.md").write_text(template)
+    with pytest.raises(PackError, match="format spec or conversion") as caught:
+        load_pack(folder)
+    assert "greeting.md" in str(caught.value)
+    result = runner.invoke(app, ["pack", "validate", str(folder)])
+    assert result.exit_code == 1 and "format spec or conversion" in result.output
+
+
 def test_discovery_spans_folders_with_unique_ids(tmp_path: Path) -> None:
     team = tmp_path / "team-packs"
     _child(team)
