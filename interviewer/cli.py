@@ -110,8 +110,8 @@ def corpus_ingest(
     from interviewer.services import Services
 
     settings = _settings(corpus)
-    load_corpus(settings.corpus_dir).require_valid()  # every problem named before anything opens
     if rebuild:
+        load_corpus(settings.corpus_dir).require_valid()  # never drop for a corpus that fails
         with index_lock(settings):
             QuestionIndex.from_settings(settings).drop()
     with Progress(console=err, transient=True, disable=quiet) as bar:

@@ -21,6 +21,7 @@ from interviewer.errors import InterviewerError
 
 SESSION_PREFIX = re.compile(r"[0-9a-f]{6,32}")
 
+
 class StoreError(InterviewerError):
     """The session database could not be used."""
 

@@ -49,41 +49,33 @@ class VectorCache:
     ) -> list[list[float]]:
         """Vectors for `texts`: cached ones read back, the rest embedded and stored."""
         keys = [_key(model_key, t) for t in texts]
-        found = self._read(keys)
-        missing = [i for i, k in enumerate(keys) if k not in found]
-        if missing:
-            fresh = embeddings.embed_documents([texts[i] for i in missing])
-            new = {
-                keys[i]: np.asarray(v, dtype=np.float32)
-                for i, v in zip(missing, fresh, strict=True)
-            }
-            self._write(new)
-            found.update(new)
+        try:
+            with self._connect() as conn:
+                found = self._read(conn, keys)
+                missing = [i for i, k in enumerate(keys) if k not in found]
+                if missing:
+                    fresh = embeddings.embed_documents([texts[i] for i in missing])
+                    new = {
+                        keys[i]: np.asarray(v, dtype=np.float32)
+                        for i, v in zip(missing, fresh, strict=True)
+                    }
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
+                        [(k, v.tobytes()) for k, v in new.items()],
+                    )
+                    found.update(new)
+        except sqlite3.Error as exc:
+            log.warning("vector cache %s unusable (%s); embedding without it", self.path, exc)
+            return embeddings.embed_documents(list(texts))
         return [found[k].astype(float).tolist() for k in keys]
 
-    def _read(self, keys: Sequence[str]) -> dict[str, NDArray[np.float32]]:
+    @staticmethod
+    def _read(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, NDArray[np.float32]]:
         found: dict[str, NDArray[np.float32]] = {}
-        try:
-            with self._connect() as conn:
-                for start in range(0, len(keys), 500):
-                    chunk = list(keys[start : start + 500])
-                    marks = ",".join("?" * len(chunk))
-                    rows = conn.execute(
-                        f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk
-                    )
-                    for key, blob in rows:
-                        found[key] = np.frombuffer(blob, dtype=np.float32)
-        except sqlite3.Error as exc:
-            log.warning("vector cache %s unreadable (%s); embedding afresh", self.path, exc)
-            return {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk)
+            for key, blob in rows:
+                found[key] = np.frombuffer(blob, dtype=np.float32)
         return found
-
-    def _write(self, vectors: dict[str, NDArray[np.float32]]) -> None:
-        try:
-            with self._connect() as conn:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
-                    [(k, v.tobytes()) for k, v in vectors.items()],
-                )
-        except sqlite3.Error as exc:
-            log.warning("vector cache %s not written (%s)", self.path, exc)

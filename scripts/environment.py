@@ -79,15 +79,28 @@ class TorchSource:
 
 @dataclass
 class Plan:
-    """The ordered steps that turn an empty folder into the project's environment."""
+    """The steps that turn an empty folder into the project's environment.
+
+    ``installs`` are the very commands `ensure` runs, so what `./run plan` prints is what runs.
+    """
 
     target: Target
     venv: Path
     lock: Path
     torch: TorchSource
     uv_requirement: str
-    packages: int
-    steps: list[str] = field(default_factory=list)
+    installs: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    @property
+    def steps(self) -> list[str]:
+        """Every step in order, for people."""
+        return [
+            f"create {self.venv} with {self.target.python} ({self.target.describe()})",
+            f"install {self.uv_requirement} from {LOCK_NAME} with pip (hash-checked)",
+            *(what for what, _ in self.installs),
+            "check that no CUDA package (nvidia-*, triton) is installed",
+            "export the embedding model to ONNX in the cache folder (once per machine)",
+        ]
 
 
 # ---- the lock's inputs ---------------------------------------------------------------------
@@ -261,8 +274,8 @@ def choose_torch_source(version: str, target: Target, environ: dict[str, str]) -
 # ---- planning and running ------------------------------------------------------------------
 
 
-def probe_python(python: str) -> Target:
-    """Ask an interpreter for its version and platform; refuse unsupported versions."""
+def interpreter(python: str) -> Target:
+    """Ask an interpreter for its version and platform."""
     code = (
         "import platform, sys; print(*sys.version_info[:2], platform.system(), platform.machine())"
     )
@@ -272,14 +285,20 @@ def probe_python(python: str) -> Target:
         ).stdout.split()
     except (OSError, subprocess.CalledProcessError) as exc:
         raise SetupError(f"cannot run Python at {python!r}: {exc}") from exc
-    version = (int(out[0]), int(out[1]))
+    return Target(python, (int(out[0]), int(out[1])), out[2], out[3])
+
+
+def probe_python(python: str) -> Target:
+    """The interpreter to build with; an unsupported version is refused."""
+    target = interpreter(python)
+    version = target.version
     if version not in SUPPORTED:
         names = ", ".join(f"{a}.{b}" for a, b in SUPPORTED)
         raise SetupError(
             f"Python {version[0]}.{version[1]} is not supported (use {names}); "
             "run with PYTHON=/path/to/python3.11 ./run ..."
         )
-    return Target(python, version, out[2], out[3])
+    return target
 
 
 def make_plan(root: Path, venv: Path, target: Target, environ: dict[str, str]) -> Plan:
@@ -288,19 +307,28 @@ def make_plan(root: Path, venv: Path, target: Target, environ: dict[str, str]) -
     version = torch_version(read_pyproject(root))
     torch = choose_torch_source(version, target, environ)
     uv_requirement = locked_requirement(lock, "uv").splitlines()[0].rstrip(" \\")
-    plan = Plan(target, venv, lock, torch, uv_requirement, count_packages(lock))
-    plan.steps = [
-        f"create {venv} with {target.python} ({target.describe()})",
-        f"install {uv_requirement} from {LOCK_NAME} with pip (hash-checked)",
-        f"uv pip sync {LOCK_NAME}: exactly its pins for this platform ({plan.packages} in all), "
-        "hash-checked, bytecode compiled, nothing else",
-        f"install {torch.requirement} from {torch.where}, "
-        "without dependencies (they are in the lock)",
-        "install interviewer itself, editable, without dependencies",
-        "check that no CUDA package (nvidia-*, triton) is installed",
-        "export the embedding model to ONNX in the cache folder (once per machine)",
+    uv, vpython = str(venv / "bin" / "uv"), str(venv / "bin" / "python")
+    # Bytecode is compiled once here: where PYTHONDONTWRITEBYTECODE is set (as on these
+    # machines) every process would otherwise recompile torch and transformers, ~9 s a start.
+    common = ["--python", vpython, "--quiet", "--compile-bytecode"]
+    installs = [
+        (
+            f"uv pip sync {LOCK_NAME}: exactly its pins for this platform "
+            f"({count_packages(lock)} in all), hash-checked, bytecode compiled, nothing else",
+            [uv, "pip", "sync", *common, "--require-hashes", str(lock)],
+        ),
+        (
+            f"install {torch.requirement} from {torch.where}, "
+            "without dependencies (they are in the lock)",
+            [uv, "pip", "install", *common, "--no-deps", *torch.args, torch.requirement],
+        ),
+        (
+            # The locked setuptools in .venv builds it: no unlocked build environment.
+            "install interviewer itself, editable, without dependencies",
+            [uv, "pip", "install", *common, "--no-deps", "--no-build-isolation", "-e", str(root)],
+        ),
     ]
-    return plan
+    return Plan(target, venv, lock, torch, uv_requirement, installs)
 
 
 def stamp_for(plan: Plan) -> str:
@@ -378,7 +406,7 @@ class Runner:
 
     def __init__(self, log: Path, environ: dict[str, str]) -> None:
         self.log = log
-        self.environ = environ
+        self.environ = {**environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("", encoding="utf-8")
 
@@ -413,46 +441,13 @@ def ensure(
         and stamp_file.read_text(encoding="utf-8").strip() == want
     ):
         return False
-    say = (lambda _msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    say: Callable[[str], None] = (lambda _msg: None) if quiet else _stderr
     started = time.monotonic()
-    run = Runner(root / ".venv-install.log", {**environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
-    uv = ensure_uv(plan.lock, venv, target, run, say)
-    vpython = venv / "bin" / "python"
-    # Bytecode is compiled once here: where PYTHONDONTWRITEBYTECODE is set (as on these
-    # machines) every process would otherwise recompile torch and transformers, ~9 s a start.
-    uv_common = ["--python", str(vpython), "--quiet", "--compile-bytecode"]
-    say(f"Installing the {plan.packages} locked packages with uv (hash-checked) ...")
-    run(
-        [str(uv), "pip", "sync", *uv_common, "--require-hashes", str(plan.lock)],
-        f"uv pip sync {LOCK_NAME}",
-    )
-    say(f"Installing {plan.torch.requirement} from {plan.torch.where} ...")
-    run(
-        [
-            str(uv),
-            "pip",
-            "install",
-            *uv_common,
-            "--no-deps",
-            *plan.torch.args,
-            plan.torch.requirement,
-        ],
-        "installing torch",
-    )
-    # Built with the locked setuptools in .venv, so no unlocked build dependency is fetched.
-    run(
-        [
-            str(uv),
-            "pip",
-            "install",
-            *uv_common,
-            "--no-deps",
-            "--no-build-isolation",
-            "-e",
-            str(root),
-        ],
-        "installing interviewer",
-    )
+    run = Runner(root / ".venv-install.log", environ)
+    ensure_uv(plan.lock, venv, target, run, say)
+    for what, argv in plan.installs:
+        say(f"{what[:1].upper()}{what[1:]} ...")
+        run(argv, what)
     cuda = [name for name in installed_names(venv) if CUDA_PACKAGES.match(name)]
     if cuda:
         raise SetupError(
@@ -534,15 +529,9 @@ def installed_names(venv: Path) -> list[str]:
 
 def _venv_version(vpython: Path) -> tuple[int, int] | None:
     try:
-        out = subprocess.run(
-            [str(vpython), "-c", "import sys; print(*sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
-    except (OSError, subprocess.CalledProcessError):
+        return interpreter(str(vpython)).version
+    except SetupError:
         return None
-    return (int(out[0]), int(out[1]))
 
 
 # ---- updating the lock ---------------------------------------------------------------------
@@ -675,7 +664,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--machine", help="plan: pretend to be this platform.machine()")
     parser.add_argument(
-        "--resolve", action="store_true", help="plan: also dry-run the install against the index"
+        "--resolve",
+        action="store_true",
+        help="plan: also dry-run the install against the indexes (puts the locked uv in .venv)",
     )
     parser.add_argument(
         "--upgrade", action="store_true", help="lock: take the newest releases allowed"
@@ -703,13 +694,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             plan = make_plan(root, venv, target, environ)
             print_plan(plan)
             if args.resolve:
-                return dry_run(plan, _uv(venv), environ)
+                run = Runner(root / ".venv-install.log", environ)
+                uv = ensure_uv(plan.lock, venv, target, run, _stderr)
+                return dry_run(plan, str(uv), environ)
         else:
             target = probe_python(args.python)
             run = Runner(root / ".venv-install.log", environ)
-            uv = ensure_uv(
-                root / LOCK_NAME, venv, target, run, lambda msg: print(msg, file=sys.stderr)
-            )
+            uv = ensure_uv(root / LOCK_NAME, venv, target, run, _stderr)
             lock(root, str(uv), args.upgrade, environ)
             print(f"{LOCK_NAME} written; commit it with pyproject.toml")
     except SetupError as exc:
@@ -718,16 +709,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _uv(venv: Path) -> str:
-    uv = venv / "bin" / "uv"
-    if uv.exists():
-        return str(uv)
-    found = shutil.which("uv")
-    if found:
-        return found
-    raise SetupError(
-        "uv is not installed yet; run ./run test or ./run app once, which installs it into .venv"
-    )
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,19 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: P
     monkeypatch.setenv("INTERVIEWER_CACHE_DIR", str(model_cache))
     monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(empty))
     return data
+
+
+@pytest.fixture
+def settings_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Path]:
+    """Write a settings file with the given text and make it the one in force."""
+
+    def write(text: str) -> Path:
+        path = tmp_path / "settings.toml"
+        path.write_text(text)
+        monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(path))
+        return path
+
+    return write
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -249,11 +249,9 @@ def test_report_chart_gives_every_criterion_a_labelled_row(criteria: int) -> Non
 
 
 def test_a_broken_settings_file_is_a_message_in_the_app(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings_toml: Callable[[str], Path],
 ) -> None:
-    bad = tmp_path / "settings.toml"
-    bad.write_text("modle = 'typo'\n")
-    monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(bad))
+    settings_toml("modle = 'typo'\n")
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     assert not at.exception, at.exception

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from interviewer.cli import app
@@ -161,11 +161,9 @@ def test_sessions_list_shows_whole_ids_in_80_columns_and_as_json(tmp_path: Path)
 
 
 def test_a_broken_settings_file_is_a_message_not_a_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings_toml: Callable[[str], Path],
 ) -> None:
-    bad = tmp_path / "settings.toml"
-    bad.write_text('model = "x\n')
-    monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(bad))
+    settings_toml('model = "x\n')
     done = subprocess.run(
         _cli("sessions", "list"), capture_output=True, text=True, timeout=120, check=False
     )

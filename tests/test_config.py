@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,13 +26,9 @@ def test_default_data_dir_is_per_user(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_settings_file_is_read_and_env_wins(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings_toml: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    file = tmp_path / "settings.toml"
-    file.write_text(
-        'model = "openai:gpt-4o-mini"\ncollection = "fromfile"\napi_key = "sk-secret"\n'
-    )
-    monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(file))
+    settings_toml('model = "openai:gpt-4o-mini"\ncollection = "fromfile"\napi_key = "sk-secret"\n')
     monkeypatch.setenv("INTERVIEWER_COLLECTION", "fromenv")
     s = Settings()
     assert s.model == "openai:gpt-4o-mini"
@@ -40,12 +37,8 @@ def test_settings_file_is_read_and_env_wins(
     assert "sk-secret" not in repr(s)
 
 
-def test_unknown_key_in_settings_file_is_an_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    file = tmp_path / "settings.toml"
-    file.write_text('modle = "typo"\n')
-    monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(file))
+def test_unknown_key_in_settings_file_is_an_error(settings_toml: Callable[[str], Path]) -> None:
+    settings_toml('modle = "typo"\n')
     with pytest.raises(SettingsError, match="modle"):
         Settings()
 
@@ -57,21 +50,15 @@ def test_bad_env_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_a_settings_file_that_is_not_toml_is_named_with_its_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings_toml: Callable[[str], Path],
 ) -> None:
-    file = tmp_path / "settings.toml"
-    file.write_text('data_dir = "/tmp/x"\nmodel = "unterminated\n')
-    monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(file))
+    settings_toml('data_dir = "/tmp/x"\nmodel = "unterminated\n')
     with pytest.raises(SettingsError, match=r"settings\.toml cannot be read.*line 2"):
         Settings()
 
 
-def test_a_bad_value_is_named_but_never_echoed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    file = tmp_path / "settings.toml"
-    file.write_text("api_key = 12345678901234567890\n")
-    monkeypatch.setenv("INTERVIEWER_SETTINGS_FILE", str(file))
+def test_a_bad_value_is_named_but_never_echoed(settings_toml: Callable[[str], Path]) -> None:
+    settings_toml("api_key = 12345678901234567890\n")
     with pytest.raises(SettingsError, match="api_key") as caught:
         Settings()
     assert "12345678901234567890" not in str(caught.value)
