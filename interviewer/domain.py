@@ -12,7 +12,14 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    model_validator,
+)
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SEED_SOURCE = r"^[0-9]{3}_[0-9a-f]{16}\.txt$"
@@ -327,6 +334,14 @@ class Session(Record):
     notices: list[str] = Field(default_factory=list)
     started_at: str
     ended_at: str | None = None
+    # The stored revision this copy was read at (0: never stored). Kept out of the saved state:
+    # the store's own column is the truth, and a save from an older revision is refused.
+    _revision: int = PrivateAttr(default=0)
+
+    @property
+    def revision(self) -> int:
+        """The stored revision this copy was read at or last saved as (0: never stored)."""
+        return self._revision
 
     @property
     def active(self) -> QuestionState | None:

@@ -161,6 +161,12 @@ class Interview:
         fmt = pack.spec.formats[session.format]
         self.ctx = Context(pack, fmt, session.level, session.job_description)
         self.fmt = fmt
+        self.saved_turns = len(session.turns)  # how many turns the store is known to hold
+
+    def _save(self) -> None:
+        """Hand the session to ``persist``; remember how much of it is now stored."""
+        self.persist(self.session)
+        self.saved_turns = len(self.session.turns)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -211,7 +217,7 @@ class Interview:
         if not self.session.turns:
             self._say(TurnKind.GREETING, self.conductor.greet(self.ctx), stream)
             self._ask(stream)
-            self.persist(self.session)
+            self._save()
         return self.session.turns[before:]
 
     def handle(self, raw: str | bytes, stream: Stream | None = None) -> list[Turn]:
@@ -219,7 +225,7 @@ class Interview:
         before = len(self.session.turns)
         if self.session.phase is Phase.DONE:
             self.notice("This interview has ended; open the report to see how it went.")
-            self.persist(self.session)
+            self._save()
             return self.session.turns[before:]
         clean = clean_answer(raw)
         command = parse_command(clean.text)
@@ -227,7 +233,7 @@ class Interview:
         if command is None and not clean.text.strip():
             # Nothing was said: no empty bubble in the transcript, only the notice.
             self.notice("That answer was empty. Type your answer, or 'skip' to move on.")
-            self.persist(self.session)
+            self._save()
             return self.session.turns[before:]
         if command is not None:
             self._add(
@@ -249,9 +255,9 @@ class Interview:
                     f"Your answer was {clean.original_chars:,} characters; answers are "
                     f"limited to {MAX_ANSWER_CHARS:,}, so only the first part was kept."
                 )
-        self.persist(self.session)  # the candidate's words are safe before anything else runs
+        self._save()  # the candidate's words are safe before anything else runs
         self._process(command, clean.text, clean.truncated, stream)
-        self.persist(self.session)
+        self._save()
         return self.session.turns[before:]
 
     def _prepare_plan(self) -> None:
@@ -271,7 +277,7 @@ class Interview:
         if last.speaker is Speaker.CANDIDATE and self.session.phase is not Phase.DONE:
             command = parse_command(last.text) if last.kind is TurnKind.COMMAND else None
             self._process(command, last.text, False, stream)
-            self.persist(self.session)
+            self._save()
         return self.session.turns[before:]
 
     def _process(

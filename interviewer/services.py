@@ -30,6 +30,7 @@ from interviewer.retrieval import Retriever
 from interviewer.scoring import EmbeddingScorer, Scorer
 from interviewer.scoring.offline import ScorerParams
 from interviewer.store import SessionStore
+from interviewer.turn_runner import TurnRunner
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Services:
     retriever: Retriever
     sync_report: SyncReport
     notices: list[str] = field(default_factory=list)
+    turns: TurnRunner = field(default_factory=TurnRunner)  # one message at a time per interview
     _catalog: Catalog | None = None
     _corpus_questions: list[Question] | None = None
     _synced: list[str] | None = None

@@ -2,6 +2,10 @@
 
 Each save writes the session's state and its new turns in one transaction, so what the
 candidate sees has always been committed first; a killed process resumes from the last save.
+Every session row carries a revision: a save names the revision its copy was read at, and one
+made from an older copy (a second tab, a second server) is refused with ``SessionConflictError``
+instead of overwriting newer answers. The check is a plain ``UPDATE … WHERE revision = :seen``,
+which SQLite and PostgreSQL both apply atomically under the row's write lock.
 """
 
 from __future__ import annotations
@@ -24,6 +28,17 @@ SESSION_PREFIX = re.compile(r"[0-9a-f]{6,32}")
 
 class StoreError(InterviewerError):
     """The session database could not be used."""
+
+
+class SessionConflictError(StoreError):
+    """The session changed in the store after this copy was read: the save was refused."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(
+            "This interview was changed in another tab or window after this page loaded, "
+            "so this message was not saved."
+        )
+        self.session_id = session_id
 
 
 def _m001_initial(conn: Connection) -> None:
@@ -65,10 +80,15 @@ def _m002_overall(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE sessions ADD COLUMN overall REAL"))
 
 
+def _m003_revision(conn: Connection) -> None:
+    conn.execute(text("ALTER TABLE sessions ADD COLUMN revision INTEGER NOT NULL DEFAULT 1"))
+
+
 #: Applied in order, once each; never edit a shipped migration, add a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial", _m001_initial),
     (2, "overall score column", _m002_overall),
+    (3, "session revision for refusing stale writes", _m003_revision),
 ]
 
 
@@ -134,39 +154,55 @@ class SessionStore:
         return applied
 
     def save(self, session: Session) -> None:
-        """Write the session state and any turns not stored yet, in one transaction."""
-        overall = _overall(session)
+        """Write the session state and any turns not stored yet, in one transaction.
+
+        Raises ``SessionConflictError`` (and writes nothing) when the stored session has moved past
+        the revision this copy was read at.
+        """
+        values = {
+            "id": session.id,
+            "profile": session.profile,
+            "pack_id": session.pack_id,
+            "pack_version": session.pack_version,
+            "pack_hash": session.pack_hash,
+            "level": session.level.value,
+            "format": session.format,
+            "mode": session.mode,
+            "phase": session.phase.value,
+            "started_at": session.started_at,
+            "updated_at": _now(),
+            "ended_at": session.ended_at,
+            "state": session.model_dump_json(),
+            "overall": _overall(session),
+            "seen": session.revision,
+        }
         with self.engine.begin() as conn:
+            # The write comes first, so the transaction holds the write lock before it reads.
+            if session.revision == 0:
+                taken = conn.execute(
+                    text("""
+                    INSERT INTO sessions (id, profile, pack_id, pack_version, pack_hash, level,
+                        format, mode, phase, started_at, updated_at, ended_at, state, overall,
+                        revision)
+                    VALUES (:id, :profile, :pack_id, :pack_version, :pack_hash, :level, :format,
+                        :mode, :phase, :started_at, :updated_at, :ended_at, :state, :overall, 1)
+                    ON CONFLICT(id) DO NOTHING"""),
+                    values,
+                ).rowcount
+            else:
+                taken = conn.execute(
+                    text("""
+                    UPDATE sessions SET phase = :phase, mode = :mode, updated_at = :updated_at,
+                        ended_at = :ended_at, state = :state, overall = :overall,
+                        revision = revision + 1
+                    WHERE id = :id AND revision = :seen"""),
+                    values,
+                ).rowcount
+            if taken != 1:
+                raise SessionConflictError(session.id)
             stored = conn.execute(
                 text("SELECT COUNT(*) FROM turns WHERE session_id = :id"), {"id": session.id}
             ).scalar_one()
-            values = {
-                "id": session.id,
-                "profile": session.profile,
-                "pack_id": session.pack_id,
-                "pack_version": session.pack_version,
-                "pack_hash": session.pack_hash,
-                "level": session.level.value,
-                "format": session.format,
-                "mode": session.mode,
-                "phase": session.phase.value,
-                "started_at": session.started_at,
-                "updated_at": _now(),
-                "ended_at": session.ended_at,
-                "state": session.model_dump_json(),
-                "overall": overall,
-            }
-            conn.execute(
-                text("""
-                INSERT INTO sessions (id, profile, pack_id, pack_version, pack_hash, level, format,
-                    mode, phase, started_at, updated_at, ended_at, state, overall)
-                VALUES (:id, :profile, :pack_id, :pack_version, :pack_hash, :level, :format,
-                    :mode, :phase, :started_at, :updated_at, :ended_at, :state, :overall)
-                ON CONFLICT(id) DO UPDATE SET phase = excluded.phase, mode = excluded.mode,
-                    updated_at = excluded.updated_at, ended_at = excluded.ended_at,
-                    state = excluded.state, overall = excluded.overall"""),
-                values,
-            )
             new = session.turns[stored:]
             if new:
                 conn.execute(
@@ -186,6 +222,7 @@ class SessionStore:
                         for i, t in enumerate(new)
                     ],
                 )
+        session._revision += 1
 
     def load(self, session_id: str, prefix: bool = False) -> Session:
         """The stored session with exactly that id.
@@ -202,12 +239,13 @@ class SessionStore:
         with self.engine.connect() as conn:
             if prefix:
                 rows = conn.execute(
-                    text("SELECT id, state FROM sessions WHERE id LIKE :prefix"),
+                    text("SELECT id, state, revision FROM sessions WHERE id LIKE :prefix"),
                     {"prefix": f"{session_id}%"},  # hex only: no LIKE wildcard can get in
                 ).all()
             else:
                 rows = conn.execute(
-                    text("SELECT id, state FROM sessions WHERE id = :id"), {"id": session_id}
+                    text("SELECT id, state, revision FROM sessions WHERE id = :id"),
+                    {"id": session_id},
                 ).all()
         if not rows:
             raise StoreError(
@@ -216,12 +254,14 @@ class SessionStore:
         if len(rows) > 1:
             raise StoreError(f"'{session_id}' matches {len(rows)} sessions; give more of the id.")
         try:
-            return Session.model_validate_json(rows[0][1])
+            session = Session.model_validate_json(rows[0][1])
         except ValidationError as exc:
             raise StoreError(
                 f"Session {rows[0][0]} is stored in a form this version cannot "
                 f"read: {exc.errors()[0]['msg']}"
             ) from exc
+        session._revision = int(rows[0][2])
+        return session
 
     def list_sessions(self, profile: str | None = None, limit: int = 50) -> list[SessionRow]:
         """Recent sessions, newest first, optionally for one profile."""

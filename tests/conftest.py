@@ -71,3 +71,15 @@ def corpus_copy(tmp_path: Path) -> Iterator[Path]:
 
 
 from fake_llm import fake_llm  # noqa: E402, F401  (the local OpenAI-compatible server fixture)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A SQLAlchemy URL of a throwaway PostgreSQL server (skipped where none can be started)."""
+    from postgres import available, postgres_server
+
+    reason = available()
+    if reason:
+        pytest.skip(reason)
+    with postgres_server() as url:
+        yield url

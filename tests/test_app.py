@@ -75,7 +75,7 @@ def test_full_offline_interview_in_the_app() -> None:
     assert again.title[0].value == "Your interview report"
 
 
-def test_refresh_resumes_and_a_stale_submit_is_ignored() -> None:
+def test_refresh_resumes_and_a_stale_submit_is_refused_with_its_text_kept() -> None:
     at = _start(_app())
     session_id = at.query_params["session"]
     at.chat_input[0].set_value("First answer from the first tab.")
@@ -93,7 +93,10 @@ def test_refresh_resumes_and_a_stale_submit_is_ignored() -> None:
     at.run()
     at2.chat_input[0].set_value("A duplicate submit from a stale page")
     at2.run()
-    assert any("was not used" in w.value for w in at2.warning)
+    assert any("was not sent" in w.value for w in at2.warning), [w.value for w in at2.warning]
+    # ... and its text is put back into the input for the candidate to send again.
+    box = at2.chat_input[0].proto
+    assert box.set_value and box.value == "A duplicate submit from a stale page"
     stored = [t.value for t in at2.text]
     assert not any("A duplicate submit" in v for v in stored)
     assert len(tab.chat_message) == turns_before

@@ -8,10 +8,15 @@ temporary folder.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, wait_for
 
@@ -75,3 +80,176 @@ def test_short_interview_in_chromium(server: str, tmp_path: Path) -> None:
     assert outside == []
     assert (shots / "chat.png").stat().st_size > 10_000
     assert (shots / "report.png").stat().st_size > 10_000
+
+
+IDLE = """() => {
+  const boxes = document.querySelectorAll('[data-testid="stChatInputTextArea"]');
+  const box = boxes.length ? boxes[boxes.length - 1] : null;  // a refused text gets a new box
+  const running = document.querySelector('[data-testid="stStatusWidgetRunningIcon"]');
+  const ended = box !== null && box.placeholder.startsWith("This interview has ended");
+  return box !== null && (!box.disabled || ended) && running === null;
+}"""
+
+
+def _settle(page: Page) -> None:
+    """Wait until the page has finished its script run and the input takes text again."""
+    page.wait_for_function(IDLE, timeout=60_000)
+    page.wait_for_timeout(300)  # a rerun may follow the first one (a reply, then its redraw)
+    page.wait_for_function(IDLE, timeout=60_000)
+
+
+def _stored_answers(data: Path, session_id: str) -> list[str]:
+    from sqlalchemy import text
+
+    from interviewer.store import SessionStore
+
+    store = SessionStore.for_data_dir(data)
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT text FROM turns WHERE session_id = :id AND speaker = 'candidate'"),
+            {"id": session_id},
+        ).all()
+    return [r[0] for r in rows]
+
+
+def _refused_on_screen(page: Page, message: str) -> bool:
+    """A warning on the page says a message was not used, and its text is back in the box
+    (or, when the interview has ended, quoted in the warning)."""
+    warnings = page.locator('[data-testid="stAlertContentWarning"]').all_inner_texts()
+    box = page.locator('[data-testid="stChatInputTextArea"]').last.input_value()
+    return (any("not sent" in w for w in warnings) and box == message) or any(
+        "has ended" in w and message in w for w in warnings
+    )
+
+
+def _accounted_for(page: Page, message: str, data: Path, session_id: str) -> bool:
+    """Whether ``message`` is stored or refused on screen, waiting up to 30 s for either."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if message in _stored_answers(data, session_id) or _refused_on_screen(page, message):
+            _settle(page)
+            return True
+        page.wait_for_timeout(200)
+    page.screenshot(path="/tmp/fail.png", full_page=True)
+    print("HTML", page.locator('[data-testid="stChatInputTextArea"]').evaluate_all("els => els.map(e => [e.value, e.disabled, e.placeholder])"))
+    return False
+
+
+def _screen(page: Page) -> str:
+    """What a failing assertion should show: the warnings and the input's text."""
+    warnings = page.locator('[data-testid="stAlertContentWarning"]').all_inner_texts()
+    box = page.locator('[data-testid="stChatInputTextArea"]').last.input_value()
+    return f"warnings={warnings!r} box={box!r}"
+
+
+def _no_error_shown(page: Page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+
+
+def _start_interview(page: Page, server: str, fmt: str | None = None) -> str:
+    from playwright.sync_api import expect
+
+    page.goto(server, timeout=120_000)
+    if fmt:
+        page.get_by_text(fmt, exact=True).click(timeout=120_000)
+    page.get_by_role("button", name="Start interview").click(timeout=120_000)
+    expect(page.get_by_text("Question 1 of")).to_be_visible(timeout=60_000)
+    _settle(page)
+    return page.url.split("session=")[1].split("&")[0]
+
+
+def test_two_messages_50_ms_apart_are_both_accounted_for(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    first = "I would add an index on the filtered column and check the plan first."
+    second = "Also I would look at the slow query log to find the worst offenders."
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        session_id = _start_interview(page, server)
+        box = page.get_by_placeholder("Type your answer").last
+        box.fill(first)
+        box.press("Enter")
+        page.wait_for_timeout(50)
+        box_open = not box.is_disabled()
+        if box_open:  # the page let the candidate send a second message: it must be accounted
+            box.fill(second, timeout=1_000)
+            box.press("Enter")
+        data = tmp_path / "data"
+        assert _accounted_for(page, first, data, session_id)
+        assert first in _stored_answers(data, session_id)
+        if box_open:
+            assert _accounted_for(page, second, data, session_id), _screen(page)
+        else:
+            # While the reply was on its way the input was disabled on screen, so the second
+            # message could not be sent; once the reply is in, it goes through.
+            box.fill(second)
+            box.press("Enter")
+            assert _accounted_for(page, second, data, session_id), _screen(page)
+            assert second in _stored_answers(data, session_id)
+        _no_error_shown(page)
+        browser.close()
+
+
+def test_two_tabs_submitting_at_once_keep_the_session_whole(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+    from sqlalchemy import text
+
+    from interviewer.config import Settings
+    from interviewer.corpus import load_corpus
+    from interviewer.report import build_report
+    from interviewer.store import SessionStore
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        one = context.new_page()
+        session_id = _start_interview(one, server, fmt="System design")
+        two = context.new_page()
+        two.goto(f"{server}/?session={session_id}", timeout=120_000)
+        _settle(two)
+        tabs = (one, two)
+        sent: list[tuple[int, str]] = []
+        for round_ in range(20):
+            texts = [
+                f"Round {round_} from tab {i}: I would shard by customer id and cache reads."
+                for i in (1, 2)
+            ]
+            for tab, message in zip(tabs, texts, strict=True):
+                area = tab.locator('[data-testid="stChatInputTextArea"]').last
+                if area.is_enabled():
+                    area.fill(message)
+            for tab, message in zip(tabs, texts, strict=True):  # both Enter keys at once
+                area = tab.locator('[data-testid="stChatInputTextArea"]').last
+                if area.is_enabled() and area.input_value() == message:
+                    area.press("Enter")
+                    sent.append((tabs.index(tab), message))
+            for tab in tabs:
+                _settle(tab)
+            for index, message in sent[-2:]:
+                if message.startswith(f"Round {round_} "):
+                    assert _accounted_for(tabs[index], message, tmp_path / "data", session_id), (
+                        f"round {round_}: tab {index + 1}'s message is neither stored nor "
+                        f"refused on screen: {_screen(tabs[index])}"
+                    )
+            for tab in tabs:
+                _no_error_shown(tab)
+        browser.close()
+    assert len(sent) >= 20  # at least one tab could send in every round
+    # The turns table, the saved state and the report tell the same story.
+    store = SessionStore.for_data_dir(tmp_path / "data")
+    session = store.load(session_id)
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT seq, kind, text FROM turns WHERE session_id = :id ORDER BY seq"),
+            {"id": session_id},
+        ).all()
+    assert [r[0] for r in rows] == list(range(len(session.turns)))
+    assert [r[2] for r in rows] == [t.text for t in session.turns]
+    table_answers = [r[2] for r in rows if r[1] == "answer"]
+    state_answers = [a for q in session.plan for a in q.answers]
+    assert table_answers == state_answers
+    report = build_report(session, load_corpus(Settings().corpus_dir).by_id())
+    report_answers = [a for item in report.questions for a in item.answer.split("\n\n") if a]
+    assert report_answers == state_answers

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from interviewer.domain import Level, Session, Speaker, Turn, TurnKind
-from interviewer.store import MIGRATIONS, SessionStore, StoreError
+from interviewer.store import MIGRATIONS, SessionConflictError, SessionStore, StoreError
 
 
 def _session(sid: str, profile: str | None = "kim") -> Session:
@@ -87,3 +88,92 @@ def test_damaged_database_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "sessions.db").write_bytes(b"definitely not sqlite" * 200)
     with pytest.raises(StoreError, match="Move it aside"):
         SessionStore.for_data_dir(tmp_path)
+
+
+def _turn(text_: str, speaker: Speaker = Speaker.CANDIDATE) -> Turn:
+    return Turn(speaker=speaker, kind=TurnKind.ANSWER, text=text_, at="2026-01-01T00:00:00+00:00")
+
+
+def _stale_writer_is_refused(store: SessionStore) -> None:
+    first = _session("cafe01")
+    store.save(first)
+    tab_a, tab_b = store.load("cafe01"), store.load("cafe01")
+    tab_a.turns.append(_turn("answer from tab A"))
+    store.save(tab_a)
+    tab_b.turns.append(_turn("answer from tab B"))
+    with pytest.raises(SessionConflictError):
+        store.save(tab_b)
+    stored = store.load("cafe01")
+    assert [t.text for t in stored.turns] == ["answer from tab A"]
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT text FROM turns WHERE session_id = 'cafe01'")).all()
+    assert [r[0] for r in rows] == ["answer from tab A"]
+    # The refused copy can be saved again once it is read afresh.
+    fresh = store.load("cafe01")
+    fresh.turns.append(_turn("answer from tab B"))
+    store.save(fresh)
+    assert [t.text for t in store.load("cafe01").turns][-1] == "answer from tab B"
+    assert store.load("cafe01").revision == fresh.revision == 3
+
+
+def _write(
+    store: SessionStore, copy: Session, words: str, barrier: threading.Barrier, out: list[str]
+) -> None:
+    copy.turns.append(_turn(words))
+    barrier.wait()  # every writer saves at the same moment
+    try:
+        store.save(copy)
+        out.append("saved")
+    except SessionConflictError:
+        out.append("refused")
+
+
+def _racing_writers_serialise(store: SessionStore, rounds: int = 10, writers: int = 4) -> None:
+    """Writers that read the same revision at once: exactly one save wins each round."""
+    store.save(_session("beef01"))
+    for round_ in range(rounds):
+        copies = [store.load("beef01") for _ in range(writers)]
+        barrier = threading.Barrier(writers)
+        outcomes: list[str] = []
+        threads = [
+            threading.Thread(
+                target=_write, args=(store, c, f"round {round_} writer {i}", barrier, outcomes)
+            )
+            for i, c in enumerate(copies)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["refused"] * (writers - 1) + ["saved"]
+    stored = store.load("beef01")
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT seq, text FROM turns WHERE session_id = 'beef01' ORDER BY seq")
+        ).all()
+    assert [r[1] for r in rows] == [t.text for t in stored.turns]
+    assert [r[0] for r in rows] == list(range(rounds))
+    assert stored.revision == rounds + 1
+
+
+def test_a_stale_writer_is_refused_on_sqlite(tmp_path: Path) -> None:
+    _stale_writer_is_refused(SessionStore.for_data_dir(tmp_path))
+
+
+def test_racing_writers_serialise_on_sqlite(tmp_path: Path) -> None:
+    _racing_writers_serialise(SessionStore.for_data_dir(tmp_path))
+
+
+def test_a_stale_writer_is_refused_on_postgresql(postgres_url: str) -> None:
+    store = SessionStore(postgres_url)
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM sessions"))
+    _stale_writer_is_refused(store)
+
+
+def test_racing_writers_serialise_on_postgresql(postgres_url: str) -> None:
+    store = SessionStore(postgres_url)
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM turns"))
+        conn.execute(text("DELETE FROM sessions"))
+    _racing_writers_serialise(store)

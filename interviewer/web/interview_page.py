@@ -6,16 +6,16 @@ interview from the store; nothing about an interview is kept in server memory be
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import streamlit as st
 
-from interviewer.domain import Level, Phase, Speaker, Turn, TurnKind
-from interviewer.engine import Command, Interview, Stream
+from interviewer.domain import Level, Phase, Session, Speaker, TurnKind
+from interviewer.engine import Command, Interview
 from interviewer.errors import InterviewerError
 from interviewer.packs import Pack
 from interviewer.services import Services
+from interviewer.turn_runner import Outcome, Submission, TurnRunner
 from interviewer.web.report_view import show_report
 
 LEVELS = {
@@ -160,19 +160,6 @@ def transcript(interview: Interview, coaching: bool) -> None:
                 )
 
 
-def _streamed_reply(run: Callable[[Stream], list[Turn]]) -> list[Turn]:
-    """Run an engine step, showing the interviewer's words as they arrive."""
-    with st.chat_message("assistant", avatar=AVATARS[Speaker.INTERVIEWER]):
-        placeholder = st.empty()
-        shown: list[str] = []
-
-        def stream(chunk: str) -> None:
-            shown.append(chunk)
-            placeholder.markdown("".join(shown))
-
-        return run(stream)
-
-
 COMMAND_LABELS = {
     Command.HINT: ":material/lightbulb: Hint",
     Command.SKIP: ":material/skip_next: Skip",
@@ -196,48 +183,139 @@ def _header(interview: Interview) -> None:
     )
 
 
-def chat(interview: Interview) -> None:
-    """The running interview, in one script run per message (no second rerun)."""
+MINE = "submission"  # this tab's latest submission and whether it was typed (not a command)
+NOTICE = "submission-notice"  # what the candidate was last told about a message not used
+INPUT_GENERATION = "input-generation"  # bumped to draw a new input holding a refused text
+
+
+def _input_key() -> str:
+    return f"chat-input-{st.session_state.get(INPUT_GENERATION, 0)}"
+
+
+def chat(interview: Interview, runner: TurnRunner) -> None:
+    """The running interview. Every message ends up stored, or refused on screen with its text
+    given back; replies are produced by ``runner`` off this thread and followed here."""
     session = interview.session
     header = st.container()
     token = len(session.turns)
     seen_key = f"seen-{session.id}"
     seen = st.session_state.get(seen_key)  # how many turns this tab showed last time
-    typed = st.chat_input("Type your answer (or hint, skip, repeat, end)")
-    clicked = next(
-        (c.value for c in COMMAND_LABELS if st.session_state.get(f"cmd-{c.value}-{token}")), None
+    carried = _outcome_of_last_submission(session.id)  # before the input: may refill it
+    typed = st.chat_input(
+        "Type your answer (or hint, skip, repeat, end)", key=_input_key(), submit_mode="disable"
     )
-    pending = typed if typed is not None else clicked
+    clicked, stale = _clicked_commands(token)
     transcript(interview, bool(st.session_state.get("coaching", False)))
-    if pending is not None and seen is not None and seen != token:
+    if carried:
+        st.warning(carried, icon=":material/warning:")
+    for command in stale:
         st.warning(
-            "The interview moved on (another tab, a double click, or a message sent "
-            "while the interviewer was still replying), so that input was not used. "
-            "Here is the interview as it stands; send it again if you still want to."
+            f"'{command}' was not used: the interview had moved on when it arrived.",
+            icon=":material/warning:",
         )
-    elif pending is not None:
-        if pending.strip():
-            with st.chat_message("user", avatar=AVATARS[Speaker.CANDIDATE]):
-                st.text(pending)
-            new = _streamed_reply(lambda stream: interview.handle(pending, stream))
-        else:  # a blank message gets the engine's notice, and no empty bubble on either side
-            new = interview.handle(pending)
-        for turn in new:
-            if turn.speaker is Speaker.SYSTEM:
-                st.info(turn.text, icon=":material/info:")
-        if session.phase is Phase.DONE:
-            st.rerun()  # on to the report
+    pending = typed if typed is not None else clicked
+    running = runner.in_flight(session.id)
+    last = session.turns[-1] if session.turns else None
+    if pending is not None:
+        st.session_state.pop(NOTICE, None)
+        sub = runner.submit(interview, pending, seen)
+        st.session_state[MINE] = (sub, typed is not None)
+        if sub.outcome is Outcome.REFUSED:
+            st.rerun()  # the next run says why and puts the text back in the box
+        _follow(sub, session, show_words=bool(pending.strip()))
+    elif running is not None:
+        _follow(running, session, show_words=not _already_shown(running, session))
+    elif last is not None and last.speaker is Speaker.CANDIDATE and session.phase is not Phase.DONE:
+        # The last message was saved but its reply never finished (a crash, or a server
+        # restart mid-reply): finish it now.
+        _follow(runner.resume(interview), session, show_words=False)
     st.session_state[seen_key] = len(session.turns)
     with header:
         _header(interview)
-    token = len(session.turns)
+    _command_buttons(session, disabled=False)
+
+
+def _outcome_of_last_submission(session_id: str, ended: bool = False) -> str:
+    """What to tell the candidate about this tab's last message; a refused text goes back into
+    the input once (this must run before the input is drawn). The words stay on screen until
+    the candidate sends something else, whatever reruns come in between."""
+    mine = st.session_state.get(MINE)
+    if mine is None or mine[0].session_id != session_id:
+        return ""
+    sub, typed = mine
+    if sub.finished and not sub.reported:
+        sub.reported = True
+        if ended and typed and not sub.stored and sub.text.strip():
+            st.session_state[NOTICE] = (
+                f"This interview has ended, so your last message was not used: {sub.text}"
+            )
+        elif typed and not sub.stored and sub.text.strip():
+            # A new input widget, created holding the text: an input that already exists
+            # may have cleared itself after the send, after the text was put back.
+            st.session_state[INPUT_GENERATION] = st.session_state.get(INPUT_GENERATION, 0) + 1
+            st.session_state[_input_key()] = sub.text
+            st.session_state[NOTICE] = (
+                f"{sub.reason} It is back in the box below: send it again if you still want to."
+            )
+        elif sub.outcome is not Outcome.HANDLED:
+            st.session_state[NOTICE] = sub.reason
+    notice: str = st.session_state.get(NOTICE, "")
+    return notice
+
+
+def _clicked_commands(token: int) -> tuple[str | None, list[str]]:
+    """The command button clicked on the buttons drawn for this state of the interview, and
+    any clicked on an older set (those come too late to use)."""
+    current: str | None = None
+    stale: list[str] = []
+    for key, value in list(st.session_state.items()):
+        if not (isinstance(key, str) and key.startswith("cmd-") and value is True):
+            continue
+        _, command, at = key.split("-", 2)
+        if at == str(token) and current is None:
+            current = command
+        else:
+            stale.append(command)
+    return current, stale
+
+
+def _already_shown(sub: Submission, session: Session) -> bool:
+    last = session.turns[-1] if session.turns else None
+    return sub.resuming or (
+        last is not None and last.speaker is Speaker.CANDIDATE and last.text == sub.text.strip()
+    )
+
+
+def _follow(sub: Submission, session: Session, show_words: bool) -> None:
+    """Show a message in flight and the reply as it streams in, then redraw from the store."""
+    if show_words:
+        with st.chat_message("user", avatar=AVATARS[Speaker.CANDIDATE]):
+            st.text(sub.text)
+    with st.chat_message("assistant", avatar=AVATARS[Speaker.INTERVIEWER]):
+        placeholder = st.empty()
+    _command_buttons(session, disabled=True)
+    shown: str | None = None
+    while True:
+        done = sub.wait(0.05)
+        text = sub.reply_so_far()
+        if text != shown:
+            placeholder.markdown(text or "…")
+            shown = text
+        if done:
+            break
+    st.rerun()
+
+
+def _command_buttons(session: Session, disabled: bool) -> None:
+    token = "busy" if disabled else str(len(session.turns))
     cols = st.columns(4)
     for col, (command, label) in zip(cols, COMMAND_LABELS.items(), strict=True):
         col.button(
             label,
             key=f"cmd-{command.value}-{token}",
             width="stretch",
-            disabled=session.phase is not Phase.QUESTION and command is not Command.END,
+            disabled=disabled
+            or (session.phase is not Phase.QUESTION and command is not Command.END),
         )
 
 
@@ -262,27 +340,29 @@ def _interview_page() -> None:
             st.query_params.clear()
             st.rerun()
         return
-    turns = interview.session.turns
-    if (
-        turns
-        and turns[-1].speaker is Speaker.CANDIDATE
-        and interview.session.phase is not Phase.DONE
-    ):
-        # The last message was saved but its reply never finished (a refresh or a crash
-        # mid-reply): finish it now, then show the interview as usual.
-        transcript(interview, bool(st.session_state.get("coaching", False)))
-        _streamed_reply(interview.resume)
-        st.rerun()
-    if interview.session.phase is Phase.DONE:
+    runner = services.turns
+    if interview.session.phase is Phase.DONE and runner.in_flight(session_id) is None:
+        _ended_input()
         show_report(services.report(interview.session), interview)
         if st.button("Start another interview", type="primary"):
             st.query_params.clear()
             st.rerun()
         return
-    chat(interview)
+    chat(interview, runner)
+
+
+def _ended_input() -> None:
+    """A message sent as the interview ended (from another tab, say) is named, not dropped."""
+    carried = _outcome_of_last_submission(st.query_params.get("session", ""), ended=True)
+    late = st.chat_input("This interview has ended", key=_input_key(), disabled=True)
+    if late:
+        carried = f"This interview has ended, so your last message was not used: {late}"
+    if carried:
+        st.warning(carried, icon=":material/warning:")
 
 
 def _services() -> Services:
     from interviewer.web.resources import services
 
     return services()
+
