@@ -16,6 +16,7 @@ from interviewer.engine import Command, Interview, Stream
 from interviewer.errors import InterviewerError
 from interviewer.packs import Pack
 from interviewer.services import Services
+from interviewer.untrusted import plain_markdown
 from interviewer.web.report_view import show_report
 
 LEVELS = {
@@ -33,8 +34,8 @@ def mode_line(services: Services) -> None:
     """Which mode is on, and how to switch the LLM on."""
     if services.settings.model:
         st.caption(
-            f"Mode: **LLM** `{services.settings.model}`"
-            + (f" at `{services.settings.base_url}`" if services.settings.base_url else "")
+            f"Mode: **LLM** {_cell(services.settings.model)}"
+            + (f" at {_cell(services.settings.base_url)}" if services.settings.base_url else "")
             + ". Any model failure falls back to offline behaviour with a notice."
         )
     else:
@@ -51,7 +52,8 @@ def rubric_tables(pack: Pack) -> None:
     for tab, rubric in zip(tabs, pack.spec.rubrics.values(), strict=True):
         with tab:
             rows = [
-                f"| {c.name} | {c.weight:g} | {_cell(c.anchors[3])} | {_cell(c.anchors[5])} |"
+                f"| {_cell(c.name)} | {c.weight:g} | "
+                f"{_cell(c.anchors[3])} | {_cell(c.anchors[5])} |"
                 for c in rubric.criteria
             ]
             st.markdown(
@@ -61,8 +63,8 @@ def rubric_tables(pack: Pack) -> None:
 
 
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Pack or settings text shown literally, on one line (safe in a Markdown table cell)."""
+    return plain_markdown(text, inline=True)
 
 
 def setup(services: Services) -> None:
@@ -77,9 +79,9 @@ def setup(services: Services) -> None:
     pack_id = st.selectbox("Interview pack", list(packs), format_func=lambda p: packs[p].spec.name)
     pack = packs[pack_id]
     st.caption(
-        f"{pack.spec.description} · interviewer: {pack.spec.persona.name}, "
-        f"{pack.spec.persona.title} · version {pack.spec.version}"
-        + (f" · builds on {pack.spec.extends}" if pack.spec.extends else "")
+        f"{_cell(pack.spec.description)} · interviewer: {_cell(pack.spec.persona.name)}, "
+        f"{_cell(pack.spec.persona.title)} · version {_cell(pack.spec.version)}"
+        + (f" · builds on {_cell(pack.spec.extends)}" if pack.spec.extends else "")
     )
     with st.expander("How answers are scored in this pack"):
         rubric_tables(pack)
@@ -98,9 +100,9 @@ def setup(services: Services) -> None:
         fmt = st.radio(
             "Format",
             list(formats),
-            format_func=lambda f: formats[f].name,
+            format_func=lambda f: _cell(formats[f].name),
             captions=[
-                f"{f.description} ({f.minutes} min, {f.question_count} questions)"
+                f"{_cell(f.description)} ({f.minutes} min, {f.question_count} questions)"
                 for f in formats.values()
             ],
         )
@@ -257,7 +259,7 @@ def _interview_page() -> None:
     try:
         interview = services.open_interview(session_id)
     except InterviewerError as exc:
-        st.error(str(exc))
+        st.error(plain_markdown(str(exc)))  # it quotes the URL's session value
         if st.button("Start a new interview"):
             st.query_params.clear()
             st.rerun()
