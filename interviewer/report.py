@@ -7,6 +7,7 @@ answers appear only here, never during the interview.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -252,8 +253,12 @@ def _md(text: str) -> str:
 
 
 def to_json(report: Report) -> str:
-    """The report as JSON."""
-    return report.model_dump_json(indent=2)
+    """The report as JSON. C1 controls and bidi overrides are written as \\u escapes too (JSON
+    needs it only for C0): the same data, and nothing a terminal could act on."""
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", report.model_dump_json(indent=2))
+
+
+_INVISIBLE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 _CSS = """

@@ -32,7 +32,7 @@ from functools import cache
 from markdown_it import MarkdownIt  # a dependency of rich, which the CLI is built on
 from markdown_it.tree import SyntaxTreeNode
 
-__all__ = ["model_markdown", "plain_markdown", "strip_controls", "terminal"]
+__all__ = ["model_markdown", "plain_markdown", "strip_controls", "terminal", "terminal_markup"]
 
 # Escape sequences, 7-bit (ESC ...) and 8-bit (C1 introducer) forms.
 _STRING_SEQUENCE = (  # OSC, DCS, SOS, PM, APC up to their terminator (ST, or BEL for OSC)
@@ -61,6 +61,13 @@ def strip_controls(text: str) -> str:
 def terminal(text: str) -> str:
     """Text safe to write to a terminal: no escape sequence or control but newline and tab."""
     return strip_controls(text)
+
+
+def terminal_markup(text: object) -> str:
+    """:func:`terminal` text for a string rich reads as markup (``[link=...]`` stays text)."""
+    from rich.markup import escape
+
+    return escape(terminal(str(text)))
 
 
 def _escape(text: str) -> str:
