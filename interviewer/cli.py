@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -25,6 +24,8 @@ from interviewer.corpus import (
 )
 from interviewer.domain import Category, CorpusFile, Level
 from interviewer.errors import InterviewerError
+from interviewer.untrusted import terminal
+from interviewer.untrusted import terminal_markup as escape
 
 if TYPE_CHECKING:
     from interviewer.evals.datasets import Dataset
@@ -144,15 +145,15 @@ def corpus_search(
     for notice in services.notices:
         err.print(f"[yellow]{escape(notice)}[/yellow]")
     found = services.retriever.search(query, k, Filters(role, level, category, topic))
-    table = Table(title=f"{len(found)} result(s) for “{query}”", show_lines=True)
+    table = Table(title=f"{len(found)} result(s) for “{escape(query)}”", show_lines=True)
     for column in ("id", "category / topic", "levels", "question"):
         table.add_column(column, overflow="fold")
     for q in found:
         table.add_row(
-            q.id,
-            f"{q.category.value}\n{q.topic}",
+            escape(q.id),
+            f"{q.category.value}\n{escape(q.topic)}",
             ", ".join(lvl.value for lvl in q.levels),
-            q.question,
+            escape(q.question),
         )
     out.print(table)
 
@@ -171,7 +172,7 @@ def corpus_stats(corpus: CorpusOpt = None) -> None:
     for row in stats(loaded.questions):
         table.add_row(
             row.category.value,
-            row.topic,
+            escape(row.topic),
             *(str(row.by_level[lvl] or "-") for lvl in Level),
             str(row.total),
         )
@@ -181,9 +182,9 @@ def corpus_stats(corpus: CorpusOpt = None) -> None:
         for gap in gaps:
             out.print(f"[red]gap[/red] {escape(gap.message)}", highlight=False)
         if not gaps:
-            out.print(f"[green]{role}: every cell of the coverage plan is filled[/green]")
+            out.print(f"[green]{escape(role)}: every cell of the coverage plan is filled[/green]")
         asks = candidate_questions(settings.corpus_dir, role)[0]
-        out.print(f"{role}: {len(asks)} questions for candidates to ask at the end")
+        out.print(f"{escape(role)}: {len(asks)} questions for candidates to ask at the end")
     if loaded.problems:
         err.print(
             f"[yellow]{len(loaded.problems)} item(s) skipped: run `interviewer corpus "
@@ -244,12 +245,12 @@ def practice(
         interview = services.new_interview(pack, level, fmt, profile, jd)
 
     def stream(chunk: str) -> None:
-        out.print(chunk, end="", markup=False, highlight=False)
+        out.print(terminal(chunk), end="", markup=False, highlight=False)
 
     out.print(f"[dim]Session {interview.session.id} · mode {interview.session.mode}[/dim]")
     if resume:
         for turn in interview.session.turns[-3:]:
-            out.print(f"[dim]{turn.speaker.value}:[/dim] {escape(turn.text)}")
+            out.print(f"[dim]{turn.speaker.value}:[/dim] {escape(turn.text)}", highlight=False)
         interview.resume(stream)
     else:
         interview.start(stream)
@@ -272,7 +273,7 @@ def practice(
                 out.print(f"[yellow]notice:[/yellow] {escape(turn.text)}", highlight=False)
         seen = len(interview.session.turns)
     report = services.report(interview.session)
-    out.print(Markdown(to_markdown(report)))
+    out.print(Markdown(to_markdown(report), hyperlinks=False))  # its text is made safe there
     out.print(f"[dim]Export: interviewer sessions export {interview.session.id} --format md[/dim]")
 
 
@@ -305,10 +306,10 @@ def sessions_list(
         table.add_row(
             row.id,
             row.started_at[:16].replace("T", " "),
-            row.profile or "-",
-            row.pack_id,
-            row.level,
-            row.format,
+            escape(row.profile or "-"),
+            escape(row.pack_id),
+            escape(row.level),
+            escape(row.format),
             row.phase,
             f"{row.overall:.1f}" if row.overall is not None else "-",
         )
@@ -328,8 +329,8 @@ def sessions_show(session_id: str) -> None:
     report = to_markdown(services.report(session))
     for turn in session.turns:
         out.print(f"[bold]{turn.speaker.value}[/bold] [dim]{turn.kind.value}[/dim]: ", end="")
-        out.print(turn.text, markup=False, highlight=False)
-    out.print(Markdown(report))
+        out.print(terminal(turn.text), markup=False, highlight=False)
+    out.print(Markdown(report, hyperlinks=False))
 
 
 @sessions_app.command("export")
@@ -348,7 +349,7 @@ def sessions_export(
     report = services.report(services.store.load(session_id, prefix=True))
     text = to_markdown(report) if fmt == "md" else to_json(report)
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(terminal(text))  # JSON escapes control characters already
     else:
         output.write_text(text)
         err.print(f"Wrote {output}")
@@ -592,8 +593,11 @@ def eval_compare(
             f"[{colours[row['verdict']]}]{row['verdict']}[/]",
         )
     console = Console()
-    console.print(f"A: {result['a']['label']}  ({result['a']['path']}, n={result['a']['n']})")
-    console.print(f"B: {result['b']['label']}  ({result['b']['path']}, n={result['b']['n']})")
+    for key in ("a", "b"):
+        run = result[key]
+        console.print(
+            f"{key.upper()}: {escape(run['label'])}  ({escape(run['path'])}, n={run['n']})"
+        )
     console.print(table)
 
 

@@ -15,7 +15,6 @@ import yaml
 from pydantic import TypeAdapter
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from interviewer.config import Settings
@@ -30,6 +29,7 @@ from interviewer.packs import (
     builtin_packs_dir,
     load_pack,
 )
+from interviewer.untrusted import terminal_markup as escape
 
 pack_app = typer.Typer(
     help="Prompt packs: persona, formats, rubrics and questions, without touching code.",
@@ -86,17 +86,17 @@ def pack_list() -> None:
     outside: dict[Path, list[str]] = {}
     for pack in catalog.packs.values():
         table.add_row(
-            pack.id,
-            pack.spec.version,
-            pack.spec.extends or "",
-            pack.spec.role,
+            escape(pack.id),
+            escape(pack.spec.version),
+            escape(pack.spec.extends or ""),
+            escape(pack.spec.role),
             str(len(pack.spec.formats)),
         )
         if pack.root.parent != builtin_packs_dir():
             outside.setdefault(pack.root.parent, []).append(pack.id)
     out.print(table)
     for folder, ids in outside.items():
-        out.print(f"from {folder}: {', '.join(ids)}", highlight=False, soft_wrap=True)
+        out.print(escape(f"from {folder}: {', '.join(ids)}"), highlight=False, soft_wrap=True)
     for problem in catalog.problems:
         err.print(f"[red]not loaded:[/red] {escape(problem)}", highlight=False)
 
@@ -107,18 +107,21 @@ def pack_show(pack_id: Annotated[str, typer.Argument(help="A pack id.")]) -> Non
     pack = _pack(pack_id)
     spec = pack.spec
     out.print(
-        f"[bold]{escape(spec.name)}[/bold] ({spec.id} {spec.version}, hash {pack.content_hash})"
+        f"[bold]{escape(spec.name)}[/bold] ({escape(f'{spec.id} {spec.version}')}, "
+        f"hash {pack.content_hash})"
     )
     out.print(escape(spec.description))
     if spec.extends:
-        out.print(f"extends: {spec.extends}")
+        out.print(f"extends: {escape(spec.extends)}")
     persona = spec.persona
     out.print(escape(f"persona: {persona.name}, {persona.title} ({persona.tone})"))
     source = spec.questions
     out.print(
-        f"questions: roles {', '.join(source.roles or [spec.role])}; topics "
-        f"{', '.join(source.topics) or 'all'}; tags {', '.join(source.tags) or 'any'}; "
-        f"{len(pack.question_files)} file(s) of the pack's own"
+        escape(
+            f"questions: roles {', '.join(source.roles or [spec.role])}; topics "
+            f"{', '.join(source.topics) or 'all'}; tags {', '.join(source.tags) or 'any'}; "
+            f"{len(pack.question_files)} file(s) of the pack's own"
+        )
     )
     formats = Table(title="formats")
     for column in ("id", "name", "minutes", "plan", "follow-ups"):
@@ -128,7 +131,9 @@ def pack_show(pack_id: Annotated[str, typer.Argument(help="A pack id.")]) -> Non
             f"{s.count} {s.category.value}" + (f" ({'/'.join(s.topics)})" if s.topics else "")
             for s in fmt.slots
         )
-        formats.add_row(fid, escape(fmt.name), str(fmt.minutes), plan, str(fmt.follow_up_budget))
+        formats.add_row(
+            escape(fid), escape(fmt.name), str(fmt.minutes), escape(plan), str(fmt.follow_up_budget)
+        )
     out.print(formats)
     for category, rubric in spec.rubrics.items():
         table = Table(title=f"rubric: {category.value}")
@@ -336,7 +341,7 @@ def pack_validate(
     if problems:
         raise typer.Exit(1)
     out.print(
-        f"ok {pack.id} {pack.spec.version}: {len(pack.spec.formats)} formats, "
+        f"ok {escape(f'{pack.id} {pack.spec.version}')}: {len(pack.spec.formats)} formats, "
         f"{len(pack.spec.templates)} templates rendered"
     )
 
@@ -381,10 +386,10 @@ def pack_test(
         low, high = cast(list[float], row["expect"])
         score = row["score"]
         table.add_row(
-            str(row["id"]),
-            str(row["question"]),
+            escape(row["id"]),
+            escape(row["question"]),
             f"{low:g}..{high:g}",
-            f"{score:.2f}" if isinstance(score, float) else str(row["error"] or "-"),
+            f"{score:.2f}" if isinstance(score, float) else escape(row["error"] or "-"),
             "[green]pass[/green]" if row["passed"] else "[red]FAIL[/red]",
         )
     out.print(table)

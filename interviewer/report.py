@@ -7,6 +7,7 @@ answers appear only here, never during the interview.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +20,7 @@ from interviewer.domain import (
     Question,
     Session,
 )
+from interviewer.untrusted import model_markdown, plain_markdown
 
 
 class ReportModel(BaseModel):
@@ -173,14 +175,17 @@ def _bar(score: float) -> str:
 
 
 def to_markdown(report: Report) -> str:
-    """The report as Markdown."""
-    lines = [f"# Interview report: {report.format.replace('-', ' ')} ({report.level.value})", ""]
+    """The report as Markdown. Candidate, model, pack and corpus text is shown literally (the
+    reference answers keep their formatting), never as a link, an image or HTML:
+    see ``interviewer.untrusted``."""
+    p = _md
+    lines = [f"# Interview report: {p(report.format.replace('-', ' '))} ({report.level.value})", ""]
     lines.append(
-        f"- Session `{report.session_id}`, pack {report.pack} {report.pack_version} "
-        f"(`{report.pack_hash}`), mode {report.mode}, scored by "
-        f"{report.scored_by}"
+        f"- Session {p(report.session_id)}, pack {p(report.pack)} {p(report.pack_version)} "
+        f"({p(report.pack_hash)}), mode {p(report.mode)}, scored by "
+        f"{p(report.scored_by)}"
     )
-    lines.append(f"- Started {report.started_at}, ended {report.ended_at or 'not yet'}")
+    lines.append(f"- Started {p(report.started_at)}, ended {p(report.ended_at or 'not yet')}")
     lines.append("")
     if report.overall is None:
         lines.append("No question was answered, so there is nothing to score yet.")
@@ -192,59 +197,68 @@ def to_markdown(report: Report) -> str:
             "| --- | --- | --- |",
         ]
         lines += [
-            f"| {c.name} | {c.category.replace('_', ' ')} | {_bar(c.score)} |"
+            f"| {p(c.name)} | {p(c.category.replace('_', ' '))} | {_bar(c.score)} |"
             for c in report.criteria
         ]
     if report.study_plan:
         lines += ["", "## What to study next", ""]
-        lines += [f"{i}. {item}" for i, item in enumerate(report.study_plan, 1)]
+        lines += [f"{i}. {p(item)}" for i, item in enumerate(report.study_plan, 1)]
     for i, r in enumerate(report.questions, 1):
         flags = [f.value.replace("_", " ") for f in r.score.flags]
         lines += [
             "",
-            f"## {i}. {r.question}",
+            f"## {i}. {p(r.question)}",
             "",
-            f"*{r.category.replace('_', ' ')} · {r.topic} · score {r.score.overall:.1f}/5"
+            f"*{p(r.category.replace('_', ' '))} · {p(r.topic)} · score {r.score.overall:.1f}/5"
             f"{' · ' + ', '.join(flags) if flags else ''}"
-            f"{'' if Flag.SKIPPED in r.score.flags else ' · scored by ' + r.score.scorer}*",
+            f"{'' if Flag.SKIPPED in r.score.flags else ' · scored by ' + p(r.score.scorer)}*",
             "",
         ]
         if Flag.SKIPPED not in r.score.flags:
-            quoted = "\n".join(f"> {line}" for line in r.answer.splitlines() if line.strip())
+            quoted = "\n".join(f"> {p(line)}" for line in r.answer.splitlines() if line.strip())
             lines += ["**Your answer**", "", quoted or "> (empty)", ""]
         lines += ["| criterion | score | why |", "| --- | --- | --- |"]
-        lines += [f"| {c.name} | {c.score} | {c.reason} |" for c in r.score.criteria]
+        lines += [f"| {p(c.name)} | {c.score} | {p(c.reason)} |" for c in r.score.criteria]
         covered, missed = r.score.covered(), r.score.missed()
         if covered:
             lines += ["", "**Covered**", ""]
             lines += [
-                f"- {kp.text}" + (f' — you said: "{kp.evidence}"' if kp.evidence else "")
+                f"- {p(kp.text)}" + (f' — you said: "{p(kp.evidence)}"' if kp.evidence else "")
                 for kp in covered
             ]
         if missed:
-            lines += ["", "**Missed**", ""] + [f"- {kp.text}" for kp in missed]
+            lines += ["", "**Missed**", ""] + [f"- {p(kp.text)}" for kp in missed]
         if r.score.red_flags:
             lines += ["", "**Misconceptions to revisit**", ""]
-            lines += [f"- {flag}" for flag in r.score.red_flags]
+            lines += [f"- {p(flag)}" for flag in r.score.red_flags]
         lines += [
             "",
             "<details><summary>Model answer</summary>",
             "",
-            r.reference_answer,
+            model_markdown(r.reference_answer),  # no raw HTML: it cannot close the block
             "",
             "</details>",
         ]
     if report.questions_to_ask:
         lines += ["", "## Good questions to ask your next interviewer", ""]
-        lines += [f"- {q}" for q in report.questions_to_ask]
+        lines += [f"- {p(q)}" for q in report.questions_to_ask]
     if report.notices:
-        lines += ["", "## Notices", ""] + [f"- {n}" for n in report.notices]
+        lines += ["", "## Notices", ""] + [f"- {p(n)}" for n in report.notices]
     return "\n".join(lines) + "\n"
 
 
+def _md(text: str) -> str:
+    """Untrusted text, shown literally on one line of Markdown."""
+    return plain_markdown(text, inline=True)
+
+
 def to_json(report: Report) -> str:
-    """The report as JSON."""
-    return report.model_dump_json(indent=2)
+    """The report as JSON. C1 controls and bidi overrides are written as \\u escapes too (JSON
+    needs it only for C0): the same data, and nothing a terminal could act on."""
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", report.model_dump_json(indent=2))
+
+
+_INVISIBLE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 _CSS = """

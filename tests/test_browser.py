@@ -130,8 +130,6 @@ def _accounted_for(page: Page, message: str, data: Path, session_id: str) -> boo
             _settle(page)
             return True
         page.wait_for_timeout(200)
-    page.screenshot(path="/tmp/fail.png", full_page=True)
-    print("HTML", page.locator('[data-testid="stChatInputTextArea"]').evaluate_all("els => els.map(e => [e.value, e.disabled, e.placeholder])"))
     return False
 
 

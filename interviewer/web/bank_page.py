@@ -7,6 +7,7 @@ import streamlit as st
 from interviewer.domain import Category, Level, Question
 from interviewer.errors import InterviewerError
 from interviewer.retrieval import Filters
+from interviewer.untrusted import model_markdown, plain_markdown
 from interviewer.web.resources import services
 
 
@@ -14,22 +15,29 @@ def show_question(q: Question) -> None:
     """One result card: the question up front, the interviewer's notes folded away."""
     levels = " · ".join(level.value for level in q.levels)
     with st.container(border=True):
-        st.markdown(f"**{q.question}**")
-        st.caption(f"{q.category.value.replace('_', ' ')} · {q.topic} · {levels} · `{q.id}`")
+        st.markdown(f"**{_plain(q.question)}**")
+        st.caption(
+            f"{q.category.value.replace('_', ' ')} · {_plain(q.topic)} · {levels} · {_plain(q.id)}"
+        )
         with st.expander("What a good answer covers"):
             for kp in q.key_points:
                 st.markdown(
-                    f"- {kp.text}  \n  *expected from {kp.level.value}, weight {kp.weight}*"
+                    f"- {_plain(kp.text)}  \n  *expected from {kp.level.value}, weight {kp.weight}*"
                 )
         with st.expander("Follow-ups and red flags"):
             for follow_up in q.follow_ups:
-                st.markdown(f"- {follow_up.text}")
+                st.markdown(f"- {_plain(follow_up.text)}")
             if q.red_flags:
                 st.markdown("**Red flags**")
                 for flag in q.red_flags:
-                    st.markdown(f"- {flag}")
+                    st.markdown(f"- {_plain(flag)}")
         with st.expander("Model answer"):
-            st.write(q.reference_answer)
+            st.markdown(model_markdown(q.reference_answer))
+
+
+def _plain(text: str) -> str:
+    """Corpus, pack and error text shown literally (see interviewer.untrusted)."""
+    return plain_markdown(text, inline=True)
 
 
 def bank_page() -> None:
@@ -37,10 +45,10 @@ def bank_page() -> None:
     try:
         svc = services()
     except InterviewerError as exc:
-        st.error(str(exc))
+        st.error(_plain(str(exc)))
         st.stop()
     for notice in svc.notices:
-        st.toast(notice)
+        st.toast(_plain(notice))
 
     st.title("Question bank")
     mode = svc.settings.mode
@@ -50,7 +58,7 @@ def bank_page() -> None:
             "Set `INTERVIEWER_MODEL`, e.g. `openai:gpt-4o-mini`, to use an LLM."
         )
     else:
-        st.caption(f"Mode: LLM **{mode}**")
+        st.caption(f"Mode: LLM **{_plain(mode)}**")
 
     topics = sorted({q.topic for q in svc.corpus.questions})
     with st.sidebar:
@@ -64,7 +72,7 @@ def bank_page() -> None:
         st.divider()
         st.caption(
             f"{len(svc.corpus.questions)} curated questions · index "
-            f"`{svc.index.name}` ({svc.index.count()} items)"
+            f"{_plain(svc.index.name)} ({svc.index.count()} items)"
         )
 
     query = st.text_input(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from interviewer.progress import progress
+from interviewer.untrusted import plain_markdown
 from interviewer.web.charts import progress_chart
 from interviewer.web.resources import guarded, services
 
@@ -24,7 +25,7 @@ def _history() -> None:
     st.query_params["profile"] = profile
     rows, points = progress(svc.store, svc.corpus.by_id(), profile)
     if not rows:
-        st.info(f"No interviews for “{profile}” yet.")
+        st.info(f"No interviews for “{plain_markdown(profile, inline=True)}” yet.")
         return
     if points:
         by = st.segmented_control("Trend by", ["category", "criterion"], default="category")
@@ -35,7 +36,8 @@ def _history() -> None:
         with st.container(border=True):
             a, b, c = st.columns([3, 1, 1])
             a.markdown(
-                f"**{row.format.replace('-', ' ').title()}** · {row.level} · "
+                f"**{plain_markdown(row.format.replace('-', ' ').title(), inline=True)}** · "
+                f"{plain_markdown(row.level, inline=True)} · "
                 f"{row.started_at[:16].replace('T', ' ')}"
             )
             b.markdown(f"{row.overall:.1f}/5" if row.overall is not None else "unfinished")

@@ -16,6 +16,7 @@ from interviewer.errors import InterviewerError
 from interviewer.packs import Pack
 from interviewer.services import Services
 from interviewer.turn_runner import Outcome, Submission, TurnRunner
+from interviewer.untrusted import model_markdown, plain_markdown
 from interviewer.web.report_view import show_report
 
 LEVELS = {
@@ -33,8 +34,8 @@ def mode_line(services: Services) -> None:
     """Which mode is on, and how to switch the LLM on."""
     if services.settings.model:
         st.caption(
-            f"Mode: **LLM** `{services.settings.model}`"
-            + (f" at `{services.settings.base_url}`" if services.settings.base_url else "")
+            f"Mode: **LLM** {_cell(services.settings.model)}"
+            + (f" at {_cell(services.settings.base_url)}" if services.settings.base_url else "")
             + ". Any model failure falls back to offline behaviour with a notice."
         )
     else:
@@ -51,7 +52,8 @@ def rubric_tables(pack: Pack) -> None:
     for tab, rubric in zip(tabs, pack.spec.rubrics.values(), strict=True):
         with tab:
             rows = [
-                f"| {c.name} | {c.weight:g} | {_cell(c.anchors[3])} | {_cell(c.anchors[5])} |"
+                f"| {_cell(c.name)} | {c.weight:g} | "
+                f"{_cell(c.anchors[3])} | {_cell(c.anchors[5])} |"
                 for c in rubric.criteria
             ]
             st.markdown(
@@ -61,8 +63,8 @@ def rubric_tables(pack: Pack) -> None:
 
 
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Pack or settings text shown literally, on one line (safe in a Markdown table cell)."""
+    return plain_markdown(text, inline=True)
 
 
 def setup(services: Services) -> None:
@@ -77,9 +79,9 @@ def setup(services: Services) -> None:
     pack_id = st.selectbox("Interview pack", list(packs), format_func=lambda p: packs[p].spec.name)
     pack = packs[pack_id]
     st.caption(
-        f"{pack.spec.description} · interviewer: {pack.spec.persona.name}, "
-        f"{pack.spec.persona.title} · version {pack.spec.version}"
-        + (f" · builds on {pack.spec.extends}" if pack.spec.extends else "")
+        f"{_cell(pack.spec.description)} · interviewer: {_cell(pack.spec.persona.name)}, "
+        f"{_cell(pack.spec.persona.title)} · version {_cell(pack.spec.version)}"
+        + (f" · builds on {_cell(pack.spec.extends)}" if pack.spec.extends else "")
     )
     with st.expander("How answers are scored in this pack"):
         rubric_tables(pack)
@@ -98,9 +100,9 @@ def setup(services: Services) -> None:
         fmt = st.radio(
             "Format",
             list(formats),
-            format_func=lambda f: formats[f].name,
+            format_func=lambda f: _cell(formats[f].name),
             captions=[
-                f"{f.description} ({f.minutes} min, {f.question_count} questions)"
+                f"{_cell(f.description)} ({f.minutes} min, {f.question_count} questions)"
                 for f in formats.values()
             ],
         )
@@ -143,20 +145,22 @@ def transcript(interview: Interview, coaching: bool) -> None:
             last_answer[turn.question_id] = i
     for i, turn in enumerate(interview.session.turns):
         if turn.speaker is Speaker.SYSTEM:
-            st.info(turn.text, icon=":material/info:")
+            st.info(plain_markdown(turn.text), icon=":material/info:")
             continue
         role = "assistant" if turn.speaker is Speaker.INTERVIEWER else "user"
         with st.chat_message(role, avatar=AVATARS[turn.speaker]):
             if turn.kind is TurnKind.COMMAND:
-                st.markdown(f"*{turn.text}*")
+                st.markdown(f"*{plain_markdown(turn.text, inline=True)}*")
             else:
-                st.text(turn.text) if role == "user" else st.markdown(turn.text)
+                st.text(turn.text) if role == "user" else st.markdown(model_markdown(turn.text))
             score = scores.get(turn.question_id or "")
             if coaching and score and last_answer.get(turn.question_id or "") == i:
                 st.caption(
                     f"Score so far: **{score.overall:.1f}/5** · "
                     f"{len(score.covered())} of {len(score.key_points)} key points · "
-                    + " · ".join(f"{c.name} {c.score}" for c in score.criteria)
+                    + " · ".join(
+                        f"{plain_markdown(c.name, inline=True)} {c.score}" for c in score.criteria
+                    )
                 )
 
 
@@ -179,7 +183,7 @@ def _header(interview: Interview) -> None:
         a.progress(1.0, text="Your questions for the interviewer")
     b.caption(
         f":material/timer: {_elapsed(session.started_at)} elapsed · "
-        f"{session.level.value} · {interview.fmt.name}"
+        f"{session.level.value} · {plain_markdown(interview.fmt.name, inline=True)}"
     )
 
 
@@ -207,7 +211,7 @@ def chat(interview: Interview, runner: TurnRunner) -> None:
     clicked, stale = _clicked_commands(token)
     transcript(interview, bool(st.session_state.get("coaching", False)))
     if carried:
-        st.warning(carried, icon=":material/warning:")
+        st.warning(plain_markdown(carried), icon=":material/warning:")
     for command in stale:
         st.warning(
             f"'{command}' was not used: the interview had moved on when it arrived.",
@@ -299,7 +303,7 @@ def _follow(sub: Submission, session: Session, show_words: bool) -> None:
         done = sub.wait(0.05)
         text = sub.reply_so_far()
         if text != shown:
-            placeholder.markdown(text or "…")
+            placeholder.markdown(model_markdown(text) or "…")
             shown = text
         if done:
             break
@@ -335,7 +339,7 @@ def _interview_page() -> None:
     try:
         interview = services.open_interview(session_id)
     except InterviewerError as exc:
-        st.error(str(exc))
+        st.error(plain_markdown(str(exc)))  # it quotes the URL's session value
         if st.button("Start a new interview"):
             st.query_params.clear()
             st.rerun()
@@ -358,11 +362,10 @@ def _ended_input() -> None:
     if late:
         carried = f"This interview has ended, so your last message was not used: {late}"
     if carried:
-        st.warning(carried, icon=":material/warning:")
+        st.warning(plain_markdown(carried), icon=":material/warning:")
 
 
 def _services() -> Services:
     from interviewer.web.resources import services
 
     return services()
-

@@ -7,6 +7,7 @@ import streamlit as st
 from interviewer.domain import Flag
 from interviewer.engine import Interview
 from interviewer.report import Report, to_html, to_json, to_markdown
+from interviewer.untrusted import model_markdown, plain_markdown
 from interviewer.web.charts import criteria_chart
 
 
@@ -14,9 +15,9 @@ def show_report(report: Report, interview: Interview | None = None) -> None:
     """Render a report; candidate and model text is shown as text, never as HTML."""
     st.title("Your interview report")
     st.caption(
-        f"{report.format.replace('-', ' ').title()} · {report.level.value} · "
-        f"{len(report.questions)} question(s) · scored by {report.scored_by} · "
-        f"pack {report.pack} {report.pack_version}"
+        f"{_safe(report.format.replace('-', ' ').title())} · {report.level.value} · "
+        f"{len(report.questions)} question(s) · scored by {_safe(report.scored_by)} · "
+        f"pack {_safe(report.pack)} {_safe(report.pack_version)}"
     )
     if report.overall is None:
         st.info("No question was answered, so there is nothing to score.")
@@ -27,8 +28,8 @@ def show_report(report: Report, interview: Interview | None = None) -> None:
         strongest = max(report.criteria, key=lambda c: c.score)
         weakest = min(report.criteria, key=lambda c: c.score)
         st.markdown(
-            f"**Strongest:** {strongest.name} ({strongest.score:.1f})  \n"
-            f"**Work on:** {weakest.name} ({weakest.score:.1f})"
+            f"**Strongest:** {_safe(strongest.name)} ({strongest.score:.1f})  \n"
+            f"**Work on:** {_safe(weakest.name)} ({weakest.score:.1f})"
         )
     with right:
         st.altair_chart(criteria_chart(report), width="stretch")
@@ -64,19 +65,19 @@ def show_report(report: Report, interview: Interview | None = None) -> None:
             for ask in report.questions_to_ask:
                 st.markdown(f"- {_safe(ask)}")
     for notice in report.notices:
-        st.info(notice, icon=":material/info:")
+        st.info(_safe(notice), icon=":material/info:")
     st.subheader("Question by question")
     for i, r in enumerate(report.questions, 1):
         with st.container(border=True):
             flags = [f.value.replace("_", " ") for f in r.score.flags]
             st.markdown(f"**{i}. {_safe(r.question)}**")
             st.caption(
-                f"{r.category.replace('_', ' ')} · {r.topic} · "
+                f"{_safe(r.category.replace('_', ' '))} · {_safe(r.topic)} · "
                 f"**{r.score.overall:.1f}/5**" + (f" · {', '.join(flags)}" if flags else "")
             )
             cols = st.columns(len(r.score.criteria))
             for col, c in zip(cols, r.score.criteria, strict=True):
-                col.metric(c.name, f"{c.score}/5", help=c.reason)
+                col.metric(_safe(c.name), f"{c.score}/5", help=_safe(c.reason))
             if Flag.SKIPPED not in r.score.flags:
                 with st.expander("Your answer"):
                     st.text(r.answer)
@@ -92,14 +93,11 @@ def show_report(report: Report, interview: Interview | None = None) -> None:
                 for kp in missed:
                     st.markdown(f"- ⬜ {_safe(kp.text)}")
             for flag in r.score.red_flags:
-                st.warning(f"Misconception to revisit: {flag}")
+                st.warning(f"Misconception to revisit: {_safe(flag)}")
             with st.expander("Model answer"):
-                st.write(r.reference_answer)
+                st.markdown(model_markdown(r.reference_answer))
 
 
 def _safe(text: str) -> str:
-    """Markdown-escape text from candidates, packs or models (no HTML ever renders)."""
-    out = text.replace("\\", "\\\\")
-    for ch in "`*_[]<>#|":
-        out = out.replace(ch, "\\" + ch)
-    return out
+    """Text from candidates, packs or models, shown literally (see interviewer.untrusted)."""
+    return plain_markdown(text, inline=True)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from interviewer.errors import InterviewerError
 from interviewer.services import Services
+from interviewer.untrusted import plain_markdown
 
 PAGE_ICON = Path(__file__).with_name("icon.png")  # shipped: the app makes no outside request
 
@@ -25,4 +26,4 @@ def guarded(render: Callable[[], None]) -> None:
     try:
         render()
     except InterviewerError as exc:
-        st.error(str(exc))
+        st.error(plain_markdown(str(exc)))  # it may quote the URL
