@@ -25,6 +25,7 @@ from interviewer.errors import IndexUnavailableError
 from interviewer.index import QuestionIndex, SyncReport, index_lock
 from interviewer.pack_catalog import Catalog, discover, fingerprint, pack_dirs
 from interviewer.packs import Pack, PackError
+from interviewer.redact import redact_url
 from interviewer.report import Report, build_report
 from interviewer.retrieval import Retriever
 from interviewer.scoring import EmbeddingScorer, Scorer
@@ -138,7 +139,7 @@ class Services:
             self.settings.model,
             offline,
             pack,
-            endpoint=self.settings.base_url or "",
+            endpoint=redact_url(self.settings.base_url or ""),  # it keys a cache kept on disk
         )
 
     def conductor_for(self, notify: Callable[[str], None]) -> Conductor:

@@ -256,3 +256,14 @@ def test_a_broken_settings_file_is_a_message_in_the_app(
     at.run()
     assert not at.exception, at.exception
     assert "modle" in at.error[0].value
+
+
+def test_credentials_in_the_base_url_are_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERVIEWER_MODEL", "openai:some-model")
+    monkeypatch.setenv(
+        "INTERVIEWER_BASE_URL", "https://kim:s3cr3t-pw@llm.example/v1?api-key=k3y-value&x=1"
+    )
+    at = _app()
+    mode = next(c.value for c in at.caption if c.value.startswith("Mode: **LLM**"))
+    assert "https://***@llm.example/v1?api-key=***&x=1" in mode
+    assert "s3cr3t-pw" not in mode and "k3y-value" not in mode

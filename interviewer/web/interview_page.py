@@ -15,6 +15,7 @@ from interviewer.domain import Level, Phase, Speaker, Turn, TurnKind
 from interviewer.engine import Command, Interview, Stream
 from interviewer.errors import InterviewerError
 from interviewer.packs import Pack
+from interviewer.redact import redact_url
 from interviewer.services import Services
 from interviewer.web.report_view import show_report
 
@@ -32,9 +33,10 @@ AVATARS = {
 def mode_line(services: Services) -> None:
     """Which mode is on, and how to switch the LLM on."""
     if services.settings.model:
+        base_url = services.settings.base_url
         st.caption(
             f"Mode: **LLM** `{services.settings.model}`"
-            + (f" at `{services.settings.base_url}`" if services.settings.base_url else "")
+            + (f" at `{redact_url(base_url)}`" if base_url else "")
             + ". Any model failure falls back to offline behaviour with a notice."
         )
     else:
