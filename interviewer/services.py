@@ -108,6 +108,11 @@ class Services:
             )
         return self._store
 
+    def store_notices(self) -> list[str]:
+        """What the store has to say (such as an empty database file replaced), each once;
+        nothing when the store has not been opened."""
+        return self._store.take_notices() if self._store is not None else []
+
     def report(self, session: Session) -> Report:
         """The report of a session, with questions to ask suggested for its role."""
         pack = self.packs.get(session.pack_id)
