@@ -56,6 +56,11 @@ CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="Corpus folder 
 SCHEMA_PATH = Path("schema") / "corpus-file.schema.json"
 
 
+def _notices(notices: list[str]) -> None:
+    for notice in notices:
+        err.print(f"[yellow]{escape(notice)}[/yellow]", highlight=False)
+
+
 def _settings(corpus: Path | None = None) -> Settings:
     settings = Settings()  # a bad file or value raises SettingsError, shown without a traceback
     if corpus is not None:
@@ -243,6 +248,7 @@ def practice(
     else:
         jd = job.read_text(errors="replace") if job else ""
         interview = services.new_interview(pack, level, fmt, profile, jd)
+    _notices(services.store_notices())
 
     def stream(chunk: str) -> None:
         out.print(terminal(chunk), end="", markup=False, highlight=False)
@@ -294,6 +300,7 @@ def sessions_list(
         if settings.database_url
         else SessionStore.for_data_dir(settings.data_dir)
     )
+    _notices(store.take_notices())
     rows = store.list_sessions(profile, limit)
     if as_json:
         sys.stdout.write(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) + "\n")
@@ -326,6 +333,7 @@ def sessions_show(session_id: str) -> None:
 
     services = Services.start(_settings())
     session = services.store.load(session_id, prefix=True)
+    _notices(services.store_notices())
     report = to_markdown(services.report(session))
     for turn in session.turns:
         out.print(f"[bold]{turn.speaker.value}[/bold] [dim]{turn.kind.value}[/dim]: ", end="")
@@ -347,6 +355,7 @@ def sessions_export(
         raise typer.BadParameter("use md or json", param_hint="--format")
     services = Services.start(_settings())
     report = services.report(services.store.load(session_id, prefix=True))
+    _notices(services.store_notices())
     text = to_markdown(report) if fmt == "md" else to_json(report)
     if output is None:
         sys.stdout.write(terminal(text))  # JSON escapes control characters already

@@ -140,7 +140,9 @@ class Settings(BaseSettings):
         try:
             super().__init__(**values)
         except ValidationError as exc:
-            raise SettingsError(_describe(exc)) from exc
+            # Not chained: pydantic's error holds the bad input, which may be the API key, and
+            # a logged or printed traceback would show it.
+            raise SettingsError(_describe(exc)) from None
 
     @property
     def index_dir(self) -> Path:

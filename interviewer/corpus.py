@@ -23,11 +23,13 @@ from interviewer.domain import (
     Question,
 )
 from interviewer.errors import CorpusError
+from interviewer.files import MAX_FILE_BYTES, FileTooLargeError, megabytes, read_capped
 
 NEAR_DUPLICATE_COSINE = 0.92
 # libyaml's safe loader parses the corpus about ten times faster than the pure-Python one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-MAX_FILE_BYTES = 2_000_000
+#: Problems listed per file; past it, one line says how many more there are.
+MAX_PROBLEMS_PER_FILE = 20
 
 
 @dataclass(frozen=True)
@@ -132,11 +134,11 @@ def load_file(
     role = role or path.parent.name
     rel = str(path.relative_to(root.parent)) if path.is_relative_to(root.parent) else str(path)
     try:
-        raw_bytes = path.read_bytes()
+        raw_bytes = read_capped(path, MAX_FILE_BYTES)
+    except FileTooLargeError as exc:
+        return [], [_too_large(rel, exc, "a topic file")]
     except OSError as exc:
         return [], [Problem(rel, f"cannot be read: {exc.strerror}")]
-    if len(raw_bytes) > MAX_FILE_BYTES:
-        return [], [Problem(rel, f"is {len(raw_bytes)} bytes; a topic file holds at most 2 MB")]
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -198,7 +200,23 @@ def load_file(
             )
         if len(problems) == placed:
             questions.append(question)
-    return questions, problems
+    return questions, _capped(rel, problems)
+
+
+def _too_large(rel: str, exc: FileTooLargeError, what: str) -> Problem:
+    limit = megabytes(exc.limit)
+    return Problem(rel, f"is {exc.size:,} bytes; {what} holds at most {limit}, so it was not read")
+
+
+def _capped(rel: str, problems: list[Problem]) -> list[Problem]:
+    """The first `MAX_PROBLEMS_PER_FILE` problems of one file, then how many more there are."""
+    if len(problems) <= MAX_PROBLEMS_PER_FILE:
+        return problems
+    more = len(problems) - MAX_PROBLEMS_PER_FILE
+    return [
+        *problems[:MAX_PROBLEMS_PER_FILE],
+        Problem(rel, f"and {more:,} more problem(s) in this file, not listed; fix these first"),
+    ]
 
 
 def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
@@ -295,14 +313,19 @@ def _load_model(
     if not path.is_file():
         return None, []
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(read_capped(path, MAX_FILE_BYTES).decode("utf-8"), Loader=_LOADER)
         return model.model_validate(data), []
+    except FileTooLargeError as exc:
+        return None, [_too_large(rel, exc, "this file")]
+    except OSError as exc:
+        return None, [Problem(rel, f"cannot be read: {exc.strerror}")]
+    except UnicodeDecodeError as exc:
+        return None, [Problem(rel, f"is not UTF-8 text (byte {exc.start})")]
     except yaml.YAMLError as exc:
         return None, [Problem(rel, f"is not valid YAML: {exc}")]
     except ValidationError as exc:
-        return None, [
-            Problem(rel, str(e["msg"]), field=_field_name(e["loc"])) for e in exc.errors()
-        ]
+        found = [Problem(rel, str(e["msg"]), field=_field_name(e["loc"])) for e in exc.errors()]
+        return None, _capped(rel, found)
 
 
 def candidate_questions(root: Path, role: str) -> tuple[list[CandidateQuestion], list[Problem]]:

@@ -28,6 +28,7 @@ from langchain_core.embeddings import Embeddings
 from interviewer.domain import Level, Question
 from interviewer.embeddings import embeddings_key, get_embeddings
 from interviewer.errors import IndexUnavailableError
+from interviewer.redact import redact_url
 from interviewer.vector_cache import VectorCache
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ def open_client(settings: Settings) -> ClientAPI:
         url = urlparse(settings.chroma_url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise IndexUnavailableError(
-                f"INTERVIEWER_CHROMA_URL '{settings.chroma_url}' is not an http(s) URL."
+                f"INTERVIEWER_CHROMA_URL '{redact_url(settings.chroma_url)}' is not an http(s) URL."
             )
         try:
             return chromadb.HttpClient(
@@ -157,7 +158,8 @@ def open_client(settings: Settings) -> ClientAPI:
             )
         except Exception as exc:
             raise IndexUnavailableError(
-                f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}. Start it, or "
+                f"Cannot reach the Chroma server at {redact_url(settings.chroma_url)}: {exc}. "
+                "Start it, or "
                 "unset INTERVIEWER_CHROMA_URL to use the embedded index."
             ) from exc
     settings.index_dir.mkdir(parents=True, exist_ok=True)

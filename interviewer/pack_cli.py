@@ -268,10 +268,11 @@ def _own_question_problems(folder: Path) -> list[str]:
     """Problems in a pack's ``questions/*.yaml``, checked without the (broken) manifest: the
     role is the manifest's own, else that of the pack it extends, as the catalog has it."""
     from interviewer.corpus import load_file
+    from interviewer.files import MAX_MANIFEST_BYTES, FileTooLargeError, read_capped
 
-    try:
-        data = yaml.safe_load((folder / "pack.yaml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    try:  # an oversized manifest was refused already: it is not read here either
+        data = yaml.safe_load(read_capped(folder / "pack.yaml", MAX_MANIFEST_BYTES))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, FileTooLargeError):
         return []
     if not isinstance(data, dict):
         return []

@@ -20,6 +20,13 @@ from pydantic import Field, StringConstraints, ValidationError, field_validator,
 
 from interviewer.domain import Category, Question, Slug, Strict
 from interviewer.errors import InterviewerError
+from interviewer.files import (
+    MAX_FILE_BYTES,
+    MAX_MANIFEST_BYTES,
+    FileTooLargeError,
+    megabytes,
+    read_capped,
+)
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 TemplateName = Literal[
@@ -313,7 +320,13 @@ def _compile(root: Path, name: str, file_name: str) -> tuple[PromptTemplate, byt
         raise PackError(
             f"{root / 'pack.yaml'}: field templates.{name}: file '{file_name}' not found"
         )
-    raw = path.read_bytes()
+    try:
+        raw = read_capped(path, MAX_FILE_BYTES)
+    except FileTooLargeError as exc:
+        raise PackError(
+            f"{path}: template {name} is {exc.size:,} bytes; a template holds at most "
+            f"{megabytes(exc.limit)}"
+        ) from None
     try:
         text = raw.decode("utf-8")
         _refuse_format_specs(path, name, text)
@@ -336,9 +349,12 @@ def _compile(root: Path, name: str, file_name: str) -> tuple[PromptTemplate, byt
 def _read_manifest(manifest: Path) -> tuple[bytes, dict[str, object]]:
     if not manifest.is_file():
         raise PackError(f"{manifest}: not found (a pack folder holds pack.yaml)")
-    raw = manifest.read_bytes()
-    if len(raw) > 1_000_000:
-        raise PackError(f"{manifest}: is {len(raw)} bytes; pack.yaml holds at most 1 MB")
+    try:
+        raw = read_capped(manifest, MAX_MANIFEST_BYTES)  # a huge file is refused unread
+    except FileTooLargeError as exc:
+        raise PackError(
+            f"{manifest}: is {exc.size:,} bytes; pack.yaml holds at most {megabytes(exc.limit)}"
+        ) from None
     try:
         data = yaml.safe_load(raw.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -411,8 +427,19 @@ def load_pack(
     calibration = _calibration(root, spec, find, parent)
     for path in [*sorted((root / "questions").glob("*.yaml")), calibration]:
         if path is not None and path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+            digest.update(path.name.encode() + b"\0" + _digestible(path, path != calibration))
     return Pack(root, spec, templates, digest.hexdigest()[:16], parent, sources, calibration)
+
+
+def _digestible(path: Path, capped: bool) -> bytes:
+    """A file's bytes for the content hash; a question file over the limit (refused, with a
+    problem, when the questions load) stands in by its size, unread."""
+    if not capped:
+        return path.read_bytes()
+    try:
+        return read_capped(path, MAX_FILE_BYTES)
+    except FileTooLargeError as exc:
+        return f"too large: {exc.size}".encode()
 
 
 def _check_inside(root: Path) -> None:

@@ -25,6 +25,7 @@ from interviewer.errors import IndexUnavailableError
 from interviewer.index import QuestionIndex, SyncReport, index_lock
 from interviewer.pack_catalog import Catalog, discover, fingerprint, pack_dirs
 from interviewer.packs import Pack, PackError
+from interviewer.redact import redact_url
 from interviewer.report import Report, build_report
 from interviewer.retrieval import Retriever
 from interviewer.scoring import EmbeddingScorer, Scorer
@@ -109,6 +110,11 @@ class Services:
             )
         return self._store
 
+    def store_notices(self) -> list[str]:
+        """What the store has to say (such as an empty database file replaced), each once;
+        nothing when the store has not been opened."""
+        return self._store.take_notices() if self._store is not None else []
+
     def report(self, session: Session) -> Report:
         """The report of a session, with questions to ask suggested for its role."""
         pack = self.packs.get(session.pack_id)
@@ -140,7 +146,7 @@ class Services:
             self.settings.model,
             offline,
             pack,
-            endpoint=self.settings.base_url or "",
+            endpoint=redact_url(self.settings.base_url or ""),  # it keys a cache kept on disk
         )
 
     def conductor_for(self, notify: Callable[[str], None]) -> Conductor:

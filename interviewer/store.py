@@ -10,18 +10,26 @@ which SQLite and PostgreSQL both apply atomically under the row's write lock.
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ParamSpec, TypeVar, cast
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from interviewer.domain import Phase, Session
 from interviewer.errors import InterviewerError
+from interviewer.redact import MASK, redact_database_url
+
+log = logging.getLogger(__name__)
 
 SESSION_PREFIX = re.compile(r"[0-9a-f]{6,32}")
 
@@ -39,6 +47,86 @@ class SessionConflictError(StoreError):
             "so this message was not saved."
         )
         self.session_id = session_id
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_C = TypeVar("_C", bound=type)
+#: What SQLite says about a file whose pages are damaged (or that is not a database at all).
+DAMAGED = ("malformed", "not a database", "file is encrypted")
+#: The package to install for a driver module SQLAlchemy could not import.
+DRIVER_PACKAGES = {
+    "MySQLdb": "mysqlclient",
+    "pymysql": "PyMySQL",
+    "psycopg": "psycopg[binary]",
+    "psycopg2": "psycopg2-binary",
+    "pg8000": "pg8000",
+    "oracledb": "oracledb",
+    "pyodbc": "pyodbc",
+}
+
+
+def _database_errors(cls: _C) -> _C:
+    """Every public method of the store turns a database failure, at whatever query it happens
+    (a damaged page is only found when read), into a `StoreError` that says what to do."""
+    for name, member in list(vars(cls).items()):
+        if callable(member) and not name.startswith("_"):
+            setattr(cls, name, _guard(member))
+    return cls
+
+
+def _guard(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    @functools.wraps(method)
+    def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except DBAPIError as exc:
+            store = cast("SessionStore", args[0])
+            raise StoreError(store.describe_failure(exc)) from exc
+
+    return guarded
+
+
+def _engine(url: str, shown: str) -> tuple[Engine, URL]:
+    """The engine for ``url``; a URL that is not one, or whose driver is missing, is a message."""
+    setting = "(the database_url setting, INTERVIEWER_DATABASE_URL)"
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(
+            f"The database URL {shown} {setting} is not a valid SQLAlchemy URL; write it like "
+            "sqlite:///path/to/sessions.db or postgresql+psycopg://user:password@host/db."
+        ) from exc
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError as exc:
+        raise StoreError(
+            f"The database URL {shown} {setting} names '{parsed.drivername}', which SQLAlchemy "
+            "does not know; use e.g. sqlite:///…, postgresql+psycopg://… or mysql+pymysql://…."
+        ) from exc
+    if dialect.is_async:
+        raise StoreError(
+            f"The database URL {shown} {setting} names the asyncio driver "
+            f"'{parsed.get_driver_name()}'; the session store needs a synchronous one, "
+            "e.g. postgresql+psycopg://… or mysql+pymysql://…."
+        )
+    try:
+        return create_engine(url, future=True), parsed
+    except ImportError as exc:
+        module = exc.name or str(exc)
+        package = DRIVER_PACKAGES.get(module.partition(".")[0], module)
+        raise StoreError(
+            f"The database URL {shown} {setting} needs the driver for '{parsed.drivername}' "
+            f"(Python module '{module}'), which is not installed. Install it "
+            f"(`pip install {package}`), or unset database_url to keep sessions in SQLite."
+        ) from exc
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The database file of a SQLite URL (None for other databases and in-memory ones)."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return None if url.database.startswith("file:") else Path(url.database)
 
 
 def _m001_initial(conn: Connection) -> None:
@@ -107,23 +195,70 @@ class SessionRow:
     overall: float | None
 
 
+@_database_errors
 class SessionStore:
-    """Sessions and their turns in a SQL database."""
+    """Sessions and their turns in a SQL database.
+
+    Every public method raises `StoreError`, never a driver error: messages name the file (or
+    the URL, password hidden) and say what to do; the database itself is never changed by a
+    failure.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, future=True)
-        if url.startswith("sqlite"):
+        self.shown = redact_database_url(url)  # what messages show: never the password
+        self.notices: list[str] = []  # things the user should hear once, e.g. an empty file
+        self.engine, parsed = _engine(url, self.shown)
+        self._password = parsed.password
+        self.path = _sqlite_file(parsed)
+        was_empty = False
+        if self.path is not None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                was_empty = self.path.is_file() and self.path.stat().st_size == 0
+            except OSError as exc:
+                raise StoreError(
+                    f"The session database {self.path} cannot be used: {exc.strerror}."
+                ) from exc
+        if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        try:
-            self.migrate()
-        except (OperationalError, DatabaseError) as exc:
-            raise StoreError(
-                f"The session database {url} cannot be used ({exc.orig}). Move it aside to start "
-                "a new one; your interviews in it are not lost."
-            ) from exc
+        applied = self.migrate()
+        if was_empty and 1 in applied:
+            notice = (
+                f"The session database {self.path} was empty (0 bytes), so a new database was "
+                "created there. If it held interviews, they were lost before this start: "
+                "restore the file from a backup to get them back."
+            )
+            log.warning(notice)
+            self.notices.append(notice)
+
+    def describe_failure(self, exc: DBAPIError) -> str:
+        """What went wrong with the database, and what to do, without its password."""
+        reason = str(exc.orig) if exc.orig is not None else type(exc).__name__
+        if self._password:
+            reason = reason.replace(str(self._password), MASK)
+        if self.path is not None and any(word in reason.lower() for word in DAMAGED):
+            return (
+                f"The session database {self.path} is damaged ({reason}). It was left untouched. "
+                "Move it aside (a new, empty one is then created in its place) or restore it "
+                f'from a backup; `sqlite3 {shlex.quote(str(self.path))} ".recover" | sqlite3 '
+                "recovered.db` can often rescue the interviews in it."
+            )
+        if self.path is not None:
+            return (
+                f"The session database {self.path} cannot be used ({reason}). It was left "
+                "untouched. Check that it can be read and written and that no other program "
+                "holds it locked; or move it aside to start a new one."
+            )
+        return (
+            f"The session database at {self.shown} cannot be used ({reason}). Check that the "
+            "server is running and that the URL (database_url, INTERVIEWER_DATABASE_URL) is right."
+        )
+
+    def take_notices(self) -> list[str]:
+        """Notices not shown yet (each is returned once)."""
+        notices, self.notices = self.notices, []
+        return notices
 
     @classmethod
     def for_data_dir(cls, data_dir: Path) -> SessionStore:

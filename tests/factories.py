@@ -81,3 +81,41 @@ def shipped_settings(data_dir: Path, cache_dir: Path) -> Settings:
         embeddings="minilm",
         collection="questions",
     )
+
+
+def damaged_sessions_db(data_dir: Path, sessions: int = 6) -> Path:
+    """A real ``sessions.db`` holding ``sessions`` sessions, its pages from the third on
+    overwritten: it still opens, and any query that reads them fails as "malformed"."""
+    import sqlite3
+
+    from interviewer.domain import Level, Session
+    from interviewer.store import SessionStore
+
+    store = SessionStore.for_data_dir(data_dir)
+    for i in range(sessions):
+        store.save(
+            Session(
+                id=f"abcdef{i}",
+                pack_id="backend-developer",
+                pack_version="1.0.0",
+                pack_hash="h",
+                level=Level.MID,
+                format="phone-screen",
+                profile="kim",
+                started_at=f"2026-01-0{i + 1}T09:00:00+00:00",
+                job_description="Backend role. " * 200,  # spreads the rows over many pages
+            )
+        )
+    store.engine.dispose()  # the last connection checkpoints the WAL into the file
+    path = data_dir / "sessions.db"
+    db = sqlite3.connect(path)
+    try:
+        page = int(db.execute("PRAGMA page_size").fetchone()[0])
+    finally:
+        db.close()
+    size = path.stat().st_size
+    assert size > 4 * page, "too few pages to damage"
+    with path.open("r+b") as file:
+        file.seek(2 * page)
+        file.write(b"\xa5" * (size - 2 * page))
+    return path

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from factories import damaged_sessions_db
 from fake_llm import FakeLLM
 from streamlit.testing.v1 import AppTest
 
@@ -259,3 +260,61 @@ def test_a_broken_settings_file_is_a_message_in_the_app(
     at.run()
     assert not at.exception, at.exception
     assert "modle" in at.error[0].value
+
+
+def _history() -> None:
+    from interviewer.web.history_page import history_page
+
+    history_page()
+
+
+def test_a_damaged_session_database_is_one_message_on_every_page(isolated_env: Path) -> None:
+    path = damaged_sessions_db(isolated_env)
+    expected = f"The session database {path} is damaged"
+    setup = _app()
+    next(b for b in setup.button if b.label == "Start interview").click().run()
+    opened = AppTest.from_file(APP, default_timeout=120)
+    opened.query_params["session"] = "abcdef1"
+    opened.run()
+    history = AppTest.from_function(_history, default_timeout=120)
+    history.query_params["profile"] = "kim"
+    history.run()
+    for at in (setup, opened, history):
+        assert not at.exception, at.exception
+        assert len(at.error) == 1 and expected in at.error[0].value, [e.value for e in at.error]
+        assert "left untouched" in at.error[0].value and ".recover" in at.error[0].value
+
+
+def test_a_database_url_without_its_driver_is_a_message_in_the_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INTERVIEWER_DATABASE_URL", "mysql://kim:s3cr3t-pw@db.example/interviews")
+    at = _app()
+    next(b for b in at.button if b.label == "Start interview").click().run()
+    assert not at.exception, at.exception
+    assert "(Python module 'MySQLdb'), which is not installed" in at.error[0].value
+    assert "s3cr3t-pw" not in at.error[0].value
+
+
+def test_an_empty_session_database_is_replaced_with_a_notice_shown_once(
+    isolated_env: Path,
+) -> None:
+    isolated_env.mkdir(parents=True)
+    (isolated_env / "sessions.db").write_bytes(b"")
+    at = _start(_app())
+    notices = [w.value for w in at.warning if "was empty (0 bytes)" in w.value]
+    assert len(notices) == 1, [w.value for w in at.warning]
+    at.chat_input[0].set_value("An answer after the notice.")
+    at.run()
+    assert not any("was empty" in w.value for w in at.warning)
+
+
+def test_credentials_in_the_base_url_are_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERVIEWER_MODEL", "openai:some-model")
+    monkeypatch.setenv(
+        "INTERVIEWER_BASE_URL", "https://kim:s3cr3t-pw@llm.example/v1?api-key=k3y-value&x=1"
+    )
+    at = _app()
+    mode = next(c.value for c in at.caption if c.value.startswith("Mode: **LLM**"))
+    assert "https://***@llm.example/v1?api-key=***&x=1" in mode
+    assert "s3cr3t-pw" not in mode and "k3y-value" not in mode

@@ -62,3 +62,31 @@ def test_a_bad_value_is_named_but_never_echoed(settings_toml: Callable[[str], Pa
     with pytest.raises(SettingsError, match="api_key") as caught:
         Settings()
     assert "12345678901234567890" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("toml", "env"),
+    [
+        ('api_key = ["sk-never-shown"]\n', {}),  # a wrong type for the key itself
+        ('api_key = { value = "sk-never-shown" }\n', {}),
+        ('llm_timeout = "sk-never-shown"\n', {}),  # a key pasted into the wrong setting
+        ("", {"INTERVIEWER_LLM_MAX_RETRIES": "sk-never-shown"}),
+        ("", {"INTERVIEWER_API_KEY": "sk-fine", "INTERVIEWER_COLLECTION": "sk-never-shown!"}),
+    ],
+)
+def test_a_settings_error_never_echoes_a_key_not_even_in_its_traceback(
+    settings_toml: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    toml: str,
+    env: dict[str, str],
+) -> None:
+    import traceback
+
+    settings_toml(toml)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        Settings()
+    shown = "".join(traceback.format_exception(caught.value))  # what a log would hold
+    assert "Invalid settings" in shown
+    assert "sk-never-shown" not in shown

@@ -167,3 +167,35 @@ def _mid_points() -> list[dict[str, object]]:
             "level": "senior",
         },
     ]
+
+
+def test_an_oversized_candidate_questions_file_is_refused_unread(tmp_path: Path) -> None:
+    from interviewer.corpus import candidate_questions
+
+    path = tmp_path / "corpus" / "backend-developer" / "closing" / "candidate-questions.yaml"
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as file:
+        file.write(b"questions:\n")
+        file.truncate(50_000_000)  # 50 MB (sparse): once took 77 s and 525 MB to reject
+    asks, problems = candidate_questions(tmp_path / "corpus", "backend-developer")
+    assert asks == []
+    assert [str(p) for p in problems] == [
+        "corpus/backend-developer/closing/candidate-questions.yaml: is 50,000,000 bytes; "
+        "this file holds at most 2 MB, so it was not read"
+    ]
+
+
+def test_problems_are_capped_per_file(tmp_path: Path) -> None:
+    from interviewer.corpus import MAX_PROBLEMS_PER_FILE, candidate_questions
+
+    path = tmp_path / "corpus" / "backend-developer" / "closing" / "candidate-questions.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text("questions:\n" + "  - id: x\n" * 500)  # 5 problems each: 2,500 in all
+    problems = candidate_questions(tmp_path / "corpus", "backend-developer")[1]
+    assert len(problems) == MAX_PROBLEMS_PER_FILE + 1
+    assert problems[-1].message == (
+        "and 2,480 more problem(s) in this file, not listed; fix these first"
+    )
+    topic = write_topic(tmp_path / "corpus", "sample", [{"id": f"t-{i}"} for i in range(100)])
+    found = [p for p in load_corpus(tmp_path / "corpus").problems if p.file.endswith(topic.name)]
+    assert len(found) == MAX_PROBLEMS_PER_FILE + 1 and found[-1].message.startswith("and ")

@@ -152,3 +152,32 @@ def test_a_linked_pack_file_cannot_lead_outside_the_pack(tmp_path: Path) -> None
     (copy / "tests.yaml").symlink_to(secret)
     with pytest.raises(PackError, match=r"tests\.yaml: leads outside"):
         load_pack(copy)
+
+
+def test_pack_validate_refuses_an_oversized_manifest_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from interviewer.cli import app
+
+    folder = tmp_path / "huge"
+    folder.mkdir()
+    manifest = folder / "pack.yaml"
+    with manifest.open("wb") as file:
+        file.write(b"id: huge\n")
+        file.truncate(50_000_000)  # sparse: 50 MB on paper
+    read: list[Path] = []
+    for method in ("read_bytes", "read_text"):
+        original = getattr(Path, method)
+
+        def spy(self: Path, *args: object, _original: object = original, **kw: object) -> object:
+            if self.name == "pack.yaml" and self.parent == folder:
+                read.append(self)
+            return _original(self, *args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(Path, method, spy)
+    result = CliRunner().invoke(app, ["pack", "validate", str(folder)], terminal_width=300)
+    assert result.exit_code == 1, result.output
+    assert "is 50,000,000 bytes; pack.yaml holds at most 1 MB" in result.output
+    assert read == []

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from factories import damaged_sessions_db
+from sqlalchemy import create_engine, text
 
 from interviewer.domain import Level, Session, Speaker, Turn, TurnKind
 from interviewer.store import MIGRATIONS, SessionConflictError, SessionStore, StoreError
@@ -177,3 +180,81 @@ def test_racing_writers_serialise_on_postgresql(postgres_url: str) -> None:
         conn.execute(text("DELETE FROM turns"))
         conn.execute(text("DELETE FROM sessions"))
     _racing_writers_serialise(store)
+
+
+def test_damage_found_at_any_query_is_one_clear_message(tmp_path: Path) -> None:
+    """Damaged data pages are only found when read: every method says so, the same way."""
+    path = damaged_sessions_db(tmp_path)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    store = SessionStore.for_data_dir(tmp_path)  # the first pages are fine: it opens
+    calls: list[Callable[[], object]] = [
+        store.list_sessions,
+        lambda: store.load("abcdef1"),
+        lambda: store.load("abcdef", prefix=True),
+        lambda: store.recent_question_ids("kim"),
+        lambda: store.save(_session("abcdef9")),
+    ]
+    for call in calls:
+        with pytest.raises(StoreError) as caught:
+            call()
+        message = str(caught.value)
+        assert f"The session database {path} is damaged" in message
+        assert "malformed" in message and "left untouched" in message
+        assert "Move it aside" in message and "backup" in message and ".recover" in message
+    store.engine.dispose()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://kim:s3cr3t-pw@db.example/interviews", "module 'MySQLdb'"),
+        ("mysql://kim:s3cr3t-pw@db.example/interviews", "pip install mysqlclient"),
+        ("postgresql://kim:s3cr3t-pw@db.example/i", "driver for 'postgresql'"),
+        ("postgresql+asyncpg://kim:s3cr3t-pw@db.example/i", "asyncio driver 'asyncpg'"),
+        ("foo://kim:s3cr3t-pw@db.example/i", "names 'foo', which SQLAlchemy does not know"),
+        ("kim:s3cr3t-pw@db.example/interviews", "is not a valid SQLAlchemy URL"),
+    ],
+)
+def test_a_database_url_that_cannot_work_is_one_message(url: str, expected: str) -> None:
+    with pytest.raises(StoreError) as caught:
+        SessionStore(url)
+    message = str(caught.value)
+    assert expected in message
+    assert "INTERVIEWER_DATABASE_URL" in message
+    assert "s3cr3t-pw" not in message
+    assert "***" in message
+
+
+def test_a_server_error_never_shows_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database server that cannot be used is named by its URL, with the password hidden."""
+    import interviewer.store
+
+    unreachable = tmp_path / "no-such-folder" / "x.db"  # stands in for a server that refuses
+    monkeypatch.setattr(
+        interviewer.store,
+        "create_engine",
+        lambda url, **kw: create_engine(f"sqlite:///{unreachable}"),
+    )
+    url = "postgresql+psycopg2://kim:s3cr3t-pw@db.example:5432/interviews?password=s3cr3t-pw"
+    with pytest.raises(StoreError) as caught:
+        SessionStore(url)
+    message = str(caught.value)
+    assert "postgresql+psycopg2://kim:***@db.example:5432/interviews?password=***" in message
+    assert "unable to open database file" in message
+    assert "s3cr3t-pw" not in message
+
+
+def test_an_empty_database_file_is_replaced_with_a_notice(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "sessions.db").write_bytes(b"")
+    store = SessionStore.for_data_dir(tmp_path)
+    notice = f"The session database {tmp_path / 'sessions.db'} was empty (0 bytes)"
+    assert any(notice in n for n in store.notices)
+    assert any(notice in r.getMessage() for r in caplog.records)
+    assert len(store.take_notices()) == 1 and store.take_notices() == []  # said once
+    store.save(_session("abcdef1"))
+    assert SessionStore.for_data_dir(tmp_path).notices == []  # a used database: nothing to say

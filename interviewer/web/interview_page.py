@@ -14,6 +14,7 @@ from interviewer.domain import Level, Phase, Session, Speaker, TurnKind
 from interviewer.engine import Command, Interview
 from interviewer.errors import InterviewerError
 from interviewer.packs import Pack
+from interviewer.redact import redact_url
 from interviewer.services import Services
 from interviewer.turn_runner import Outcome, Submission, TurnRunner
 from interviewer.untrusted import model_markdown, plain_markdown
@@ -33,9 +34,10 @@ AVATARS = {
 def mode_line(services: Services) -> None:
     """Which mode is on, and how to switch the LLM on."""
     if services.settings.model:
+        base_url = services.settings.base_url
         st.caption(
             f"Mode: **LLM** {_cell(services.settings.model)}"
-            + (f" at {_cell(services.settings.base_url)}" if services.settings.base_url else "")
+            + (f" at {_cell(redact_url(base_url))}" if base_url else "")
             + ". Any model failure falls back to offline behaviour with a notice."
         )
     else:

@@ -22,8 +22,13 @@ def services() -> Services:
 
 def guarded(render: Callable[[], None]) -> None:
     """Render a page; a user-facing error (a broken database, an unknown session) becomes a
-    message on the page instead of a traceback."""
+    message on the page instead of a traceback. Notices of the session store (an empty database
+    file replaced) are shown once, at the top of the page that first opened it."""
+    top = st.container()
     try:
         render()
     except InterviewerError as exc:
         st.error(plain_markdown(str(exc)))  # it may quote the URL
+        return
+    for notice in services().store_notices():  # the page got its services: they are cached
+        top.warning(plain_markdown(notice), icon=":material/warning:")
