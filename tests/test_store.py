@@ -210,7 +210,7 @@ def test_damage_found_at_any_query_is_one_clear_message(tmp_path: Path) -> None:
     [
         ("mysql://kim:s3cr3t-pw@db.example/interviews", "module 'MySQLdb'"),
         ("mysql://kim:s3cr3t-pw@db.example/interviews", "pip install mysqlclient"),
-        ("postgresql://kim:s3cr3t-pw@db.example/i", "driver for 'postgresql'"),
+        ("postgresql+psycopg2://kim:s3cr3t-pw@db.example/i", "pip install psycopg2-binary"),
         ("postgresql+asyncpg://kim:s3cr3t-pw@db.example/i", "asyncio driver 'asyncpg'"),
         ("foo://kim:s3cr3t-pw@db.example/i", "names 'foo', which SQLAlchemy does not know"),
         ("kim:s3cr3t-pw@db.example/interviews", "is not a valid SQLAlchemy URL"),
