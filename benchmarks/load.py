@@ -28,6 +28,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -135,6 +136,7 @@ class CandidateResult:
     session_id: str = ""
     start_s: float = 0.0
     turns: list[TurnResult] = field(default_factory=list)
+    texts: list[tuple[str, str]] = field(default_factory=list)  # (single/first/second, text)
     finished_interview: bool = False
     error: str = ""
 
@@ -259,11 +261,13 @@ class Candidate:
                 first = answers.pop() if self.rng.random() > 0.2 else self.rng.choice(COMMANDS)
                 t = time.perf_counter()
                 await self.rerun([self.chat_state(first)])
+                self.result.texts.append(("first" if burst else "single", first))
                 last = first
                 if burst:
                     await asyncio.sleep(0.05)
                     last = answers.pop()
                     await self.rerun([self.chat_state(last)])
+                    self.result.texts.append(("second", last))
                 view = await self.read_runs(time.perf_counter() if burst else t, echo=last)
                 kind = "burst" if burst else ("command" if first in COMMANDS else "answer")
                 self.result.turns.append(
@@ -374,13 +378,28 @@ def read_probes(path: Path) -> dict[str, list[float]]:
     return data
 
 
-def stored_turns(db: Path) -> dict[str, int]:
-    """Candidate turns stored per session."""
+def stored_turns(db: Path) -> dict[str, list[str]]:
+    """Candidate turns stored per session, their texts in order."""
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         rows = conn.execute(
-            "SELECT session_id, COUNT(*) FROM turns WHERE speaker = 'candidate' GROUP BY session_id"
+            "SELECT session_id, text FROM turns WHERE speaker = 'candidate' ORDER BY seq"
         ).fetchall()
-    return {sid: n for sid, n in rows}
+    out: dict[str, list[str]] = {}
+    for sid, text in rows:
+        out.setdefault(sid, []).append(text)
+    return out
+
+
+def missing(sent: list[tuple[str, str]], stored: list[str]) -> list[str]:
+    """Which of the sent messages (single, first or second of a burst) are not stored."""
+    left = list(stored)
+    out = []
+    for role, text in sent:
+        if text in left:
+            left.remove(text)
+        else:
+            out.append(role)
+    return out
 
 
 def pct(values: list[float], p: float) -> float:
@@ -427,7 +446,8 @@ def run_level(
     finish = [t.finish_s for t in single]
     bursts = [t for t in turns if t.kind == "burst"]
     sent = sum(r.sent for r in results)
-    n_stored = sum(stored.get(r.session_id, 0) for r in results)
+    n_stored = sum(len(stored.get(r.session_id, [])) for r in results)
+    unstored = [m for r in results for m in missing(r.texts, stored.get(r.session_id, []))]
     refused = sum(r.refused for r in results)
     probe = {
         name: [
@@ -464,6 +484,7 @@ def run_level(
         "refused": refused,
         "lost": sent - n_stored - refused,
         "restored_inputs": sum(t.restored for t in turns),
+        "not_stored": {k: unstored.count(k) for k in ("single", "first", "second")},
         "interviews_finished": sum(r.finished_interview for r in results),
         "errors": [f"{r.name}: {r.error}" for r in results if r.error],
         "wall_s": round(wall, 1),
@@ -483,9 +504,9 @@ def run_level(
                 "name": r.name,
                 "session": r.session_id,
                 "sent": r.sent,
-                "stored": stored.get(r.session_id, 0),
+                "stored": len(stored.get(r.session_id, [])),
                 "refused": r.refused,
-                "lost": r.sent - stored.get(r.session_id, 0) - r.refused,
+                "lost": r.sent - len(stored.get(r.session_id, [])) - r.refused,
             }
             for r in results
         ],
@@ -503,6 +524,11 @@ def print_level(row: dict[str, Any]) -> None:
     print(
         f"  LOST {row['lost']}  {flag}   (sent {row['sent']}, stored {row['stored']}, "
         f"refused with a notice {row['refused']}, input given back {row['restored_inputs']})"
+    )
+    gone = row["not_stored"]
+    print(
+        f"  not stored: {gone['single']} single messages, {gone['first']} first and "
+        f"{gone['second']} second messages of a burst"
     )
     print(f"  {'':26}{'p50':>8}{'p95':>8}{'max':>8}")
     for label, key in (("submit -> reply on screen", "reply"), ("submit -> run over", "turn")):
@@ -546,6 +572,7 @@ def run(
         seed=seed,
         no_gc=False,
         shared_scorer=False,
+        keep_data=False,
     )
     levels = run_levels([int(n) for n in candidates.split(",")], args)
     top = levels[-1]
@@ -594,6 +621,10 @@ def run_levels(ns: list[int], args: argparse.Namespace) -> list[dict[str, Any]]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if args.keep_data:
+            print(f"\ndata folder kept: {data}")
+        else:
+            shutil.rmtree(data, ignore_errors=True)
     return levels
 
 
@@ -618,6 +649,9 @@ def main() -> None:
         "--shared-scorer",
         action="store_true",
         help="what-if: one offline scorer (and its question-vector cache) per pack and process",
+    )
+    parser.add_argument(
+        "--keep-data", action="store_true", help="keep the data folder (sessions.db) afterwards"
     )
     parser.add_argument(
         "--engine-reference",
