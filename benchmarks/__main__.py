@@ -183,7 +183,7 @@ def _print_suite(title: str, figures: dict[str, float], targets: dict[str, float
 def main() -> None:
     """Run every size in its own process and print a table with ratios to the targets."""
     parser = argparse.ArgumentParser(description=__doc__)
-    suites = ["all", "index", "engine", "scoring", "browser"]
+    suites = ["all", "index", "engine", "scoring", "browser", "load"]
     parser.add_argument("--suite", choices=suites, default="all")
     parser.add_argument("--sizes", default="corpus,10000")
     parser.add_argument("--queries", type=int, default=200)
@@ -203,9 +203,11 @@ def main() -> None:
             "benchmarks.scoring",
             "scoring throughput (offline; LLM judge via the eval runner, local server, 100 ms)",
         ),
+        # Several minutes of both cores: only when asked for (options: python -m benchmarks.load)
+        "load": ("benchmarks.load", "load (1, 4, 8 candidates over the websocket, offline)"),
     }
     for name, (module_name, title) in suites.items():
-        if args.suite not in ("all", name):
+        if args.suite != name and (args.suite != "all" or name == "load"):
             continue
         module = importlib.import_module(module_name)
         _print_suite(title, module.run(), module.TARGETS)

@@ -1,0 +1,681 @@
+"""Load: N simulated candidates at once against one real app server, over Streamlit's websocket.
+
+Usage: ``./run bench --suite load`` or
+``python -m benchmarks.load [--candidates 1,4,8] [--turns 10] [--json out.json]``.
+
+One `streamlit run app.py` server (offline mode, its own temporary data folder and question
+index, started through benchmarks/load_server.py, which adds timing probes) and, per N, N
+candidates in this process, each on its own websocket speaking the browser's protocol
+(protobuf ``BackMsg`` / ``ForwardMsg`` on ``/_stcore/stream``). A candidate loads the page,
+clicks "Start interview" (the button's widget id comes from the page's deltas), then sends
+answers through the chat input: short answers of one to three sentences, sometimes "hint" or
+"skip", after a random think time; every ``--burst-every``-th turn sends a second message 50 ms
+after the first, as a double submit does.
+
+Per turn: submit -> the interviewer's reply on screen (its first text in the deltas), and
+submit -> the script run over (``script_finished``). Per candidate: messages sent, stored (the
+``turns`` table of the data folder's sessions.db, read after the run), and refused with a
+visible notice ("was not used" / "not sent" in the deltas); lost = sent - stored - refused.
+Server CPU comes from /proc/<pid>/stat (and per thread from /proc/<pid>/task), the split of a
+turn's time from the server's probes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import numpy as np
+
+from interviewer.web.local import free_port, wait_for
+
+TARGETS = {"turn_p95_s@8": 1.0}  # and lost = 0, printed on its own line
+TICK = os.sysconf("SC_CLK_TCK")
+GRACE_S = 0.2  # after a finished run, how long to wait for a rerun that is still coming
+RUN_TIMEOUT_S = 120.0
+REFUSALS = ("was not used", "not sent")
+
+ANSWERS = [
+    "I would measure first, then change one thing at a time.",
+    "A list is mutable and a tuple is not. I use tuples for fixed records and as dict keys.",
+    "An index speeds up reads on the indexed columns. It costs space and slows down writes.",
+    "I'd put a cache in front of the database with a short TTL. Invalidation on write keeps "
+    "it honest.",
+    "The GIL lets one thread run Python bytecode at a time, so threads help with I/O but not "
+    "with CPU-bound work.",
+    "I would use a message queue so the producer is not blocked by a slow consumer.",
+    "Idempotency means doing it twice has the same effect as once. I'd use an idempotency "
+    "key stored with the result.",
+    "A deadlock is two transactions waiting on each other's locks. Taking locks in a fixed "
+    "order avoids it.",
+    "I'd add pagination with a cursor instead of offsets, because offsets get slow on deep pages.",
+    "First I'd look at the slow query log and the query plan. Then I'd add the missing index.",
+    "A process has its own memory; threads share it. Processes are safer, threads are lighter.",
+    "I would write a failing test first, then fix the bug, then keep the test.",
+    "Rate limiting with a token bucket per client, kept in Redis so every instance sees it.",
+    "I'm not sure. I think it retries with exponential backoff and some jitter.",
+    "Use a context manager so the file is closed even when an exception is raised.",
+    "A generator yields values lazily, so it uses constant memory on a large file.",
+    "I would shard by customer id, since most queries are per customer.",
+    "Eventual consistency: replicas may lag, so reads right after a write can be stale.",
+    "I'd profile it with cProfile before guessing. Most of the time is usually in a few calls.",
+    "Optimistic locking with a version column: the update fails if someone changed the row.",
+    "In a code review I look for correctness first, then readability, then tests.",
+    "A hash map gives average O(1) lookups; collisions are handled with probing or chaining.",
+    "I would break the monolith along the data it owns, starting with the least coupled part.",
+    "HTTP is stateless, so sessions live in a cookie or in a store keyed by the cookie.",
+]
+COMMANDS = ["hint", "skip"]
+
+
+# --- /proc ------------------------------------------------------------------------------------
+
+
+def _stat_cpu(path: str) -> float:
+    """utime + stime, in seconds, from a /proc stat file."""
+    fields = Path(path).read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds the process has used (every thread, dead ones included)."""
+    return _stat_cpu(f"/proc/{pid}/stat")
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each live thread of the process."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # the thread ended in between
+            out[int(task.name)] = _stat_cpu(f"{task}/stat")
+    return out
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = values[3] + values[4]
+    return float(sum(values) - idle), float(sum(values))
+
+
+# --- one simulated candidate ----------------------------------------------------------------
+
+
+@dataclass
+class TurnResult:
+    """One submission (or a burst of two) and what the page showed."""
+
+    kind: str  # answer, command or burst
+    sent: int
+    reply_s: float | None  # submit -> the interviewer's reply text in the deltas
+    finish_s: float  # submit -> the last script run over
+    refused: int
+    restored: int  # the chat input was given its text back
+
+
+@dataclass
+class CandidateResult:
+    """Everything one candidate did and saw."""
+
+    name: str
+    session_id: str = ""
+    start_s: float = 0.0
+    turns: list[TurnResult] = field(default_factory=list)
+    texts: list[tuple[str, str]] = field(default_factory=list)  # (single/first/second, text)
+    finished_interview: bool = False
+    error: str = ""
+
+    @property
+    def sent(self) -> int:
+        """Chat messages sent."""
+        return sum(t.sent for t in self.turns)
+
+    @property
+    def refused(self) -> int:
+        """Chat messages refused with a notice on the page."""
+        return sum(t.refused for t in self.turns)
+
+
+@dataclass
+class RunView:
+    """What one or more script runs showed, as far as this benchmark reads it."""
+
+    reply_at: float | None = None
+    finished_at: float = 0.0
+    refused: int = 0
+    restored: int = 0
+    report: bool = False
+
+
+class Candidate:
+    """A browser tab, as far as the server can tell: one websocket, widget triggers."""
+
+    def __init__(self, url: str, name: str, rng: random.Random) -> None:
+        self.url, self.rng = url, rng
+        self.result = CandidateResult(name)
+        self.query_string = ""
+        self.widgets: dict[str, str] = {}  # "start" / "chat" -> widget id
+        self.ws: Any = None
+
+    async def rerun(self, states: list[Any]) -> None:
+        """Send a rerun request with these widget states, as the browser does on input."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        msg = BackMsg()
+        msg.rerun_script.query_string = self.query_string
+        msg.rerun_script.widget_states.widgets.extend(states)
+        await self.ws.send(msg.SerializeToString())
+
+    def chat_state(self, text: str) -> Any:
+        """The chat input's trigger value carrying ``text``."""
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        state = WidgetState(id=self.widgets["chat"])
+        state.chat_input_value.data = text
+        return state
+
+    async def read_runs(self, after: float, echo: str | None = None) -> RunView:
+        """Read until a run that began after ``after`` finished and no other run follows.
+
+        ``echo`` is the last text submitted: the first interviewer text after it is on the
+        page is the reply.
+        """
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        view = RunView()
+        started_after = False
+        finished = False
+        echoed = False
+        while True:
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), GRACE_S if finished else RUN_TIMEOUT_S)
+            except TimeoutError:
+                if finished:
+                    return view
+                raise
+            now = time.perf_counter()
+            msg = ForwardMsg()
+            msg.ParseFromString(raw)
+            kind = msg.WhichOneof("type")
+            if kind == "new_session":
+                started_after = started_after or now > after
+                finished = False
+            elif kind == "page_info_changed":
+                self.query_string = msg.page_info_changed.query_string
+            elif kind == "script_finished":
+                if msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY and started_after:
+                    finished, view.finished_at = True, now
+            elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                element = msg.delta.new_element
+                etype = element.WhichOneof("type")
+                if etype == "button" and element.button.label == "Start interview":
+                    self.widgets["start"] = element.button.id
+                elif etype == "chat_input":
+                    self.widgets["chat"] = element.chat_input.id
+                    if element.chat_input.set_value and element.chat_input.value:
+                        view.restored += 1
+                elif etype == "alert" and any(r in element.alert.body for r in REFUSALS):
+                    view.refused += 1
+                elif etype == "text" and echo is not None and element.text.body == echo:
+                    echoed = True
+                elif etype == "markdown" and element.markdown.body.strip():
+                    if echoed and view.reply_at is None:
+                        view.reply_at = now
+                elif etype == "heading" and element.heading.body == "Your interview report":
+                    view.report = True
+
+    async def run(self, turns: int, think: tuple[float, float], burst_every: int) -> None:
+        """Load the page, start an interview and answer ``turns`` times (fewer if it ends)."""
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+        from websockets.asyncio.client import connect
+
+        async with connect(self.url, subprotocols=["streamlit"], max_size=None) as ws:
+            self.ws = ws
+            t = time.perf_counter()
+            await self.rerun([])
+            await self.read_runs(t)
+            t = time.perf_counter()
+            await self.rerun([WidgetState(id=self.widgets["start"], trigger_value=True)])
+            await self.read_runs(t)
+            self.result.start_s = time.perf_counter() - t
+            self.result.session_id = parse_qs(self.query_string).get("session", [""])[0]
+            answers = self.rng.sample(ANSWERS, len(ANSWERS))
+            for i in range(turns):
+                await asyncio.sleep(self.rng.uniform(*think))
+                burst = burst_every > 0 and i % burst_every == burst_every - 1
+                first = answers.pop() if self.rng.random() > 0.2 else self.rng.choice(COMMANDS)
+                t = time.perf_counter()
+                await self.rerun([self.chat_state(first)])
+                self.result.texts.append(("first" if burst else "single", first))
+                last = first
+                if burst:
+                    await asyncio.sleep(0.05)
+                    last = answers.pop()
+                    await self.rerun([self.chat_state(last)])
+                    self.result.texts.append(("second", last))
+                view = await self.read_runs(time.perf_counter() if burst else t, echo=last)
+                kind = "burst" if burst else ("command" if first in COMMANDS else "answer")
+                self.result.turns.append(
+                    TurnResult(
+                        kind=kind,
+                        sent=2 if burst else 1,
+                        reply_s=None if view.reply_at is None else view.reply_at - t,
+                        finish_s=view.finished_at - t,
+                        refused=view.refused,
+                        restored=view.restored,
+                    )
+                )
+                if view.report or "chat" not in self.widgets:
+                    self.result.finished_interview = True
+                    break
+
+
+# --- the engine alone, for comparison ------------------------------------------------------
+
+
+def engine_reference(turns: int = 24, seed: int = 7) -> dict[str, float]:
+    """The same kind of answers through the engine in this process, no server: once with one
+    Interview object kept across turns (as benchmarks/engine.py does), once reopened from the
+    store before every turn (as the app does on every script run). Wall and process CPU (every
+    thread, ONNX Runtime's included) per turn, and ``gc.collect()`` of the loaded process."""
+    import gc
+
+    from interviewer.config import Settings
+    from interviewer.domain import Level
+    from interviewer.services import Services
+
+    rng = random.Random(seed)
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        services = Services.start(Settings(data_dir=Path(tmp), chroma_url=None))
+        services.embeddings.embed_query("warm up")
+        for mode in ("kept", "reopened"):
+            walls, cpus = [], []
+            interview = services.new_interview("backend-developer", Level.MID, "phone-screen")
+            interview.start()
+            answers = rng.sample(ANSWERS, len(ANSWERS))
+            for _ in range(turns):
+                text = answers.pop() if rng.random() > 0.2 else rng.choice(COMMANDS)
+                if not answers:
+                    answers = rng.sample(ANSWERS, len(ANSWERS))
+                if interview.session.phase.value == "done":
+                    interview = services.new_interview(
+                        "backend-developer", Level.MID, "phone-screen"
+                    )
+                    interview.start()
+                wall, cpu = time.perf_counter(), time.process_time()
+                if mode == "reopened":
+                    interview = services.open_interview(interview.session.id)
+                interview.handle(text, lambda _chunk: None)
+                walls.append(time.perf_counter() - wall)
+                cpus.append(time.process_time() - cpu)
+            out[f"engine_{mode}_p50_ms"] = round(1000 * float(np.percentile(walls, 50)), 1)
+            out[f"engine_{mode}_p95_ms"] = round(1000 * float(np.percentile(walls, 95)), 1)
+            out[f"engine_{mode}_cpu_ms"] = round(1000 * float(np.mean(cpus)), 1)
+        gcs = []
+        for _ in range(5):
+            t = time.perf_counter()
+            gc.collect(2)
+            gcs.append(time.perf_counter() - t)
+        out["gc_collect_ms"] = round(1000 * float(np.median(gcs)), 1)
+    return out
+
+
+# --- the server and one load level ----------------------------------------------------------
+
+
+def start_server(
+    port: int, env: dict[str, str], probes: Path, extra: list[str]
+) -> subprocess.Popen[bytes]:
+    """`streamlit run app.py` as start_app does it, through the probing wrapper."""
+    from interviewer.config import PROJECT_ROOT
+
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.load_server",
+            str(probes),
+            "--",
+            "run",
+            str(PROJECT_ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            *extra,
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def read_probes(path: Path) -> dict[str, list[float]]:
+    """The probe totals the server wrote last (calls, wall s, thread CPU s per name)."""
+    time.sleep(0.6)  # the server writes them every 0.5 s
+    data: dict[str, list[float]] = json.loads(path.read_text())
+    return data
+
+
+def stored_turns(db: Path) -> dict[str, list[str]]:
+    """Candidate turns stored per session, their texts in order."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        rows = conn.execute(
+            "SELECT session_id, text FROM turns WHERE speaker = 'candidate' ORDER BY seq"
+        ).fetchall()
+    out: dict[str, list[str]] = {}
+    for sid, text in rows:
+        out.setdefault(sid, []).append(text)
+    return out
+
+
+def missing(sent: list[tuple[str, str]], stored: list[str]) -> list[str]:
+    """Which of the sent messages (single, first or second of a burst) are not stored."""
+    left = list(stored)
+    out = []
+    for role, text in sent:
+        if text in left:
+            left.remove(text)
+        else:
+            out.append(role)
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile, 0 for no values."""
+    return round(float(np.percentile(values, p)), 3) if values else 0.0
+
+
+def run_level(
+    n: int, port: int, pid: int, probes: Path, db: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    """N candidates at once; their figures, the server's CPU and the probes' split."""
+    url = f"ws://127.0.0.1:{port}/_stcore/stream"
+    candidates = [
+        Candidate(url, f"c{i}", random.Random(args.seed * 1000 + n * 100 + i)) for i in range(n)
+    ]
+    before_probes = read_probes(probes)
+    before_threads = thread_cpu(pid)
+    cpu0, busy0, wall0 = process_cpu(pid), machine_busy(), time.perf_counter()
+    client0 = sum(os.times()[:2])
+
+    async def all_of_them() -> list[BaseException | None]:
+        async def one(c: Candidate) -> None:
+            await asyncio.sleep(c.rng.uniform(0, args.think[1]))  # not all in the same instant
+            await c.run(args.turns, args.think, args.burst_every)
+
+        return await asyncio.gather(*(one(c) for c in candidates), return_exceptions=True)
+
+    outcomes = asyncio.run(all_of_them())
+    wall = time.perf_counter() - wall0
+    cpu = process_cpu(pid) - cpu0
+    busy1 = machine_busy()
+    client_cpu = sum(os.times()[:2]) - client0
+    after_threads = thread_cpu(pid)
+    after_probes = read_probes(probes)
+    for c, outcome in zip(candidates, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            c.result.error = f"{type(outcome).__name__}: {outcome}"
+
+    stored = stored_turns(db)
+    results = [c.result for c in candidates]
+    turns = [t for r in results for t in r.turns]
+    single = [t for t in turns if t.kind != "burst"]
+    reply = [t.reply_s for t in single if t.reply_s is not None]
+    finish = [t.finish_s for t in single]
+    bursts = [t for t in turns if t.kind == "burst"]
+    sent = sum(r.sent for r in results)
+    n_stored = sum(len(stored.get(r.session_id, [])) for r in results)
+    unstored = [m for r in results for m in missing(r.texts, stored.get(r.session_id, []))]
+    refused = sum(r.refused for r in results)
+    probe = {
+        name: [
+            round(a - b, 4) for a, b in zip(row, before_probes.get(name, [0, 0, 0]), strict=True)
+        ]
+        for name, row in after_probes.items()
+    }
+    # CPU by thread: the event loop (main thread), the threads alive all along (ONNX Runtime's
+    # pool, watchers), and the rest: script-run threads, which end after their run.
+    main = after_threads.get(pid, 0.0) - before_threads.get(pid, 0.0)
+    lasting = sum(
+        after_threads[t] - before_threads[t]
+        for t in after_threads
+        if t in before_threads and t != pid
+    )
+    runs = probe.get("page", [0, 0, 0])
+    n_turns = max(len(turns), 1)
+    return {
+        "candidates": n,
+        "turns": len(turns),
+        "single_turns": len(single),
+        "burst_turns": len(bursts),
+        "reply_p50_s": pct(reply, 50),
+        "reply_p95_s": pct(reply, 95),
+        "reply_max_s": pct(reply, 100),
+        "turn_p50_s": pct(finish, 50),
+        "turn_p95_s": pct(finish, 95),
+        "turn_max_s": pct(finish, 100),
+        "burst_p50_s": pct([t.finish_s for t in bursts], 50),
+        "burst_max_s": pct([t.finish_s for t in bursts], 100),
+        "start_p50_s": pct([r.start_s for r in results if r.start_s], 50),
+        "sent": sent,
+        "stored": n_stored,
+        "refused": refused,
+        "lost": sent - n_stored - refused,
+        "restored_inputs": sum(t.restored for t in turns),
+        "not_stored": {k: unstored.count(k) for k in ("single", "first", "second")},
+        "interviews_finished": sum(r.finished_interview for r in results),
+        "errors": [f"{r.name}: {r.error}" for r in results if r.error],
+        "wall_s": round(wall, 1),
+        "server_cpu_s": round(cpu, 2),
+        "server_cpu_s_per_turn": round(cpu / n_turns, 3),
+        "server_util_one_core_pct": round(100 * cpu / wall, 1),
+        "server_util_machine_pct": round(100 * cpu / wall / (os.cpu_count() or 1), 1),
+        "client_cpu_s": round(client_cpu, 2),
+        "machine_busy_pct": round(100 * (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]), 1),
+        "cpu_event_loop_s": round(main, 2),
+        "cpu_lasting_threads_s": round(lasting, 2),
+        "cpu_script_threads_s": round(cpu - main - lasting, 2),
+        "script_runs": int(runs[0]),
+        "probes": probe,
+        "per_candidate": [
+            {
+                "name": r.name,
+                "session": r.session_id,
+                "sent": r.sent,
+                "stored": len(stored.get(r.session_id, [])),
+                "refused": r.refused,
+                "lost": r.sent - len(stored.get(r.session_id, [])) - r.refused,
+            }
+            for r in results
+        ],
+        "raw_turns": [asdict(t) for r in results for t in r.turns],
+    }
+
+
+def print_level(row: dict[str, Any]) -> None:
+    """One load level as a short table, lost first."""
+    print(
+        f"\nN = {row['candidates']}: {row['turns']} turns ({row['burst_turns']} bursts), "
+        f"{row['wall_s']} s"
+    )
+    flag = "OK" if row["lost"] == 0 else "<-- SUBMISSIONS LOST"
+    print(
+        f"  LOST {row['lost']}  {flag}   (sent {row['sent']}, stored {row['stored']}, "
+        f"refused with a notice {row['refused']}, input given back {row['restored_inputs']})"
+    )
+    gone = row["not_stored"]
+    print(
+        f"  not stored: {gone['single']} single messages, {gone['first']} first and "
+        f"{gone['second']} second messages of a burst"
+    )
+    print(f"  {'':26}{'p50':>8}{'p95':>8}{'max':>8}")
+    for label, key in (("submit -> reply on screen", "reply"), ("submit -> run over", "turn")):
+        print(
+            f"  {label:26}{row[key + '_p50_s']:>8}{row[key + '_p95_s']:>8}{row[key + '_max_s']:>8}"
+        )
+    print(f"  burst (two messages) -> run over: p50 {row['burst_p50_s']} max {row['burst_max_s']}")
+    print(
+        f"  server CPU {row['server_cpu_s']} s = {row['server_cpu_s_per_turn']} s/turn; "
+        f"{row['server_util_one_core_pct']} % of one core, "
+        f"{row['server_util_machine_pct']} % of the machine; machine busy "
+        f"{row['machine_busy_pct']} % (this client {row['client_cpu_s']} s CPU)"
+    )
+    print(
+        f"  CPU by thread: script runs {row['cpu_script_threads_s']} s, event loop "
+        f"{row['cpu_event_loop_s']} s, lasting threads (ONNX pool...) "
+        f"{row['cpu_lasting_threads_s']} s"
+    )
+    for name, (calls, wall, cpu) in sorted(row["probes"].items()):
+        if calls:
+            print(
+                f"  {name:15} {int(calls):5} calls  wall {1000 * wall / calls:7.1f} ms  "
+                f"CPU {1000 * cpu / calls:7.1f} ms  (a call)"
+            )
+    for error in row["errors"]:
+        print(f"  error: {error}")
+
+
+def run(
+    candidates: str = "1,4,8",
+    turns: int = 10,
+    think: tuple[float, float] = (1.0, 3.0),
+    burst_every: int = 5,
+    seed: int = 7,
+) -> dict[str, float]:
+    """Start one server, run each load level in turn; the figures of the largest N."""
+    args = argparse.Namespace(
+        turns=turns,
+        think=think,
+        burst_every=burst_every,
+        seed=seed,
+        no_gc=False,
+        shared_scorer=False,
+        keep_data=False,
+    )
+    levels = run_levels([int(n) for n in candidates.split(",")], args)
+    top = levels[-1]
+    return {
+        "candidates": top["candidates"],
+        "turn_p50_s": top["turn_p50_s"],
+        "turn_p95_s@8": top["turn_p95_s"],
+        "lost@8": top["lost"],
+        "server_cpu_s_per_turn": top["server_cpu_s_per_turn"],
+    }
+
+
+def run_levels(ns: list[int], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The server's life: index, start, warm up, one level per N, stop."""
+    port = free_port()
+    data = Path(tempfile.mkdtemp(prefix="interviewer-load-"))
+    probes = data / "probes.json"
+    env = dict(os.environ, INTERVIEWER_DATA_DIR=str(data))
+    env.pop("INTERVIEWER_MODEL", None)  # offline
+    extra = []
+    if args.no_gc:  # what-if: no full garbage collection after every script run
+        extra = ["--runner.postScriptGC", "false"]
+    if args.shared_scorer:  # what-if: question vectors cached across script runs
+        env["LOAD_SHARED_SCORER"] = "1"
+    # As `./run app` does: the index is built before the server starts.
+    subprocess.run(
+        [sys.executable, "-m", "interviewer", "corpus", "ingest", "--quiet"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    proc = start_server(port, env, probes, extra)
+    levels = []
+    try:
+        wait_for(f"http://127.0.0.1:{port}/_stcore/health", alive=lambda: proc.poll() is None)
+        # Warm up: the first page load builds the shared services (model, index, packs).
+        warm = Candidate(f"ws://127.0.0.1:{port}/_stcore/stream", "warm", random.Random(0))
+        asyncio.run(warm.run(1, (0.0, 0.0), 0))
+        for n in ns:
+            row = run_level(n, port, proc.pid, probes, data / "sessions.db", args)
+            print_level(row)
+            levels.append(row)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if args.keep_data:
+            print(f"\ndata folder kept: {data}")
+        else:
+            shutil.rmtree(data, ignore_errors=True)
+    return levels
+
+
+def main() -> None:
+    """Command line: levels, turns, think time, bursts, JSON output."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--candidates", default="1,4,8", help="load levels, e.g. 4,8")
+    parser.add_argument("--turns", type=int, default=10, help="answers per candidate")
+    parser.add_argument(
+        "--think", default="1,3", help="think time before each answer, min,max seconds"
+    )
+    parser.add_argument(
+        "--burst-every", type=int, default=5, help="every k-th turn is a double submit (0: none)"
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--no-gc",
+        action="store_true",
+        help="what-if: start the server with runner.postScriptGC off",
+    )
+    parser.add_argument(
+        "--shared-scorer",
+        action="store_true",
+        help="what-if: one offline scorer (and its question-vector cache) per pack and process",
+    )
+    parser.add_argument(
+        "--keep-data", action="store_true", help="keep the data folder (sessions.db) afterwards"
+    )
+    parser.add_argument(
+        "--engine-reference",
+        action="store_true",
+        help="also time the same answers through the engine alone, in this process",
+    )
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    args = parser.parse_args()
+    lo, hi = (float(v) for v in args.think.split(","))
+    args.think = (lo, hi)
+    levels = run_levels([int(n) for n in args.candidates.split(",")], args)
+    reference = {}
+    if args.engine_reference:  # after the server stopped, so it does not compete
+        reference = engine_reference(seed=args.seed)
+        print("\nthe engine alone, same kind of answers, per turn:")
+        for key, value in reference.items():
+            print(f"  {key:24} {value}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        options = {k: str(v) for k, v in vars(args).items()}
+        args.json.write_text(
+            json.dumps({"options": options, "levels": levels, "engine": reference}, indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()
