@@ -136,7 +136,11 @@ class Services:
 
     def scorer_for(self, pack: Pack, notify: Callable[[str], None] | None = None) -> Scorer:
         """The LLM judge when a model is configured (with offline fallback), else offline."""
-        offline = EmbeddingScorer(self.embeddings, ScorerParams.load(pack.calibration_path))
+        key = f"{pack.id}:{pack.content_hash}"
+        offline = self._offline_scorers.get(key)
+        if offline is None:  # one per pack and process: its question vectors are kept warm
+            offline = EmbeddingScorer(self.embeddings, ScorerParams.load(pack.calibration_path))
+            self._offline_scorers[key] = offline
         if not self.settings.model:
             return offline
         from interviewer.llm import JudgeScorer, chat_model

@@ -32,8 +32,8 @@ BUSY = (
     "so this one was not sent."
 )
 MOVED_ON = (
-    "The interview moved on in another tab or window after this page showed it, "
-    "so this message was not sent."
+    "The interview had moved on when this message arrived (a reply came in first, or another "
+    "tab or window was used), so it was not sent."
 )
 REPLY_REPLACED = (
     "Your message was saved, but the interview changed in another tab or window while the "

@@ -136,8 +136,10 @@ def _accounted_for(page: Page, message: str, data: Path, session_id: str) -> boo
 def _screen(page: Page) -> str:
     """What a failing assertion should show: the warnings and the input's text."""
     warnings = page.locator('[data-testid="stAlertContentWarning"]').all_inner_texts()
-    box = page.locator('[data-testid="stChatInputTextArea"]').last.input_value()
-    return f"warnings={warnings!r} box={box!r}"
+    boxes = page.locator('[data-testid="stChatInputTextArea"]').evaluate_all(
+        "els => els.map(e => [e.value, e.disabled, e.placeholder])"
+    )
+    return f"warnings={warnings!r} boxes={boxes!r}"
 
 
 def _no_error_shown(page: Page) -> None:

@@ -192,6 +192,7 @@ def _header(interview: Interview) -> None:
 MINE = "submission"  # this tab's latest submission and whether it was typed (not a command)
 NOTICE = "submission-notice"  # what the candidate was last told about a message not used
 INPUT_GENERATION = "input-generation"  # bumped to draw a new input holding a refused text
+RESTORE = "submission-restore"  # that text, until the candidate sends something
 
 
 def _input_key() -> str:
@@ -224,6 +225,7 @@ def chat(interview: Interview, runner: TurnRunner) -> None:
     last = session.turns[-1] if session.turns else None
     if pending is not None:
         st.session_state.pop(NOTICE, None)
+        st.session_state.pop(RESTORE, None)
         sub = runner.submit(interview, pending, seen)
         st.session_state[MINE] = (sub, typed is not None)
         if sub.outcome is Outcome.REFUSED:
@@ -259,12 +261,16 @@ def _outcome_of_last_submission(session_id: str, ended: bool = False) -> str:
             # A new input widget, created holding the text: an input that already exists
             # may have cleared itself after the send, after the text was put back.
             st.session_state[INPUT_GENERATION] = st.session_state.get(INPUT_GENERATION, 0) + 1
-            st.session_state[_input_key()] = sub.text
+            st.session_state[RESTORE] = sub.text
             st.session_state[NOTICE] = (
                 f"{sub.reason} It is back in the box below: send it again if you still want to."
             )
         elif sub.outcome is not Outcome.HANDLED:
             st.session_state[NOTICE] = sub.reason
+    if RESTORE in st.session_state and not st.session_state.get(_input_key()):
+        # Pushed on every run until the candidate sends something (not in the run that
+        # carries a new message): the browser may redraw the input from scratch on a later run.
+        st.session_state[_input_key()] = st.session_state[RESTORE]
     notice: str = st.session_state.get(NOTICE, "")
     return notice
 
@@ -358,9 +364,13 @@ def _interview_page() -> None:
 
 
 def _ended_input() -> None:
-    """A message sent as the interview ended (from another tab, say) is named, not dropped."""
+    """A message sent as the interview ended (from another tab, say) is named, not dropped.
+
+    The input stays enabled: a disabled widget hands the script no value, so a message sent
+    just before it was disabled would vanish without a word.
+    """
     carried = _outcome_of_last_submission(st.query_params.get("session", ""), ended=True)
-    late = st.chat_input("This interview has ended", key=_input_key(), disabled=True)
+    late = st.chat_input("This interview has ended: start another one below", key=_input_key())
     if late:
         carried = f"This interview has ended, so your last message was not used: {late}"
     if carried:
