@@ -24,6 +24,7 @@ from interviewer.corpus import (
 )
 from interviewer.domain import Category, CorpusFile, Level
 from interviewer.errors import InterviewerError
+from interviewer.store import SessionConflictError
 from interviewer.untrusted import terminal
 from interviewer.untrusted import terminal_markup as escape
 
@@ -273,7 +274,25 @@ def practice(
             )
             raise typer.Exit(0) from None
         out.print()
-        interview.handle(answer, stream)
+        try:
+            interview.handle(answer, stream)
+        except SessionConflictError:
+            # Another window (the browser, a second terminal) moved this interview on first.
+            out.print(
+                "[yellow]This interview was changed in another window while you typed, so "
+                "that message was not saved. It was:[/yellow]\n"
+                f"{escape(answer)}\n[yellow]Here is the interview as it stands "
+                "now.[/yellow]",
+                highlight=False,
+            )
+            interview = services.open_interview(interview.session.id)
+            for turn in interview.session.turns[-2:]:
+                out.print(
+                    f"[dim]{turn.speaker.value}:[/dim] {escape(turn.text)}",
+                    highlight=False,
+                )
+            seen = len(interview.session.turns)
+            continue
         for turn in interview.session.turns[seen:]:
             if turn.kind.value == "notice":
                 out.print(f"[yellow]notice:[/yellow] {escape(turn.text)}", highlight=False)
