@@ -42,7 +42,7 @@ from urllib.parse import parse_qs
 
 import numpy as np
 
-from interviewer.web.local import free_port, wait_for
+from interviewer.web.local import free_port, run_args, wait_for
 
 TARGETS = {"turn_p95_s@8": 1.0}  # and lost = 0, printed on its own line
 TICK = os.sysconf("SC_CLK_TCK")
@@ -352,16 +352,7 @@ def start_server(
             "benchmarks.load_server",
             str(probes),
             "--",
-            "run",
-            str(PROJECT_ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
+            *run_args(port),
             *extra,
         ],
         cwd=PROJECT_ROOT,

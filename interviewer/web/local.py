@@ -43,26 +43,30 @@ def wait_for(url: str, timeout: float = 60.0, alive: Callable[[], bool] = lambda
             time.sleep(0.2)
 
 
+def run_args(port: int) -> list[str]:
+    """The arguments after ``streamlit``: run app.py headless on 127.0.0.1:``port``."""
+    from interviewer.config import PROJECT_ROOT
+
+    return [
+        "run",
+        str(PROJECT_ROOT / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+
+
 def start_app(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """``streamlit run app.py`` on 127.0.0.1:``port`` (headless, no usage stats)."""
     from interviewer.config import PROJECT_ROOT
 
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(PROJECT_ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
+        [sys.executable, "-m", "streamlit", *run_args(port)],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
