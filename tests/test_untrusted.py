@@ -328,3 +328,30 @@ def test_chat_page_renders_hostile_model_and_notice_text_as_text() -> None:
     at.run()
     _assert_safe(at)
     assert any("click" in b for b in _bodies(at))  # the words are there, as text
+
+
+def _bank_card(question_json: str) -> None:
+    from interviewer.domain import Question
+    from interviewer.web.bank_page import show_question
+
+    show_question(Question.model_validate_json(question_json))
+
+
+def test_question_bank_card_renders_hostile_pack_text_as_text() -> None:
+    """A pack's own question (a team's file, so untrusted) with hostile text in every field the
+    question bank shows."""
+    from factories import question
+
+    from interviewer.domain import Question
+
+    hostile = " ".join(t for t in HOSTILE if "```" not in t and "\n" not in t)
+    short = "![x](http://evil/q.png) [click](http://evil) <img src=x onerror=alert(1)>"
+    item = question(text=f"How do indexes work? {short}")
+    item["key_points"][0]["text"] = f"Names the B-tree. {short}"  # type: ignore[index]
+    item["reference_answer"] = f"{item['reference_answer']} {hostile}"
+    item["red_flags"] = [f"Says indexes are free. {hostile}"]
+    card = Question.model_validate(item).model_dump_json()
+    at = AppTest.from_function(_bank_card, args=(card,))
+    at.run(timeout=60)
+    _assert_safe(at)
+    assert any("click" in b for b in _bodies(at))
