@@ -339,9 +339,7 @@ def engine_reference(turns: int = 24, seed: int = 7) -> dict[str, float]:
 # --- the server and one load level ----------------------------------------------------------
 
 
-def start_server(
-    port: int, env: dict[str, str], probes: Path, extra: list[str]
-) -> subprocess.Popen[bytes]:
+def start_server(port: int, env: dict[str, str], probes: Path) -> subprocess.Popen[bytes]:
     """`streamlit run app.py` as start_app does it, through the probing wrapper."""
     from interviewer.config import PROJECT_ROOT
 
@@ -353,7 +351,6 @@ def start_server(
             str(probes),
             "--",
             *run_args(port),
-            *extra,
         ],
         cwd=PROJECT_ROOT,
         env=env,
@@ -561,8 +558,6 @@ def run(
         think=think,
         burst_every=burst_every,
         seed=seed,
-        no_gc=False,
-        shared_scorer=False,
         keep_data=False,
     )
     levels = run_levels([int(n) for n in candidates.split(",")], args)
@@ -583,11 +578,6 @@ def run_levels(ns: list[int], args: argparse.Namespace) -> list[dict[str, Any]]:
     probes = data / "probes.json"
     env = dict(os.environ, INTERVIEWER_DATA_DIR=str(data))
     env.pop("INTERVIEWER_MODEL", None)  # offline
-    extra = []
-    if args.no_gc:  # what-if: no full garbage collection after every script run
-        extra = ["--runner.postScriptGC", "false"]
-    if args.shared_scorer:  # what-if: question vectors cached across script runs
-        env["LOAD_SHARED_SCORER"] = "1"
     # As `./run app` does: the index is built before the server starts.
     subprocess.run(
         [sys.executable, "-m", "interviewer", "corpus", "ingest", "--quiet"],
@@ -595,7 +585,7 @@ def run_levels(ns: list[int], args: argparse.Namespace) -> list[dict[str, Any]]:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    proc = start_server(port, env, probes, extra)
+    proc = start_server(port, env, probes)
     levels = []
     try:
         wait_for(f"http://127.0.0.1:{port}/_stcore/health", alive=lambda: proc.poll() is None)
@@ -631,16 +621,6 @@ def main() -> None:
         "--burst-every", type=int, default=5, help="every k-th turn is a double submit (0: none)"
     )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--no-gc",
-        action="store_true",
-        help="what-if: start the server with runner.postScriptGC off",
-    )
-    parser.add_argument(
-        "--shared-scorer",
-        action="store_true",
-        help="what-if: one offline scorer (and its question-vector cache) per pack and process",
-    )
     parser.add_argument(
         "--keep-data", action="store_true", help="keep the data folder (sessions.db) afterwards"
     )

@@ -89,26 +89,6 @@ def profile_runs(folder: Path) -> None:
     ScriptRunner._run_script = profiled  # type: ignore[method-assign]
 
 
-def share_scorers() -> None:
-    """What-if, for the benchmark only: one offline scorer per pack for the whole process,
-    so its cache of question vectors outlives a script run (the app builds a new scorer, with
-    an empty cache, every time it reopens an interview)."""
-    from interviewer.services import Services
-
-    original = Services.scorer_for
-    shared: dict[str, Any] = {}
-
-    def scorer_for(self: Any, pack: Any, notify: Any = None) -> Any:
-        if self.settings.model:
-            return original(self, pack, notify)
-        key = pack.spec.id
-        if key not in shared:
-            shared[key] = original(self, pack, notify)
-        return shared[key]
-
-    Services.scorer_for = scorer_for  # type: ignore[method-assign]
-
-
 def _writer(out: Path) -> None:
     while True:
         with _lock:
@@ -124,8 +104,6 @@ def main() -> None:
     out = Path(sys.argv[1])
     args = sys.argv[sys.argv.index("--") + 1 :]
     install()
-    if os.environ.get("LOAD_SHARED_SCORER"):
-        share_scorers()
     if os.environ.get("LOAD_PROFILE_DIR"):
         profile_runs(Path(os.environ["LOAD_PROFILE_DIR"]))
     threading.Thread(target=_writer, args=(out,), daemon=True, name="probe-writer").start()

@@ -43,8 +43,8 @@ class SessionConflictError(StoreError):
 
     def __init__(self, session_id: str) -> None:
         super().__init__(
-            "This interview was changed in another tab or window after this page loaded, "
-            "so this message was not saved."
+            f"Session {session_id} was changed elsewhere (another tab, window or server) "
+            "after this copy of it was read, so this change was not saved."
         )
         self.session_id = session_id
 

@@ -60,7 +60,6 @@ class Submission:
     reason: str = ""
     stored: bool = False  # the candidate's words are in the store
     resuming: bool = False  # finishing a message stored earlier, not a new one
-    turns: list[Turn] = field(default_factory=list)
     chunks: list[str] = field(default_factory=list)
     reported: bool = False  # the page has told the candidate how it ended
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -132,7 +131,7 @@ class TurnRunner:
         before = interview.saved_turns
         outcome, reason = Outcome.HANDLED, ""
         try:
-            sub.turns = work(sub.chunks.append)
+            work(sub.chunks.append)
         except SessionConflictError:
             if sub.resuming:
                 pass  # resuming: another tab or process answered that message first

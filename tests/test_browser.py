@@ -98,7 +98,8 @@ def _settle(page: Page) -> None:
     page.wait_for_function(IDLE, timeout=60_000)
 
 
-def _stored_answers(data: Path, session_id: str) -> list[str]:
+def _turn_rows(data: Path, session_id: str) -> list[tuple[int, str, str, str]]:
+    """The session's rows in the turns table: (seq, speaker, kind, text), in order."""
     from sqlalchemy import text
 
     from interviewer.store import SessionStore
@@ -106,10 +107,15 @@ def _stored_answers(data: Path, session_id: str) -> list[str]:
     store = SessionStore.for_data_dir(data)
     with store.engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT text FROM turns WHERE session_id = :id AND speaker = 'candidate'"),
+            text("SELECT seq, speaker, kind, text FROM turns WHERE session_id = :id ORDER BY seq"),
             {"id": session_id},
         ).all()
-    return [r[0] for r in rows]
+    store.engine.dispose()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def _stored_answers(data: Path, session_id: str) -> list[str]:
+    return [r[3] for r in _turn_rows(data, session_id) if r[1] == "candidate"]
 
 
 def _refused_on_screen(page: Page, message: str) -> bool:
@@ -194,7 +200,6 @@ def test_two_messages_50_ms_apart_are_both_accounted_for(server: str, tmp_path: 
 
 def test_two_tabs_submitting_at_once_keep_the_session_whole(server: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
-    from sqlalchemy import text
 
     from interviewer.config import Settings
     from interviewer.corpus import load_corpus
@@ -238,16 +243,11 @@ def test_two_tabs_submitting_at_once_keep_the_session_whole(server: str, tmp_pat
         browser.close()
     assert len(sent) >= 20  # at least one tab could send in every round
     # The turns table, the saved state and the report tell the same story.
-    store = SessionStore.for_data_dir(tmp_path / "data")
-    session = store.load(session_id)
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            text("SELECT seq, kind, text FROM turns WHERE session_id = :id ORDER BY seq"),
-            {"id": session_id},
-        ).all()
+    session = SessionStore.for_data_dir(tmp_path / "data").load(session_id)
+    rows = _turn_rows(tmp_path / "data", session_id)
     assert [r[0] for r in rows] == list(range(len(session.turns)))
-    assert [r[2] for r in rows] == [t.text for t in session.turns]
-    table_answers = [r[2] for r in rows if r[1] == "answer"]
+    assert [r[3] for r in rows] == [t.text for t in session.turns]
+    table_answers = [r[3] for r in rows if r[2] == "answer"]
     state_answers = [a for q in session.plan for a in q.answers]
     assert table_answers == state_answers
     report = build_report(session, load_corpus(Settings().corpus_dir).by_id())

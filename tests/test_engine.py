@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from interviewer.embeddings import MiniLMEmbeddings
 from interviewer.engine import Interview, parse_command
 from interviewer.report import build_report, to_json, to_markdown
 from interviewer.services import Services
+from interviewer.turn_runner import BUSY, MOVED_ON, Outcome, TurnRunner
 
 
 @pytest.fixture(scope="module")
@@ -269,3 +270,68 @@ def test_instructions_in_an_answer_get_a_notice_and_no_credit(services: Services
     assert any(t.kind is TurnKind.NOTICE and "never followed" in t.text for t in turns)
     score = interview.session.scores[q.id]
     assert Flag.INJECTION_SUSPECTED in score.flags and score.overall <= 1.5
+
+
+# --- the turn runner: every message handled, refused with its reason, or failed -------------
+
+
+def _held_runner() -> tuple[TurnRunner, list[Callable[[], None]]]:
+    """A runner whose work waits until the test runs it: 'in flight' on demand."""
+    held: list[Callable[[], None]] = []
+    return TurnRunner(start=held.append), held
+
+
+def test_runner_handles_one_message_at_a_time_per_interview(services: Services) -> None:
+    interview = _new(services)
+    runner, held = _held_runner()
+    seen = len(interview.session.turns)
+    first = runner.submit(interview, "I would add an index on the filtered column.", seen)
+    assert runner.in_flight(interview.session.id) is first and not first.finished
+    second = runner.submit(interview, "And check the plan.", seen)
+    assert second.outcome is Outcome.REFUSED and second.reason == BUSY and not second.stored
+    held.pop()()  # the first message's work runs now
+    assert first.finished and first.outcome is Outcome.HANDLED and first.stored
+    assert runner.in_flight(interview.session.id) is None
+    assert first.reply_so_far().strip()  # the reply streamed into the submission
+    stored = services.store.load(interview.session.id)
+    assert [t.text for t in stored.turns if t.speaker is Speaker.CANDIDATE] == [
+        "I would add an index on the filtered column."
+    ]
+
+
+def test_runner_refuses_a_message_typed_on_an_older_view(services: Services) -> None:
+    interview = _new(services)
+    runner, held = _held_runner()
+    stale_view = len(interview.session.turns) - 1
+    sub = runner.submit(interview, "an answer to a question no longer asked", stale_view)
+    assert sub.outcome is Outcome.REFUSED and sub.reason == MOVED_ON and held == []
+
+
+def test_runner_refuses_a_stale_copy_and_stores_nothing(services: Services) -> None:
+    """Two servers (two copies of one session): the one that saves second is refused."""
+    interview = _new(services)
+    other = services.open_interview(interview.session.id)
+    other.handle("The other window's answer.")
+    runner, held = _held_runner()
+    sub = runner.submit(interview, "This window's answer.", len(interview.session.turns))
+    held.pop()()
+    assert sub.outcome is Outcome.REFUSED and not sub.stored
+    texts = [t.text for t in services.store.load(interview.session.id).turns]
+    assert "This window's answer." not in texts and "The other window's answer." in texts
+
+
+def test_runner_reports_a_failure_and_whether_the_words_were_saved(services: Services) -> None:
+    interview = _new(services)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("scorer exploded")
+
+    interview.scorer.score = broken  # type: ignore[method-assign]
+    runner, held = _held_runner()
+    sub = runner.submit(
+        interview, "An answer the scorer cannot take.", len(interview.session.turns)
+    )
+    held.pop()()
+    assert sub.outcome is Outcome.FAILED and "RuntimeError" in sub.reason
+    assert sub.stored  # saved before scoring: a reload answers it
+    assert runner.in_flight(interview.session.id) is None
