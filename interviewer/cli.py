@@ -421,6 +421,18 @@ def _print_eval(metrics: dict[str, object]) -> list[dict[str, object]]:
         table.add_row(name, f"{cast(float, metrics[name]):.3f}", f"{ci[0]:.3f} .. {ci[1]:.3f}")
     out_console = Console()
     out_console.print(table)
+    baselines = cast(dict[str, dict[str, Any]], metrics.get("baselines", {}))
+    if baselines:
+        against = Table(title="against plain baselines (same answers)")
+        for column in ("scorer", "pearson", "qwk"):
+            against.add_column(column)
+        rows = [
+            (f"{metrics['scorer']} (this run)", metrics),
+            *((b["name"], b) for b in baselines.values()),
+        ]
+        for name, m in rows:
+            against.add_row(name, f"{m['pearson']:.3f}", f"{m['qwk']:.3f}")
+        out_console.print(against)
     probes = cast(dict[str, dict[str, float]], metrics.get("robustness", {}))
     if probes:
         robust = Table(title="robustness (change on 1..5 against the original answer)")
@@ -523,6 +535,7 @@ def eval_run(
         thresholds=thresholds,
         concurrency=concurrency,
         cache=ScoreCache(settings.cache_dir / "judgements.sqlite") if cache else None,
+        embeddings=services.embeddings,
     )
     breached = _print_eval(metrics)
     err.print(f"Wrote {out}/metrics.json, results.jsonl, report.md and report.html")
@@ -565,6 +578,7 @@ def eval_calibrate(
 ) -> None:
     """Fit the offline scorer's calibration with question-grouped CV; ship it with the pack."""
     from interviewer.evals.calibrate import calibrate
+    from interviewer.evals.cross import prefetched
     from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
     from interviewer.services import Services
 
@@ -573,9 +587,11 @@ def eval_calibrate(
     datasets = [_dataset(p, mapping if p.suffix == ".csv" else None, scale) for p in dataset]
     target = out_file or chosen.root / "calibration.json"
     base = ScorerParams.load(chosen.calibration_path).model_copy(update={"calibration": None})
+    err.print(f"Embedding {sum(len(d.items) for d in datasets)} answers ...")
+    fast = prefetched(services.embeddings, datasets, services.corpus.by_id())
     doc = calibrate(
         datasets,
-        EmbeddingScorer(services.embeddings, base),
+        EmbeddingScorer(fast, base),
         services.corpus.by_id(),
         target,
         curve_dataset=curve,
@@ -586,6 +602,64 @@ def eval_calibrate(
             f"{metrics['pearson_ci']}, qwk {metrics['qwk']:.3f}, mae {metrics['mae']:.3f}"
         )
     out.print(f"Wrote {target}")
+
+
+@eval_app.command("cross")
+def eval_cross(
+    dataset: Annotated[
+        list[Path], typer.Option(help="Labelled datasets or suite files (repeatable).")
+    ],
+    mapping: MapOpt = None,
+    scale: ScaleOpt = None,
+    pack: Annotated[
+        str, typer.Option(help="Pack whose scorer settings are used.")
+    ] = "backend-developer",
+    curve: Annotated[
+        str | None,
+        typer.Option(help="Dataset (by name) whose grades shape the 1..5 curve. Default: first."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Folder for cross.md, cross.json and cross.png.")
+    ] = Path("evals/runs/cross"),
+) -> None:
+    """Leave-one-dataset-out and question-grouped CV, beside plain baselines, per dataset."""
+    from interviewer.evals.cross import METHODS, cross_dataset, write_cross_report
+    from interviewer.scoring.offline import ScorerParams
+    from interviewer.services import Services
+
+    services = Services.start(_settings())
+    chosen = services.pack(pack)
+    datasets = [_dataset(p, mapping if p.suffix == ".csv" else None, scale) for p in dataset]
+    curve_name = curve or datasets[0].info.name
+    if curve_name not in {d.info.name for d in datasets}:
+        raise typer.BadParameter(f"no dataset is named '{curve_name}'", param_hint="--curve")
+    err.print(f"Embedding and scoring {sum(len(d.items) for d in datasets)} answers ...")
+    try:
+        result = cross_dataset(
+            datasets,
+            services.embeddings,
+            ScorerParams.load(chosen.calibration_path),
+            services.corpus.by_id(),
+            curve_name,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--dataset") from exc
+    write_cross_report(out, result)
+    table = Table(title="Pearson with human grades (QWK)")
+    table.add_column("dataset")
+    table.add_column("n")
+    for method in METHODS:
+        table.add_column(METHODS[method])
+    for name, d in result["datasets"].items():
+        cells = [
+            f"{d['methods'][m]['pearson']:.3f} ({d['methods'][m]['qwk']:.2f})"
+            if m in d["methods"]
+            else ""
+            for m in METHODS
+        ]
+        table.add_row(name, str(d["n"]), *cells)
+    Console().print(table)
+    err.print(f"Wrote {out}/cross.md, cross.json and cross.png")
 
 
 @eval_app.command("compare")

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from interviewer.cli import app
 from interviewer.config import PROJECT_ROOT
-from interviewer.evals.calibrate import FALLING, FEATURES, RISING, FeatureTable, cross_validate
+from interviewer.evals.calibrate import FEATURES, FeatureTable, cross_validate
 from interviewer.evals.datasets import DatasetError, Scale, load_csv, load_jsonl
 from interviewer.evals.metrics import agreement, to_human_scale
 from interviewer.evals.suite import check_thresholds
@@ -266,14 +266,10 @@ def test_calibrate_fits_sign_constrained_weights_and_a_rising_curve(tmp_path: Pa
     assert calibration is not None and calibration.curve is not None
     assert calibration.curve.x == sorted(calibration.curve.x)
     assert calibration.curve.y == sorted(calibration.curve.y)
-    assert calibration.regime_weights is not None
-    for name, short, extra in zip(
-        calibration.features, calibration.weights, calibration.regime_weights, strict=True
-    ):
-        if name in RISING:  # more coverage, similarity or on-topic length never costs points
-            assert short >= -1e-9 and short + extra >= -1e-9, name
-        if name in FALLING:
-            assert short <= 1e-9 and short + extra <= 1e-9, name
+    assert calibration.features == list(FEATURES)
+    for name, weight in zip(calibration.features, calibration.weights, strict=True):
+        # more coverage, similarity or on-topic length never costs points
+        assert weight >= -1e-9, name
 
 
 def test_cross_validation_never_tests_on_a_question_it_fitted() -> None:
@@ -290,7 +286,6 @@ def test_cross_validation_never_tests_on_a_question_it_fitted() -> None:
         n = len(y)
         return FeatureTable(
             x=x,
-            regime=np.ones(n),
             caps=np.full(n, 5.0),
             y=y,
             groups=group_labels.astype(str),

@@ -1,15 +1,15 @@
 """Fit the offline scorer's calibration on labelled answers, with question-grouped CV.
 
-The calibration is a ridge regression from interpretable answer features (similarity to the
-reference and to the question, content-word recall and precision, key-point coverage, on-topic
-length against the reference's length, red flags), each also multiplied by
-the question's *regime* (0 for a one-line quiz reference, 1 for a full interview answer), so a
-single file serves short-answer quizzes and interview questions. Each dataset weighs the same in
-the fit whatever its size. A monotone curve then maps the model's value onto the 1..5 scale; it
-is fitted by isotonic regression on out-of-fold predictions for the ``curve`` dataset (interview
-answers graded on the rubric's scale), so it spreads scores the way graders do instead of
-compressing them towards the middle. Cross-validation groups answers by question: no question
-is ever in both the fitting and the testing fold.
+The calibration is a ridge regression from four explainable signals (``CALIBRATION_FEATURES``:
+similarity beyond restating the question, how much of the reference is covered, the
+reference's own words used, on-topic length against the reference's) to the grade on 0..1.
+Every weight is non-negative: more coverage, similarity or on-topic length never lowers a
+score. Each dataset weighs the same in the fit
+whatever its size, so no single source's habits set the weights. A monotone curve then maps
+the model's value onto 1..5; it is fitted by isotonic regression on out-of-fold predictions for
+the ``curve`` dataset (interview answers graded on the rubric's scale), so scores spread the
+way interview graders spread them. Cross-validation groups answers by question: no question is
+ever in both the fitting and the testing fold.
 """
 
 from __future__ import annotations
@@ -37,18 +37,9 @@ from interviewer.scoring.offline import (
     on_scale,
 )
 
-FALLING = ("red_flag",)
-"""Features whose weight may not be positive."""
-FREE = ("reference_size",)
-"""Properties of the question, not the answer: nothing a candidate can inflate."""
-LEFT_OUT = ("relevance", "regime", "demoted")
-"""Relevance caps the score instead (see ``Calibration.cap``); the regime is the interaction;
-the question-demoted similarity needs the whole answer embedded again, which doubled the cost
-of a turn for no measurable gain."""
-RISING = tuple(f for f in CALIBRATION_FEATURES if f not in (*FALLING, *FREE, *LEFT_OUT))
-"""Features whose weight may not be negative: more of any of them never lowers a score."""
-FEATURES = RISING + FALLING + FREE
-ALPHA = 3.0
+FEATURES = CALIBRATION_FEATURES
+"""Every feature's weight is fitted as >= 0: more of any of them never lowers a score."""
+ALPHA = 1.0
 FOLDS = 5
 
 
@@ -57,22 +48,20 @@ class FeatureTable:
     """Calibration features, unit-scale targets and CV groups for some datasets."""
 
     x: np.ndarray
-    regime: np.ndarray
     caps: np.ndarray
     y: np.ndarray
     groups: np.ndarray
     dataset: np.ndarray
 
-    def design(self) -> np.ndarray:
-        """Each feature split by regime (x(1-z), xz), signed so every weight fits as >= 0.
+    def subset(self, mask: np.ndarray) -> FeatureTable:
+        """The rows where ``mask`` holds."""
+        return FeatureTable(
+            self.x[mask], self.caps[mask], self.y[mask], self.groups[mask], self.dataset[mask]
+        )
 
-        A free feature and the regime itself enter twice, with both signs.
-        """
-        z = self.regime[:, None]
-        sign = np.array([-1.0 if f in FALLING else 1.0 for f in FEATURES])
-        x = self.x * sign
-        free = x[:, [FEATURES.index(f) for f in FREE]]
-        return np.hstack([x * (1 - z), x * z, -free * (1 - z), -free * z, z, -z])
+    def design(self) -> np.ndarray:
+        """The model's inputs."""
+        return np.asarray(self.x, dtype=float)
 
     def weights(self) -> np.ndarray:
         """Sample weights giving each dataset the same total weight."""
@@ -85,51 +74,40 @@ def feature_table(
     datasets: Sequence[Dataset], scorer: EmbeddingScorer, corpus: Mapping[str, Question]
 ) -> FeatureTable:
     """Features of every item (computed by the uncalibrated scorer)."""
-    rows, regimes, caps, ys, groups, names = [], [], [], [], [], []
+    rows, caps, ys, groups, names = [], [], [], [], []
     limits = Calibration(features=[], weights=[], intercept=0.0)
     for d, dataset in enumerate(datasets):
         for item in dataset.items:
             q = as_question(item, corpus)
-            feats, _, _ = scorer.features(
-                q, item.answer, item.level, calibration_features="demoted" in FEATURES
-            )
+            feats, _, _ = scorer.features(q, item.answer, item.level)
             values = feats.calibration_values()
             rows.append([values[f] for f in FEATURES])
-            regimes.append(values["regime"])
             caps.append(limits.cap(values))
             ys.append(dataset.info.scale.to_unit(item.human_score))
             groups.append(f"{d}:{item.group_key}")
             names.append(dataset.info.name)
-    return FeatureTable(*(np.asarray(a) for a in (rows, regimes, caps, ys, groups, names)))
+    shape = (len(rows), len(FEATURES))
+    return FeatureTable(
+        np.asarray(rows, dtype=float).reshape(shape),
+        *(np.asarray(a) for a in (caps, ys, groups, names)),
+    )
 
 
 def _fit_linear(x: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) -> Calibration:
-    """Sign-constrained ridge on scaled columns, folded back into per-feature weights."""
+    """Sign-constrained ridge on standardised columns, folded back into per-feature weights."""
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0
     model = Ridge(alpha=alpha, positive=True).fit(x / scale, y, sample_weight=w)
     coef = model.coef_ / scale
-    n, k = len(FEATURES), len(FREE)
-    sign = np.array([-1.0 if f in FALLING else 1.0 for f in FEATURES])
-    short, full = coef[:n] * sign, coef[n : 2 * n] * sign
-    for j, name in enumerate(FREE):
-        i = FEATURES.index(name)
-        short[i] -= coef[2 * n + j] * sign[i]
-        full[i] -= coef[2 * n + k + j] * sign[i]
     return Calibration(
         features=list(FEATURES),
-        weights=[round(float(c), 6) for c in short],
-        regime_weights=[round(float(c), 6) for c in full - short],
-        regime_weight=round(float(coef[-2] - coef[-1]), 6),
+        weights=[round(float(c), 6) for c in coef],
         intercept=round(float(model.intercept_), 6),
     )
 
 
 def _linear(calibration: Calibration, table: FeatureTable, idx: np.ndarray) -> np.ndarray:
-    values = [
-        {**dict(zip(FEATURES, table.x[i], strict=True)), "regime": table.regime[i]} for i in idx
-    ]
-    return np.array([calibration.linear(v) for v in values])
+    return np.asarray(calibration.intercept + table.x[idx] @ np.asarray(calibration.weights))
 
 
 def fit_curve(linear: np.ndarray, unit: np.ndarray) -> Curve:
@@ -157,6 +135,12 @@ def _out_of_fold(
     return linear, splits
 
 
+def _curve_rows(table: FeatureTable, rows: np.ndarray, curve_dataset: str) -> np.ndarray:
+    """The rows a curve is fitted on: the curve dataset's, or all of them without it."""
+    chosen = rows[table.dataset[rows] == curve_dataset]
+    return chosen if len(chosen) else rows
+
+
 def cross_validate(
     table: FeatureTable, curve_dataset: str, folds: int = FOLDS, alpha: float = ALPHA
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -168,15 +152,34 @@ def cross_validate(
     to make it.
     """
     linear, splits = _out_of_fold(table, folds, alpha)
-    on_curve = table.dataset == curve_dataset
     scores = np.zeros(len(table.y))
     for train, test in splits:
-        fit_on = train[on_curve[train]]
+        fit_on = _curve_rows(table, train, curve_dataset)
         curve = fit_curve(linear[fit_on], table.y[fit_on])
-        scores[test] = [
-            min(on_scale(linear[i], table.regime[i], curve), table.caps[i]) for i in test
-        ]
+        scores[test] = [min(on_scale(linear[i], curve), table.caps[i]) for i in test]
     return scores, linear
+
+
+def leave_one_out(
+    table: FeatureTable, left_out: str, curve_dataset: str, alpha: float = ALPHA
+) -> np.ndarray:
+    """Calibrated scores on 1..5 for the ``left_out`` dataset, fitted on all the others.
+
+    The curve comes from the curve dataset's out-of-fold values, or from all the other
+    datasets' when the curve dataset is the one left out.
+    """
+    rest = table.subset(table.dataset != left_out)
+    scores_unused, linear = cross_validate(rest, curve_dataset, alpha=alpha)
+    del scores_unused
+    calibration = fit(rest, curve_dataset, linear, alpha)
+    mask = table.dataset == left_out
+    values = _linear(calibration, table, np.flatnonzero(mask))
+    return np.array(
+        [
+            min(on_scale(v, calibration.curve), c)
+            for v, c in zip(values, table.caps[mask], strict=True)
+        ]
+    )
 
 
 def fit(
@@ -185,8 +188,8 @@ def fit(
     """The calibration fitted on all of ``table``; its curve on the out-of-fold ``linear``
     values from ``cross_validate`` (in-sample values would make it too confident)."""
     calibration = _fit_linear(table.design(), table.y, table.weights(), alpha)
-    on_curve = table.dataset == curve_dataset
-    return calibration.model_copy(update={"curve": fit_curve(linear[on_curve], table.y[on_curve])})
+    rows = _curve_rows(table, np.arange(len(table.y)), curve_dataset)
+    return calibration.model_copy(update={"curve": fit_curve(linear[rows], table.y[rows])})
 
 
 def calibrate(

@@ -9,21 +9,20 @@ from interviewer.domain import KeyPoint, Question
 from interviewer.evals.datasets import EvalItem
 from interviewer.packs import Pack
 from interviewer.scoring.base import ScoringRequest
-from interviewer.scoring.text import sentences
 
 
 def as_question(item: EvalItem, corpus: Mapping[str, Question]) -> Question:
     """The corpus question the item names, or a question built from the item's own fields.
 
-    Items from outside the corpus (such as the Mohler data) may have a one-line reference and
-    no key points; then each reference sentence stands in as a key point.
+    Items from outside the corpus (such as the Mohler data) often have a reference answer and
+    no key points; the offline scorer then measures the answer against the reference's
+    sentences, and applies none of the caps that curated key points justify.
     """
     if item.question in corpus:
         return corpus[item.question]
-    texts = item.key_points or sentences(item.reference_answer) or [item.reference_answer]
     points = [
         KeyPoint.model_construct(id=f"k{i}", text=t, weight=2, level=item.level)
-        for i, t in enumerate(texts)
+        for i, t in enumerate(item.key_points)
     ]
     digest = hashlib.sha256(f"{item.question}\0{item.reference_answer}".encode()).hexdigest()
     return Question.model_construct(
@@ -34,7 +33,7 @@ def as_question(item: EvalItem, corpus: Mapping[str, Question]) -> Question:
         topic="eval",
         question=item.question,
         key_points=points,
-        reference_answer=item.reference_answer or " ".join(texts),
+        reference_answer=item.reference_answer or " ".join(item.key_points) or item.question,
         follow_ups=[],
         red_flags=[],
         tags=[],

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 METRIC_ROWS = ("pearson", "spearman", "kendall", "qwk", "mae", "rmse", "exact", "within_one")
 
 
-def _png(fig: Any) -> bytes:
+def png(fig: Any) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -36,7 +36,7 @@ def charts(metrics: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
     ax.set_xlabel("human score")
     ax.set_ylabel("scorer")
     ax.set_title(f"agreement (Pearson {metrics['pearson']:.2f})")
-    out["agreement.png"] = _png(fig)
+    out["agreement.png"] = png(fig)
     conf = metrics["confusion"]
     fig, ax = plt.subplots(figsize=(4.6, 4.0))
     ax.imshow(conf["matrix"], cmap="Blues")
@@ -48,7 +48,7 @@ def charts(metrics: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
     ax.set_xlabel("scorer")
     ax.set_ylabel("human")
     ax.set_title("confusion (whole points)")
-    out["confusion.png"] = _png(fig)
+    out["confusion.png"] = png(fig)
     robust = metrics.get("robustness")
     if robust:
         names = list(robust)
@@ -60,7 +60,7 @@ def charts(metrics: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
         ax.set_xlabel("mean score change (1..5)")
         ax.set_title("robustness: how much each perturbation moves the score")
         ax.invert_yaxis()
-        out["robustness.png"] = _png(fig)
+        out["robustness.png"] = png(fig)
     return out
 
 
@@ -78,6 +78,8 @@ def markdown(metrics: dict[str, Any], images: list[str]) -> str:
     for name in METRIC_ROWS:
         low, high = metrics[f"{name}_ci"]
         lines.append(f"| {name} | {metrics[name]:.3f} | {low:.3f} .. {high:.3f} |")
+    if metrics.get("baselines"):
+        lines += ["", *baseline_rows(metrics)]
     if metrics.get("per_category"):
         lines += [
             "",
@@ -113,6 +115,31 @@ def markdown(metrics: dict[str, Any], images: list[str]) -> str:
         ]
     lines += [""] + [f"![{name}]({name})" for name in images]
     return "\n".join(lines) + "\n"
+
+
+def _with_ci(metrics: dict[str, Any], name: str) -> str:
+    low, high = metrics[f"{name}_ci"]
+    return f"{metrics[name]:.3f} [{low:.2f}, {high:.2f}]"
+
+
+def baseline_rows(metrics: dict[str, Any]) -> list[str]:
+    """The scorer beside the plain baselines on the same answers, as a Markdown table."""
+    lines = [
+        "## Against plain baselines",
+        "",
+        "Same answers, same grades. The baselines' similarities are mapped linearly onto the"
+        " scale by question-grouped cross-validation.",
+        "",
+        "| scorer | Pearson [95% CI] | QWK [95% CI] | MAE |",
+        "| --- | --- | --- | --- |",
+        f"| **{metrics['scorer']}** | {_with_ci(metrics, 'pearson')} |"
+        f" {_with_ci(metrics, 'qwk')} | {metrics['mae']:.3f} |",
+    ]
+    for b in metrics["baselines"].values():
+        lines.append(
+            f"| {b['name']} | {_with_ci(b, 'pearson')} | {_with_ci(b, 'qwk')} | {b['mae']:.3f} |"
+        )
+    return lines
 
 
 def write_reports(out: Path, metrics: dict[str, Any]) -> None:

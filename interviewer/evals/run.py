@@ -11,8 +11,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import cast
 
+from langchain_core.embeddings import Embeddings
+
 from interviewer.conduct import describe_failure
 from interviewer.domain import AnswerScore, Question
+from interviewer.evals.baselines import baseline_agreement
 from interviewer.evals.datasets import Dataset
 from interviewer.evals.items import as_request
 from interviewer.evals.judging import ScoreCache, score_all
@@ -36,11 +39,13 @@ def run_dataset(
     thresholds: Mapping[str, str] | None = None,
     concurrency: int = 4,
     cache: ScoreCache | None = None,
+    embeddings: Embeddings | None = None,
 ) -> dict[str, object]:
     """Score every item (resuming), write results.jsonl and metrics.json; return the metrics.
 
     Items whose scoring failed after every retry are written with their error and scored
-    again by the next run; metrics cover the items that were scored.
+    again by the next run; metrics cover the items that were scored. With ``embeddings``, the
+    plain baselines (MiniLM and tf-idf cosine) are scored on the same answers beside it.
     """
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.jsonl"
@@ -113,6 +118,11 @@ def run_dataset(
             "confusion": confusion(human, predicted, dataset.info.scale),
         }
     )
+    if embeddings is not None and rows:
+        scored = dataset.model_copy(
+            update={"items": [item for item in dataset.items if item.id in done]}
+        )
+        metrics["baselines"] = baseline_agreement(scored, corpus, embeddings)
     if robustness_sample > 0:
         baseline = {str(r["id"]): float(cast(float, r["predicted_1_5"])) for r in rows}
         metrics["robustness"] = robustness(
