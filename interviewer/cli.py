@@ -121,7 +121,8 @@ def corpus_ingest(
         load_corpus(settings.corpus_dir).require_valid()  # never drop for a corpus that fails
         with index_lock(settings):
             QuestionIndex.from_settings(settings).drop()
-    with Progress(console=err, transient=True, disable=quiet) as bar:
+    # A bar on a terminal only: a log gets no redrawn frames, just the summary line below.
+    with Progress(console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
         task = bar.add_task("Embedding questions", total=None)
         # The same set the app indexes (corpus and pack questions), so it finds nothing to do.
         services = Services.start(

@@ -1,9 +1,11 @@
 """The eval CLI with an evaluator's own data: --scale on JSONL, keys of a source's own, --map for
-JSONL, misspelt fields."""
+JSONL, misspelt fields, and progress that suits a log as well as a terminal."""
 
 from __future__ import annotations
 
+import io
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from interviewer.evals.datasets import (
     parse_mapping,
     parse_scale,
 )
+from interviewer.evals.judging import LineProgress, progress_bar
 
 BACKEND = PROJECT_ROOT / "evals" / "datasets" / "backend-v1.jsonl"
 QUIZ = [  # answers graded 0..2, as a source outside the project grades them
@@ -205,3 +208,90 @@ def test_misspelt_fields_are_refused_with_the_field_they_resemble(tmp_path: Path
     own = {"label": "x", "points": 1, "grader": "t", "question_id": "7", "answer_id": "9"}
     line = {"id": "e", "question": "q?", "answer": "x", "human_score": 2, **own}
     assert len(load_jsonl(_jsonl(tmp_path / "own.jsonl", [line], None)).items) == 1
+
+
+# 3. Progress bars in a log and on a terminal
+
+
+def test_line_progress_writes_a_few_whole_lines() -> None:
+    now = [0.0]
+    sink = io.StringIO()
+    slow = LineProgress(1000, "scoring big", sink, every=30.0, clock=lambda: now[0])
+    for _ in range(1000):  # one item a second: a line at each tenth, the last at the end
+        now[0] += 1.0
+        slow.update()
+    slow.close()
+    lines = sink.getvalue().splitlines()
+    assert "\r" not in sink.getvalue()
+    assert len(lines) == 10, lines
+    assert lines[0] == "scoring big: 100/1000 (10%)"
+    assert lines[-1] == "scoring big: 1000/1000 done in 1000.0 s"
+    sink = io.StringIO()
+    fast = LineProgress(1000, "scoring", sink, every=30.0, clock=lambda: now[0])
+    for _ in range(1000):  # all within a second: one line, at the end
+        fast.update()
+    fast.close()
+    assert sink.getvalue() == "scoring: 1000/1000 done in 0.0 s\n"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_bar_is_drawn_on_a_terminal_and_plain_lines_go_to_a_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    bar = progress_bar(50, "scoring")
+    for _ in range(50):
+        bar.update(1)
+    bar.close()
+    assert "\r" in terminal.getvalue() and "50/50" in terminal.getvalue()
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    bar = progress_bar(50, "scoring")
+    for _ in range(50):
+        bar.update(1)
+    bar.close()
+    assert log.getvalue().startswith("scoring: 50/50 done in ")
+    assert log.getvalue().count("\n") == 1 and "\r" not in log.getvalue()
+    monkeypatch.setattr(sys, "stderr", log := io.StringIO())
+    progress_bar(50, None).close()
+    assert log.getvalue() == ""
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "interviewer", *args],
+        capture_output=True,  # stdout and stderr are pipes, not a terminal
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def test_eval_run_into_a_log_writes_no_bar_frames(tmp_path: Path) -> None:
+    lines = BACKEND.read_text().splitlines()
+    rows = [{**json.loads(x), "label": "graded", "feedback": "ok"} for x in lines[1:9]]
+    path = _jsonl(tmp_path / "own.jsonl", rows, None)
+    out = tmp_path / "run"
+    done = _cli(
+        "eval", "run", "--dataset", str(path), "--out", str(out), "--robustness-sample", "1"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stderr and "\r" not in done.stdout
+    err = done.stderr.splitlines()
+    scoring = [x for x in err if x.startswith("scoring own:")]
+    assert len(scoring) == 1 and scoring[0].startswith("scoring own: 8/8 done in"), err
+    assert len([x for x in err if x.startswith("robustness probes:")]) == 1
+    assert sum("ignored fields: label, feedback (8 lines)" in x for x in err) == 1
+    assert json.loads((out / "metrics.json").read_text())["n"] == 8
+
+
+def test_corpus_ingest_into_a_log_writes_no_bar_frames() -> None:
+    done = _cli("corpus", "ingest")
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stderr and "Embedding" not in done.stderr
+    assert "added" in done.stdout
