@@ -612,8 +612,6 @@ def eval_calibrate(
     from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
     from interviewer.services import Services
 
-    services = Services.start(_settings())
-    chosen = services.pack(pack)
     suites = [p.suffix in (".yaml", ".yml") for p in dataset]
     if (mapping or scale) and all(suites):
         raise typer.BadParameter(
@@ -623,7 +621,9 @@ def eval_calibrate(
     datasets = [
         _dataset(p, None, None) if is_suite else _dataset(p, mapping, scale)
         for p, is_suite in zip(dataset, suites, strict=True)
-    ]
+    ]  # read first: a dataset's problems show before the model loads
+    services = Services.start(_settings())
+    chosen = services.pack(pack)
     target = out_file or chosen.root / "calibration.json"
     base = ScorerParams.load(chosen.calibration_path).model_copy(update={"calibration": None})
     doc = calibrate(
