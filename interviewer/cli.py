@@ -59,7 +59,7 @@ SCHEMA_PATH = Path("schema") / "corpus-file.schema.json"
 
 def _notices(notices: list[str]) -> None:
     for notice in notices:
-        err.print(f"[yellow]{escape(notice)}[/yellow]", highlight=False)
+        err.print(f"[yellow]{escape(notice)}[/yellow]", highlight=False, soft_wrap=True)
 
 
 def _settings(corpus: Path | None = None) -> Settings:
@@ -121,7 +121,8 @@ def corpus_ingest(
         load_corpus(settings.corpus_dir).require_valid()  # never drop for a corpus that fails
         with index_lock(settings):
             QuestionIndex.from_settings(settings).drop()
-    with Progress(console=err, transient=True, disable=quiet) as bar:
+    # A bar on a terminal only: a log gets no redrawn frames, just the summary line below.
+    with Progress(console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
         task = bar.add_task("Embedding questions", total=None)
         # The same set the app indexes (corpus and pack questions), so it finds nothing to do.
         services = Services.start(
@@ -384,31 +385,63 @@ def sessions_export(
 
 
 def _dataset(path: Path, mapping: str | None, scale: str | None) -> Dataset:
-    """A JSONL dataset, a CSV through ``mapping``, or the dataset a suite file names."""
-    from interviewer.evals.datasets import Scale, load_csv, load_jsonl, parse_mapping
+    """A JSONL or CSV dataset read with --map and --scale, or the dataset a suite file names.
+
+    What the loader ignored (a JSONL file's keys of its own) is printed once, here.
+    """
+    from interviewer.evals.datasets import Scale, load_csv, load_jsonl, parse_mapping, parse_scale
     from interviewer.evals.suite import CsvSource, load_suite
 
     if path.suffix in (".yaml", ".yml"):
+        if mapping or scale:
+            raise typer.BadParameter(
+                f"{path} is a suite file, which sets its dataset's mapping and scale itself; "
+                "--map and --scale apply to a dataset file (--dataset FILE.jsonl or FILE.csv)",
+                param_hint="--map/--scale",
+            )
         source = load_suite(path).dataset
         if isinstance(source, CsvSource):
-            data = load_csv(source.path, source.map, source.scale, source.defaults)
+            data = load_csv(
+                source.path, source.map, source.scale, source.defaults, f"the scale in {path}"
+            )
             if source.name:
                 data.info.name = source.name
-            return data
-        return load_jsonl(source)
-    if path.suffix == ".csv":
-        if not mapping:
-            raise typer.BadParameter("a CSV needs --map field=column,...", param_hint="--map")
-        low, _, high = (scale or "1,5").partition(",")
-        return load_csv(path, parse_mapping(mapping), Scale(min=float(low), max=float(high)))
-    return load_jsonl(path)
+        else:
+            data = load_jsonl(source)
+    else:
+        fields = parse_mapping(mapping) if mapping else {}
+        given = parse_scale(scale) if scale else None
+        if path.suffix == ".csv":
+            if not fields:
+                raise typer.BadParameter("a CSV needs --map field=column,...", param_hint="--map")
+            origin = (
+                "the scale given by --scale"
+                if given
+                else "the default scale; give the data's own with --scale MIN,MAX"
+            )
+            data = load_csv(path, fields, given or Scale(), origin=origin)
+        else:
+            data = load_jsonl(path, fields, given)
+    _notices(data.notices)
+    return data
 
 
 MapOpt = Annotated[
     str | None,
-    typer.Option("--map", help="CSV column mapping: answer=col,human_score=col,question=col,..."),
+    typer.Option(
+        "--map",
+        help="Read item fields from other CSV columns or JSONL keys: field=name,... e.g. "
+        "human_score=points. A CSV needs it for every field it supplies; in a JSONL file, "
+        "unmapped fields are read from keys of their own name.",
+    ),
 ]
-ScaleOpt = Annotated[str | None, typer.Option(help="Human scale of a CSV, e.g. 0,5.")]
+ScaleOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="The human scale MIN,MAX (e.g. 0,5) of a CSV or JSONL file. A JSONL header line "
+        "that declares a different scale is refused. Default: the header's, else 1,5."
+    ),
+]
 
 
 def _print_eval(metrics: dict[str, object]) -> list[dict[str, object]]:
@@ -463,10 +496,17 @@ def _print_eval(metrics: dict[str, object]) -> list[dict[str, object]]:
 @eval_app.command("run")
 def eval_run(
     suite: Annotated[
-        Path | None, typer.Argument(help="A suite file (dataset, scorer, thresholds).")
+        Path | None,
+        typer.Argument(
+            help="A suite file (dataset with its mapping and scale, scorer, thresholds)."
+        ),
     ] = None,
     dataset: Annotated[
-        Path | None, typer.Option(help="A JSONL dataset, or a CSV with --map.")
+        Path | None,
+        typer.Option(
+            help="A JSONL dataset (keys that are not dataset fields are ignored and listed "
+            "once), or a CSV with --map."
+        ),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (resumes if it exists).")] = None,
     scorer: Annotated[
@@ -500,7 +540,7 @@ def eval_run(
     thresholds: dict[str, str] = {}
     if suite is not None:
         spec = load_suite(suite)
-        data = _dataset(suite, None, None)
+        data = _dataset(suite, mapping, scale)
         scorer, pack, thresholds = spec.scorer, spec.pack, spec.thresholds
         robustness_sample = spec.robustness_sample
         model = model or spec.model
@@ -557,7 +597,11 @@ def eval_schema(
 @eval_app.command("calibrate")
 def eval_calibrate(
     dataset: Annotated[
-        list[Path], typer.Option(help="Labelled datasets or suite files (repeatable).")
+        list[Path],
+        typer.Option(
+            help="Labelled datasets or suite files (repeatable). --map and --scale apply to "
+            "every dataset file given; a suite file sets its own."
+        ),
     ],
     mapping: MapOpt = None,
     scale: ScaleOpt = None,
@@ -582,9 +626,18 @@ def eval_calibrate(
     from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
     from interviewer.services import Services
 
+    suites = [p.suffix in (".yaml", ".yml") for p in dataset]
+    if (mapping or scale) and all(suites):
+        raise typer.BadParameter(
+            "--map and --scale apply to dataset files, and every --dataset is a suite file",
+            param_hint="--map/--scale",
+        )
+    datasets = [
+        _dataset(p, None, None) if is_suite else _dataset(p, mapping, scale)
+        for p, is_suite in zip(dataset, suites, strict=True)
+    ]  # read first: a dataset's problems show before the model loads
     services = Services.start(_settings())
     chosen = services.pack(pack)
-    datasets = [_dataset(p, mapping if p.suffix == ".csv" else None, scale) for p in dataset]
     target = out_file or chosen.root / "calibration.json"
     base = ScorerParams.load(chosen.calibration_path).model_copy(update={"calibration": None})
     err.print(f"Embedding {sum(len(d.items) for d in datasets)} answers ...")
@@ -719,5 +772,5 @@ def main() -> None:
     try:
         app()
     except InterviewerError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -63,7 +63,7 @@ def test_shipped_dataset_schema_is_current_and_describes_the_format() -> None:
         jsonschema.validate(json.loads(line), schema)
     for bad in (
         {"id": "a", "question": "q", "answer": "x"},  # no human_score
-        {"id": "a", "question": "q", "answer": "x", "human_score": 3, "grade": 3},
+        {"id": "a", "question": "q", "answer": "x", "human_score": "high"},
         {"dataset": {"scale": {"min": 0, "max": 5, "step": 1}}},
     ):
         with pytest.raises(jsonschema.ValidationError):

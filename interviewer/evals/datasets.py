@@ -1,14 +1,20 @@
 """Labelled datasets: a documented JSONL format, and CSV files read through a column mapping.
 
 JSONL: one ``EvalItem`` per line. An optional first line ``{"dataset": {...}}`` declares the
-dataset's name and human score scale (default 1..5). CSV: any file, read through a mapping from
-``EvalItem`` field names to column names (given on the command line or in a suite), plus a scale.
+dataset's name and human score scale (default 1..5; a scale given by the caller supplies it, and
+one that differs from the header's is refused). A line may carry keys of its own (a source's
+labels, feedback, ids): they are ignored and listed in one notice, except that a key that looks
+like a misspelt field name is refused with the field it resembles. A mapping (field -> key) reads
+fields from other keys. CSV: any file, read through a mapping from ``EvalItem`` field names to
+column names (given on the command line or in a suite), plus a scale.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import json
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -90,6 +96,9 @@ class Dataset(BaseModel):
     info: DatasetInfo
     items: list[EvalItem]
     source: str
+    notices: list[str] = Field(
+        default_factory=list, description="What the loader left out, for the user to see once."
+    )
 
 
 class DatasetHeader(BaseModel):
@@ -100,57 +109,259 @@ class DatasetHeader(BaseModel):
     dataset: DatasetInfo
 
 
+FIELDS = tuple(EvalItem.model_fields)
+REQUIRED = frozenset(name for name, f in EvalItem.model_fields.items() if f.is_required())
+# A key this close to an absent field's name is taken for a misspelling of it (refused, not
+# ignored): catches human_scor, refrence_answer, note, keypoints; leaves label, points, score,
+# question_id, answer_id, grader alone. For a missing required field any key this close to it
+# is named in the error instead (score for human_score, student_answer for answer).
+TYPO_CUTOFF = 0.85
+HINT_CUTOFF = 0.6
+MAX_PROBLEMS = 50
+
+
 def line_schema() -> dict[str, Any]:
     """The JSON schema of one JSONL line (a labelled answer, or the header line)."""
     schema = TypeAdapter(EvalItem | DatasetHeader).json_schema()
     schema["title"] = "Interviewer eval dataset line (JSONL)"
     schema["description"] = (
         'One labelled answer per line. An optional first line {"dataset": {...}} names the '
-        "dataset and declares its human score scale (default 1..5)."
+        "dataset and declares its human score scale (default 1..5, or the scale given with "
+        "--scale; a --scale that differs from the declared one is refused)."
+    )
+    item = schema["$defs"]["EvalItem"]
+    item["additionalProperties"] = True
+    item["description"] = (
+        "One labelled answer. Other keys (a source's own ids, labels, feedback) are allowed and "
+        "ignored, and listed once when the file is read; a key that looks like a misspelt field "
+        "name (human_scor, refrence_answer) is refused. `interviewer eval run --map "
+        "field=key,...` reads fields from other keys."
     )
     return schema
 
 
-def load_jsonl(path: Path) -> Dataset:
-    """Read a JSONL dataset; every bad line is reported with its number and field."""
-    info = DatasetInfo(name=path.stem)
-    items: list[EvalItem] = []
-    problems: list[str] = []
+def _scale_text(scale: Scale) -> str:
+    return f"{scale.min:g}..{scale.max:g}"
+
+
+def parse_scale(text: str) -> Scale:
+    """``MIN,MAX`` (or ``MIN..MAX``) from the command line."""
+    low, sep, high = text.partition(",")
+    if not sep:
+        low, sep, high = text.partition("..")
+    try:
+        return Scale(min=float(low), max=float(high))
+    except ValueError as exc:  # not numbers, or max <= min (pydantic's error is a ValueError)
+        raise DatasetError(
+            f"--scale '{text}': use MIN,MAX with MIN below MAX, e.g. 0,5 or 0,1"
+        ) from exc
+
+
+def parse_mapping(text: str) -> dict[str, str]:
+    """``field=name,field=name`` from the command line."""
+    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
+    if any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
+        raise DatasetError(f"--map '{text}': use field=name pairs separated by commas")
+    mapping: dict[str, str] = {}
+    for field, name in pairs:
+        if field.strip() in mapping:
+            raise DatasetError(f"--map '{text}': {field.strip()} is mapped twice")
+        mapping[field.strip()] = name.strip()
+    return mapping
+
+
+def _check_mapping(mapping: Mapping[str, str]) -> None:
+    """Every mapped field is a dataset field; a near miss names the field it resembles."""
+    problems = []
+    for field in mapping:
+        if field not in EvalItem.model_fields:
+            close = difflib.get_close_matches(field, FIELDS, n=1, cutoff=HINT_CUTOFF)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(f"map: {field} is not a dataset field{hint}")
+    if problems:
+        raise DatasetError("\n".join([*problems, f"fields are {', '.join(FIELDS)}"]))
+
+
+def _report(problems: list[str], first: str = "") -> DatasetError:
+    """The first ``MAX_PROBLEMS`` problems and a count of the rest, under ``first`` if given."""
+    more = len(problems) - MAX_PROBLEMS
+    tail = [f"... and {more} more problem(s)"] if more > 0 else []
+    return DatasetError("\n".join(([first] if first else []) + problems[:MAX_PROBLEMS] + tail))
+
+
+def load_jsonl(
+    path: Path, mapping: Mapping[str, str] | None = None, scale: Scale | None = None
+) -> Dataset:
+    """Read a JSONL dataset; every bad line is reported with its number and field.
+
+    ``mapping`` (field -> key) reads those fields from other keys. ``scale`` supplies the human
+    scale; a header line that declares a different one is refused, naming both. Keys that are
+    not read are ignored and listed once in ``Dataset.notices``.
+    """
+    mapping = dict(mapping or {})
+    _check_mapping(mapping)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path}: cannot be read: {exc}") from exc
+    info, declared, problems = _header(path, lines)
+    if scale is not None:
+        if declared and info.scale != scale:
+            raise DatasetError(
+                f"{path}:1: the header line declares the scale {_scale_text(info.scale)} but "
+                f"--scale says {_scale_text(scale)}; drop --scale, or correct the header line"
+            )
+        info.scale = scale
+    origin = (
+        "the scale given by --scale"
+        if scale is not None
+        else "the scale its header line declares"
+        if declared
+        else "the default scale; give the data's own with --scale MIN,MAX or a header line"
+    )
+    items: list[EvalItem] = []
+    numbers: list[int] = []
+    ignored: Counter[str] = Counter()
+    seen: set[str] = set()
     for number, line in enumerate(lines, 1):
-        if not line.strip():
+        if not line.strip() or (number == 1 and declared is not None):
             continue
         try:
             data = json.loads(line)
-            if number == 1 and isinstance(data, dict) and set(data) == {"dataset"}:
-                info = DatasetHeader.model_validate(data).dataset
-                continue
-            items.append(EvalItem.model_validate(data))
         except json.JSONDecodeError as exc:
             problems.append(f"{path}:{number}: not JSON ({exc.msg})")
+            continue
+        if not isinstance(data, dict):
+            problems.append(f"{path}:{number}: not a JSON object")
+            continue
+        seen.update(data)
+        fields, extra, typos = _fields_of(data, mapping)
+        ignored.update(extra)
+        if typos:
+            problems += [f"{path}:{number}: {t}" for t in typos]
+            continue
+        try:
+            items.append(EvalItem.model_validate(fields))
+            numbers.append(number)
         except ValidationError as exc:
             for err in exc.errors():
-                field = ".".join(str(p) for p in err["loc"]) or "(line)"
-                problems.append(f"{path}:{number}: field {field}: {err['msg']}")
+                problems.append(f"{path}:{number}: {_field(err['loc'], mapping)}: {err['msg']}")
+    _check_mapped_keys(path, mapping, seen)
     if problems:
-        raise DatasetError("\n".join(problems[:50]))
-    _check(items, info.scale, str(path))
-    return Dataset(info=info, items=items, source=str(path))
+        raise _report(problems)
+    _check(items, numbers, info.scale, str(path), origin)
+    notices = [_ignored_notice(path, ignored)] if ignored else []
+    return Dataset(info=info, items=items, source=str(path), notices=notices)
+
+
+def _header(path: Path, lines: list[str]) -> tuple[DatasetInfo, bool | None, list[str]]:
+    """The dataset's info; whether a header line declares the scale (None: no header line)."""
+    info = DatasetInfo(name=path.stem)
+    first = lines[0] if lines else ""
+    try:
+        data = json.loads(first)
+    except json.JSONDecodeError:
+        return info, None, []  # reported with the items
+    if not (isinstance(data, dict) and set(data) == {"dataset"}):
+        return info, None, []
+    try:
+        header = DatasetHeader.model_validate(data).dataset
+    except ValidationError as exc:
+        problems = [f"{path}:1: {_field(e['loc'], {})}: {e['msg']}" for e in exc.errors()]
+        return info, False, problems
+    return header, "scale" in header.model_fields_set, []
+
+
+def _fields_of(
+    data: Mapping[str, object], mapping: Mapping[str, str]
+) -> tuple[dict[str, object], list[str], list[str]]:
+    """One line's item fields, the keys it leaves unread, and the keys that look misspelt.
+
+    A field is read from the key ``mapping`` names for it, else from the key of its own name.
+    A field named in ``mapping`` is never guessed at (``--map level=level`` lets a key of one's
+    own called ``levels`` be ignored).
+    """
+    fields = {f: data[mapping.get(f, f)] for f in FIELDS if mapping.get(f, f) in data}
+    read = {mapping.get(f, f) for f in fields}
+    extra = [k for k in data if k not in read]
+    typos = []
+    for field in FIELDS:
+        if field in fields or field in mapping or not extra:
+            continue
+        required = field in REQUIRED
+        close = difflib.get_close_matches(
+            field, extra, n=1, cutoff=HINT_CUTOFF if required else TYPO_CUTOFF
+        )
+        if required and not close:
+            typos.append(
+                f"field {field}: missing; the line's other keys are {', '.join(extra)}: "
+                f"--map {field}=KEY reads it from one"
+            )
+            continue
+        if not close:
+            continue
+        key = close[0]
+        if required:
+            typos.append(
+                f"field {field}: missing, and the line has '{key}': if that is it, rename the "
+                f"key or pass --map {field}={key}"
+            )
+        else:
+            typos.append(
+                f"key '{key}': not a dataset field; did you mean {field}? Rename the key, or "
+                f"pass --map {field}={key} (or --map {field}={field} to ignore '{key}' as a "
+                "key of your own)"
+            )
+    return fields, extra, typos
+
+
+def _field(loc: tuple[int | str, ...], mapping: Mapping[str, str]) -> str:
+    name = ".".join(str(p) for p in loc) or "(line)"
+    key = mapping.get(str(loc[0])) if loc else None
+    return f"field {name} (key '{key}')" if key else f"field {name}"
+
+
+def _check_mapped_keys(path: Path, mapping: Mapping[str, str], seen: set[str]) -> None:
+    """A mapped key that no line has is one error, not one per line."""
+    problems = []
+    for field, key in mapping.items():
+        if key not in seen and key != field:  # field=field only turns off the typo guess
+            close = difflib.get_close_matches(key, sorted(seen), n=1, cutoff=HINT_CUTOFF)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"--map {field}={key}: no line of {path} has a key '{key}'{hint}")
+    if problems:
+        keys = sorted(seen)
+        shown = ", ".join(keys[:30]) + (", ..." if len(keys) > 30 else "")
+        raise DatasetError("\n".join([*problems, f"keys in the file: {shown}"]))
+
+
+def _ignored_notice(path: Path, ignored: Counter[str]) -> str:
+    """``ignored fields: label, feedback (1700 lines), source (3 lines)``: one line per file."""
+    by_count: dict[int, list[str]] = {}
+    for key, count in ignored.items():
+        by_count.setdefault(count, []).append(key)
+    groups = [
+        f"{', '.join(keys)} ({count} line{'s' if count != 1 else ''})"
+        for count, keys in sorted(by_count.items(), reverse=True)
+    ]
+    return (
+        f"{path}: ignored fields: {'; '.join(groups)} (not dataset fields; --map FIELD=KEY "
+        "reads one as a field)"
+    )
 
 
 def load_csv(
-    path: Path, mapping: Mapping[str, str], scale: Scale, defaults: Mapping[str, str] | None = None
+    path: Path,
+    mapping: Mapping[str, str],
+    scale: Scale,
+    defaults: Mapping[str, str] | None = None,
+    origin: str = "the given scale",
 ) -> Dataset:
-    """Read any CSV through ``mapping`` (EvalItem field -> column name)."""
-    unknown = sorted(set(mapping) - set(EvalItem.model_fields))
-    if unknown:
-        raise DatasetError(
-            f"mapping: {', '.join(unknown)} are not dataset fields; fields are "
-            f"{', '.join(EvalItem.model_fields)}"
-        )
+    """Read any CSV through ``mapping`` (EvalItem field -> column name).
+
+    ``origin`` says where ``scale`` came from, for the message about scores outside it.
+    """
+    _check_mapping(mapping)
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
@@ -161,48 +372,56 @@ def load_csv(
                     f"{path}: no column(s) {', '.join(missing)}; columns are "
                     f"{', '.join(sorted(columns))}"
                 )
-            rows = list(reader)
-    except OSError as exc:
+            rows = []
+            start = reader.line_num + 1
+            for row in reader:  # the line a record starts on (a quoted field may span lines)
+                rows.append((start, row))
+                start = reader.line_num + 1
+    except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path}: cannot be read: {exc}") from exc
     items = []
+    numbers = []
     problems = []
-    for number, row in enumerate(rows, 2):
+    for index, (line, row) in enumerate(rows, 2):
         data: dict[str, object] = dict(defaults or {})
         data.update({fld: row[col] for fld, col in mapping.items()})
-        data.setdefault("id", f"{path.stem}-{number}")
-        if "group" not in mapping and "question" in mapping:
-            data.setdefault("group", "")
+        data.setdefault("id", f"{path.stem}-{index}")
         try:
             items.append(EvalItem.model_validate(data))
+            numbers.append(line)
         except ValidationError as exc:
             err = exc.errors()[0]
-            problems.append(
-                f"{path}:{number}: field {'.'.join(map(str, err['loc']))}: {err['msg']}"
-            )
+            field = ".".join(map(str, err["loc"]))
+            column = mapping.get(str(err["loc"][0])) if err["loc"] else None
+            where = f"field {field} (column {column})" if column else f"field {field}"
+            problems.append(f"{path}:{line}: {where}: {err['msg']}")
     if problems:
-        raise DatasetError("\n".join(problems[:50]))
+        raise _report(problems)
     info = DatasetInfo(name=path.stem, scale=scale)
-    _check(items, scale, str(path))
+    _check(items, numbers, scale, str(path), origin)
     return Dataset(info=info, items=items, source=str(path))
 
 
-def _check(items: list[EvalItem], scale: Scale, source: str) -> None:
+def _check(
+    items: list[EvalItem], numbers: list[int], scale: Scale, source: str, origin: str
+) -> None:
+    """Items exist, grades are on the scale (each outside one named by line), ids are unique."""
     if not items:
         raise DatasetError(f"{source}: holds no items")
-    outside = [i.id for i in items if not scale.min <= i.human_score <= scale.max]
+    outside = [
+        f"{source}:{n}: field human_score: {i.human_score:g} is outside {_scale_text(scale)}"
+        for i, n in zip(items, numbers, strict=True)
+        if not scale.min <= i.human_score <= scale.max
+    ]
     if outside:
-        raise DatasetError(
-            f"{source}: human_score outside {scale.min:g}..{scale.max:g} for "
-            f"{', '.join(outside[:10])}"
+        raise _report(
+            outside,
+            f"{source}: {len(outside)} of {len(items)} human scores are outside "
+            f"{_scale_text(scale)} ({origin})",
         )
-    ids = [i.id for i in items]
-    if len(ids) != len(set(ids)):
-        raise DatasetError(f"{source}: duplicate item ids")
-
-
-def parse_mapping(text: str) -> dict[str, str]:
-    """``field=column,field=column`` from the command line."""
-    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
-    if any(len(p) != 2 for p in pairs):
-        raise DatasetError(f"--map '{text}': use field=column pairs separated by commas")
-    return {k.strip(): v.strip() for k, v in pairs}
+    lines: dict[str, list[int]] = {}
+    for item, n in zip(items, numbers, strict=True):
+        lines.setdefault(item.id, []).append(n)
+    twice = [f"{i} (lines {', '.join(map(str, n))})" for i, n in lines.items() if len(n) > 1]
+    if twice:
+        raise DatasetError(f"{source}: duplicate item ids: {'; '.join(twice[:10])}")

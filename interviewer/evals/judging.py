@@ -5,6 +5,7 @@ each call retried with exponential backoff (tenacity) before the item is recorde
 Every judgement is cached on disk under a key made of the scorer's configuration and the
 item's content, so re-running a suite, or running it into another folder, costs nothing.
 Offline scorers are CPU-bound and run in order, uncached (they are cheap and deterministic).
+Progress is a bar on a terminal, and a few plain lines in a log (see ``progress_bar``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import functools
 import hashlib
 import json
 import sqlite3
+import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TextIO, runtime_checkable
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 from tqdm import tqdm
@@ -148,6 +151,69 @@ def _loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
+class Bar(Protocol):
+    """What ``score_all`` needs of a progress display."""
+
+    def update(self, n: int = 1) -> object:
+        """Count ``n`` more items done."""
+        ...
+
+    def close(self) -> None:
+        """The run is over."""
+        ...
+
+
+class LineProgress:
+    """Progress for a log, not a terminal: no carriage-return frames, only whole lines.
+
+    A line each time the count passes another tenth of the total, but never within ``every``
+    seconds of the previous line, and one line at the end: a short run writes one line, a long
+    one at most eleven.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        desc: str,
+        stream: TextIO,
+        every: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.total, self.desc, self.stream = total, desc, stream
+        self.every, self.clock = every, clock
+        self.done = 0
+        self.start = self.last = clock()
+        self.tenth = 0
+
+    def update(self, n: int = 1) -> None:
+        """Count ``n`` more; write a line if another tenth is done and enough time has passed."""
+        self.done += n
+        tenth = self.done * 10 // max(1, self.total)
+        now = self.clock()
+        if self.tenth < tenth < 10 and now - self.last >= self.every:
+            self.tenth, self.last = tenth, now
+            self._line(f"{self.done}/{self.total} ({self.done / self.total:.0%})")
+
+    def close(self) -> None:
+        """The closing line: how many, in how long."""
+        self._line(f"{self.done}/{self.total} done in {self.clock() - self.start:.1f} s")
+
+    def _line(self, text: str) -> None:
+        self.stream.write(f"{self.desc}: {text}\n")
+        self.stream.flush()
+
+
+def progress_bar(total: int, desc: str | None) -> Bar:
+    """A tqdm bar on a terminal; plain lines (``LineProgress``) when stderr is not one.
+
+    ``desc`` None: nothing at all.
+    """
+    stream = sys.stderr
+    if desc is not None and not stream.isatty():
+        return LineProgress(total, desc, stream)
+    return tqdm(total=total, desc=desc, disable=desc is None, file=stream)
+
+
 def score_all(
     requests: Sequence[ScoringRequest],
     scorer: Scorer,
@@ -160,9 +226,10 @@ def score_all(
 ) -> None:
     """Score every request, calling ``on_result(index, score or error)`` as each finishes.
 
-    Results arrive in completion order; ``progress`` names a progress bar (None: no bar).
+    Results arrive in completion order; ``progress`` names a progress bar (None: no bar), drawn
+    on a terminal and written as a few plain lines to a log.
     """
-    bar = tqdm(total=len(requests), desc=progress, disable=progress is None)
+    bar = progress_bar(len(requests), progress)
 
     def report(i: int, result: AnswerScore | BaseException) -> None:
         on_result(i, result)
