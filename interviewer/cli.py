@@ -426,6 +426,20 @@ def _dataset(path: Path, mapping: str | None, scale: str | None) -> Dataset:
     return data
 
 
+def _datasets(paths: list[Path], mapping: str | None, scale: str | None) -> list[Dataset]:
+    """Several datasets: ``--map`` and ``--scale`` apply to the dataset files, not the suites."""
+    suites = [p.suffix in (".yaml", ".yml") for p in paths]
+    if (mapping or scale) and all(suites):
+        raise typer.BadParameter(
+            "--map and --scale apply to dataset files, and every --dataset is a suite file",
+            param_hint="--map/--scale",
+        )
+    return [
+        _dataset(p, None, None) if is_suite else _dataset(p, mapping, scale)
+        for p, is_suite in zip(paths, suites, strict=True)
+    ]
+
+
 MapOpt = Annotated[
     str | None,
     typer.Option(
@@ -626,16 +640,9 @@ def eval_calibrate(
     from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
     from interviewer.services import Services
 
-    suites = [p.suffix in (".yaml", ".yml") for p in dataset]
-    if (mapping or scale) and all(suites):
-        raise typer.BadParameter(
-            "--map and --scale apply to dataset files, and every --dataset is a suite file",
-            param_hint="--map/--scale",
-        )
-    datasets = [
-        _dataset(p, None, None) if is_suite else _dataset(p, mapping, scale)
-        for p, is_suite in zip(dataset, suites, strict=True)
-    ]  # read first: a dataset's problems show before the model loads
+    datasets = _datasets(
+        dataset, mapping, scale
+    )  # a dataset's problems show before the model loads
     services = Services.start(_settings())
     chosen = services.pack(pack)
     target = out_file or chosen.root / "calibration.json"
@@ -680,12 +687,12 @@ def eval_cross(
     from interviewer.scoring.offline import ScorerParams
     from interviewer.services import Services
 
-    services = Services.start(_settings())
-    chosen = services.pack(pack)
-    datasets = [_dataset(p, mapping if p.suffix == ".csv" else None, scale) for p in dataset]
+    datasets = _datasets(dataset, mapping, scale)
     curve_name = curve or datasets[0].info.name
     if curve_name not in {d.info.name for d in datasets}:
         raise typer.BadParameter(f"no dataset is named '{curve_name}'", param_hint="--curve")
+    services = Services.start(_settings())
+    chosen = services.pack(pack)
     err.print(f"Embedding and scoring {sum(len(d.items) for d in datasets)} answers ...")
     try:
         result = cross_dataset(
