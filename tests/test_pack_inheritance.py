@@ -10,10 +10,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from interviewer import pack_cli
 from interviewer.cli import app
 from interviewer.config import PROJECT_ROOT
+from interviewer.corpus import load_corpus
 from interviewer.domain import Category, Level
 from interviewer.pack_catalog import discover
+from interviewer.pack_tests import load_cases
 from interviewer.packs import PackError, load_pack
 
 PROMPTS = PROJECT_ROOT / "prompts"
@@ -272,10 +275,34 @@ def test_validate_reports_every_problem_at_once(tmp_path: Path) -> None:
     assert "questions/pay.yaml" in output
 
 
-def test_shipped_packs_pass_their_own_tests() -> None:
-    for pack_id in ("backend-onsite", "frontend-developer"):
-        result = runner.invoke(app, ["pack", "test", pack_id])
-        assert result.exit_code == 0, result.output
+@pytest.mark.parametrize("pack_id", ["backend-developer", "backend-onsite", "frontend-developer"])
+def test_shipped_packs_pass_their_own_tests(
+    pack_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each shipped pack's tests.yaml through the offline scorer: any case out of band fails."""
+    monkeypatch.setattr(pack_cli.out, "width", 160)  # case ids in full in the failure output
+    result = runner.invoke(app, ["pack", "test", pack_id, "--out", str(tmp_path)])
+    rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert {row.get("scorer") for row in rows} == {"offline"}, rows
+    assert result.exit_code == 0, result.output
+
+
+def test_the_backend_pack_cases_cover_every_category_level_and_kind() -> None:
+    """The flagship pack's cases: every kind in every category, strong/weak/off-topic per level."""
+    questions = load_corpus(PROJECT_ROOT / "corpus").by_id()
+    cases = load_cases(load_pack(PARENT), questions).cases
+    kinds = ("strong", "partial", "weak", "off-topic", "padded", "injected")
+
+    def kind(case_id: str) -> str:  # the id's second word, e.g. design-off-topic-chat
+        return next((k for k in kinds if case_id.split("-", 1)[1].startswith(k + "-")), case_id)
+
+    for case in cases:
+        assert case.level in questions[case.question].levels, case.id
+    by_category = {(questions[c.question].category, kind(c.id)) for c in cases}
+    assert by_category == {(category, k) for category in Category for k in kinds}
+    by_level = {(c.level, kind(c.id)) for c in cases}
+    for level in Level:
+        assert {(level, k) for k in ("strong", "weak", "off-topic")} <= by_level, level
 
 
 def test_an_edited_pack_is_picked_up_by_the_next_interview(
