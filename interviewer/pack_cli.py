@@ -362,6 +362,14 @@ def pack_schema(
         print(text)
 
 
+STATUS_MARKUP = {
+    "pass": "[green]pass[/green]",
+    "FAIL": "[red]FAIL[/red]",
+    "known issue": "[yellow]known issue[/yellow]",
+    "fixed": "[red]fixed: remove known_issue[/red]",
+}
+
+
 @pack_app.command("test")
 def pack_test(
     pack_id: Annotated[str, typer.Argument(help="A pack id.")],
@@ -391,10 +399,18 @@ def pack_test(
             escape(row["question"]),
             f"{low:g}..{high:g}",
             f"{score:.2f}" if isinstance(score, float) else escape(row["error"] or "-"),
-            "[green]pass[/green]" if row["passed"] else "[red]FAIL[/red]",
+            STATUS_MARKUP[str(row["status"])],
         )
     out.print(table)
     failed = [r for r in rows if not r["passed"]]
-    out.print(f"{len(rows) - len(failed)} of {len(rows)} cases in band; results in {folder}")
+    known = [r for r in rows if r["status"] == "known issue"]
+    in_band = sum(r["status"] in ("pass", "fixed") for r in rows)
+    summary = f"{in_band} of {len(rows)} cases in band"
+    if known:
+        summary += f", {len(known)} known issue(s) out of band as recorded"
+    out.print(f"{summary}; results in {folder}")
+    for row in rows:
+        if row["status"] == "fixed":
+            out.print(f"{escape(str(row['id']))}: now in band; remove its known_issue note")
     if failed:
         raise typer.Exit(1)

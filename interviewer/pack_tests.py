@@ -42,6 +42,12 @@ class PackCase(Strict):
     level: Level = Level.MID
     answer: str = Field(max_length=20_000)
     expect: Band
+    known_issue: str = Field(
+        default="",
+        max_length=500,
+        description="Why the scorer misses this band today. The case still runs: out of band it "
+        "is reported as a known issue, not a failure; in band it fails, so the note is removed.",
+    )
 
 
 class PackTests(Strict):
@@ -108,7 +114,11 @@ def run_cases(
     for case in tests.cases:
         row = scored.get(case.id, {})
         value = row.get("predicted_1_5")
-        passed = value is not None and case.expect.min <= float(value) <= case.expect.max
+        in_band = value is not None and case.expect.min <= float(value) <= case.expect.max
+        if case.known_issue:
+            status = "fixed" if in_band else "known issue"
+        else:
+            status = "pass" if in_band else "FAIL"
         rows.append(
             {
                 "id": case.id,
@@ -116,7 +126,9 @@ def run_cases(
                 "expect": [case.expect.min, case.expect.max],
                 "score": value,
                 "error": row.get("error"),
-                "passed": passed,
+                "status": status,
+                "known_issue": case.known_issue,
+                "passed": status in ("pass", "known issue"),
             }
         )
     return rows
