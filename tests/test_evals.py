@@ -178,6 +178,9 @@ def test_llm_judge_runs_concurrently_retries_and_caches(
     assert metrics["n"] == 12 and metrics["errors"] == 0
     assert metrics["scorer"] == "llm:fake-model"
     assert len(fake_llm.chat_requests) == 13, "12 judgements and one retry"
+    # The judge's report carries the same plain baselines as the offline scorer's.
+    assert set(metrics["baselines"]) == {"minilm_cosine", "tfidf_cosine"}
+    assert "Against plain baselines" in (tmp_path / "a" / "report.md").read_text()
     assert 2 <= slow.most <= 4, "calls overlapped, never more than --concurrency"
     rows = [json.loads(x) for x in (tmp_path / "a" / "results.jsonl").read_text().splitlines()]
     assert {r["scorer"] for r in rows} == {"llm:fake-model"}
@@ -331,3 +334,92 @@ def test_bootstrap_on_all_resamples_at_once_equals_the_library_per_sample(
         slow = np.asarray([METRICS[name](y[idx], p[idx], scale) for idx in samples])
         np.testing.assert_array_equal(np.isnan(fast), np.isnan(slow), err_msg=name)
         np.testing.assert_allclose(fast, slow, atol=1e-12, equal_nan=True, err_msg=name)
+
+
+def test_tfidf_baseline_measures_shared_words() -> None:
+    from interviewer.evals.baselines import tfidf_cosine
+
+    same, apart = tfidf_cosine(
+        ["a hash index answers equality lookups", "the weather was lovely in spring"],
+        ["a hash index answers equality lookups", "a hash index answers equality lookups"],
+    )
+    assert same == pytest.approx(1.0) and apart == pytest.approx(0.0)
+    assert list(tfidf_cosine(["the a of"], ["and the"])) == [0.0]  # nothing but stop words
+
+
+def test_every_eval_report_shows_the_baselines_beside_the_scorer(tmp_path: Path) -> None:
+    small = _small(tmp_path, 40)
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "run",
+            "--dataset",
+            str(small),
+            "--robustness-sample",
+            "0",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    cosine = metrics["baselines"]["minilm_cosine"]
+    assert cosine["n"] == 40 and -1 <= cosine["pearson"] <= 1
+    assert cosine["pearson_ci"][0] <= cosine["pearson"] <= cosine["pearson_ci"][1]
+    # On interview answers graded against key points, the scorer beats a plain cosine.
+    assert metrics["pearson"] > cosine["pearson"]
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "| plain MiniLM cosine |" in report and "| tf-idf cosine |" in report
+    assert "plain MiniLM cosine" in result.output
+
+
+def test_a_left_out_dataset_is_scored_without_its_own_grades() -> None:
+    from interviewer.evals.calibrate import leave_one_out
+
+    rng = np.random.default_rng(1)
+    n = 120
+    x = rng.uniform(0, 1, (n, len(FEATURES)))
+    y = np.clip(x.mean(axis=1) + rng.normal(0, 0.05, n), 0, 1)
+    names = np.array(["a"] * 40 + ["b"] * 40 + ["c"] * 40)
+
+    def table(grades: np.ndarray) -> FeatureTable:
+        groups = np.array([f"{d}:{i // 4}" for i, d in enumerate(names)])
+        return FeatureTable(x=x, caps=np.full(n, 5.0), y=grades, groups=groups, dataset=names)
+
+    shuffled = y.copy()
+    shuffled[names == "b"] = rng.permutation(y[names == "b"])
+    first = leave_one_out(table(y), "b", "a")
+    assert np.allclose(first, leave_one_out(table(shuffled), "b", "a"))
+    assert np.corrcoef(first, y[names == "b"])[0, 1] > 0.8  # learnt from a and c alone
+    changed = y.copy()
+    changed[names == "a"] = 1 - changed[names == "a"]  # a fitted dataset does matter
+    assert not np.allclose(first, leave_one_out(table(changed), "b", "a"))
+
+
+def test_eval_cross_reports_left_out_within_and_baselines_per_dataset(tmp_path: Path) -> None:
+    lines = BACKEND.read_text().splitlines()
+    items = [json.loads(line) for line in lines[1:]]
+    questions = sorted({item["question"] for item in items})
+    half = set(questions[: len(questions) // 2])
+    for name, keep in (("first", True), ("second", False)):
+        chosen = [item for item in items if (item["question"] in half) == keep][:40]
+        header = {"dataset": {"name": name, "scale": {"min": 1, "max": 5}}}
+        body = "\n".join(json.dumps(row) for row in [header, *chosen])
+        (tmp_path / f"{name}.jsonl").write_text(body + "\n")
+    out = tmp_path / "cross"
+    args = ["eval", "cross", "--dataset", str(tmp_path / "first.jsonl")]
+    args += ["--dataset", str(tmp_path / "second.jsonl"), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "cross.json").read_text())
+    assert set(report["datasets"]) == {"first", "second"}
+    for figures in report["datasets"].values():
+        assert figures["n"] == 40
+        assert set(figures["methods"]) == {"left_out", "within", "minilm_cosine", "tfidf_cosine"}
+        for m in figures["methods"].values():
+            assert m["pearson_ci"][0] <= m["pearson"] <= m["pearson_ci"][1]
+    assert (out / "cross.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| first (pearson) | 40 |" in (out / "cross.md").read_text()
+    wrong = runner.invoke(app, [*args[:-2], "--curve", "nope", "--out", str(out)])
+    assert wrong.exit_code == 2 and "no dataset is named 'nope'" in wrong.output
