@@ -190,7 +190,9 @@ def chart(result: Mapping[str, Any]) -> bytes:
             edgecolor="#495057",
             linewidth=0.6,
         )
-    ax.set_xticks(range(len(datasets)), datasets)
+    # long names break at their hyphens, a line each, so neighbours never overlap
+    ax.set_xticks(range(len(datasets)), [name.replace("-", "-\n", 2) for name in datasets])
+    ax.tick_params(axis="x", labelsize=7)
     ax.set_ylabel("Pearson with human grades")
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7, loc="upper right", ncols=2)
