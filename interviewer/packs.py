@@ -460,6 +460,12 @@ def _calibration(
 ) -> Path | None:
     own = root / "calibration.json"
     if own.is_file():
+        from interviewer.scoring.offline import CalibrationError, ScorerParams  # no cycle
+
+        try:
+            ScorerParams.load(own)
+        except CalibrationError as exc:
+            raise PackError(str(exc)) from None
         return own
     if spec.calibration_from:
         folder = find(spec.calibration_from)

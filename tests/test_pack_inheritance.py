@@ -399,3 +399,32 @@ def test_pack_cli_messages_are_shown_as_written(
     invalid = runner.invoke(app, ["pack", "validate", str(manifest.parent)])
     # Rich must not read the pattern's [a-z0-9] as markup and swallow it.
     assert invalid.exit_code == 1 and "[a-z0-9]" in invalid.output, invalid.output
+
+
+def test_a_calibration_this_version_cannot_read_is_named_with_the_way_out(
+    tmp_path: Path,
+) -> None:
+    """A team's calibration.json fitted by an older scorer (other features) or damaged is a
+    pack error naming the file and how to refit, not a crash in the middle of an interview."""
+    folder = _child(tmp_path)
+    old = {
+        "params": {
+            "calibration": {
+                "features": ["cosine", "regime"],
+                "weights": [0.3, 0.1],
+                "intercept": 0.1,
+                "regime_weights": [0.2, 0.0],
+            }
+        }
+    }
+    (folder / "calibration.json").write_text(json.dumps(old))
+    result = runner.invoke(app, ["pack", "validate", str(folder)])
+    assert result.exit_code == 1
+    assert "calibration.json: not a calibration this version can read" in result.output
+    assert "interviewer eval calibrate" in result.output
+    (folder / "calibration.json").write_text("{not json")
+    damaged = runner.invoke(app, ["pack", "validate", str(folder)])
+    assert damaged.exit_code == 1 and "calibration.json" in damaged.output, damaged.output
+    (folder / "calibration.json").unlink()  # then the parent's calibration is used
+    fixed = runner.invoke(app, ["pack", "validate", str(folder)])
+    assert "calibration" not in fixed.output, fixed.output

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from interviewer.domain import (
     AnswerScore,
@@ -30,6 +30,7 @@ from interviewer.domain import (
     Level,
     Question,
 )
+from interviewer.errors import InterviewerError
 from interviewer.scoring.base import ScoringRequest
 from interviewer.scoring.text import (
     content_tokens,
@@ -288,6 +289,10 @@ class Calibration(BaseModel):
         return min(relevance_cap, coverage_cap)
 
 
+class CalibrationError(InterviewerError):
+    """A calibration file could not be read; the message names it and what to do."""
+
+
 class ScorerParams(BaseModel):
     """Tunable thresholds and the mapping from raw features to the 1..5 scale."""
 
@@ -321,11 +326,24 @@ class ScorerParams(BaseModel):
 
     @classmethod
     def load(cls, path: Path | None) -> ScorerParams:
-        """Parameters from a calibration file, or the defaults."""
+        """Parameters from a calibration file, or the defaults.
+
+        A file this version cannot read (damaged, or fitted with the features of an older
+        scorer) is a ``CalibrationError`` naming the file and the way out.
+        """
         if path is None or not path.is_file():
             return cls()
-        data = json.loads(path.read_text())
-        return cls.model_validate(data.get("params", data))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls.model_validate(data.get("params", data) if isinstance(data, dict) else data)
+        except (ValueError, UnicodeDecodeError) as exc:  # JSON and pydantic errors alike
+            first = exc.errors()[0] if isinstance(exc, ValidationError) else None
+            where = f"field {'.'.join(map(str, first['loc']))}: {first['msg']}" if first else exc
+            raise CalibrationError(
+                f"{path}: not a calibration this version can read ({where}). Fit it again with "
+                "`interviewer eval calibrate --pack PACK --dataset ...`, or delete it to score "
+                "with the parent's calibration."
+            ) from None
 
 
 @dataclass(frozen=True)
