@@ -427,4 +427,4 @@ def test_a_calibration_this_version_cannot_read_is_named_with_the_way_out(
     assert damaged.exit_code == 1 and "calibration.json" in damaged.output, damaged.output
     (folder / "calibration.json").unlink()  # then the parent's calibration is used
     fixed = runner.invoke(app, ["pack", "validate", str(folder)])
-    assert "calibration" not in fixed.output, fixed.output
+    assert "calibration.json" not in fixed.output, fixed.output
