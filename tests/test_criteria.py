@@ -203,6 +203,24 @@ def test_shipped_backend_data_scores_exactly_as_the_old_table() -> None:
                 assert new_weak == old_weak, key
 
 
+def test_frontend_design_cues_are_about_the_browser_not_the_data_centre() -> None:
+    front, back = load_pack(PROMPTS / "frontend-developer"), load_pack(PARENT)
+    ours = {(k, c.id): c.offline for k, r in front.spec.rubrics.items() for c in r.criteria}
+    theirs = {(k, c.id): c.offline for k, r in back.spec.rubrics.items() for c in r.criteria}
+    changed = {
+        "requirements": ("qps", "devices"),
+        "data-and-storage": ("shard", "indexeddb"),
+        "scale-and-reliability": ("failover", "debounce"),
+    }
+    for (category, cid), spec in ours.items():
+        if cid not in changed or category != Category.SYSTEM_DESIGN:
+            assert spec == theirs[(category, cid)], cid  # the same data, so the same scores
+            continue
+        backend_word, frontend_word = changed[cid]
+        assert spec.cues is not None and spec.signals == theirs[(category, cid)].signals
+        assert backend_word not in spec.cues.words and frontend_word in spec.cues.words
+
+
 def test_feature_signals_are_features_the_scorer_measures() -> None:
     assert set(FEATURE_SIGNALS) <= set(Features.__dataclass_fields__)
 
