@@ -377,6 +377,38 @@ def test_pack_validate_names_the_criterion_that_cannot_be_scored(tmp_path: Path)
     assert f"{field}: unknown signal(s) tradeoffs" in output
 
 
+def test_the_worked_example_in_the_docs_loads_and_reads_as_it_says(tmp_path: Path) -> None:
+    docs = (PROJECT_ROOT / "docs" / "packs.md").read_text()
+    section = docs.split("### Worked example: a criterion of your own")[1]
+    example = yaml.safe_load(section.split("```yaml")[1].split("```")[0])
+    kept = yaml.safe_load((PARENT / "pack.yaml").read_text())["rubrics"]["system_design"]
+    criteria = example["rubrics"]["system_design"]["criteria"]
+    criteria[:0] = kept["criteria"]  # what the example leaves out as "copied whole"
+    shutil.copytree(PARENT, tmp_path / "backend-developer")
+    folder = tmp_path / "acme-backend"
+    folder.mkdir()
+    (folder / "pack.yaml").write_text(yaml.safe_dump(example, sort_keys=False))
+    pack = load_pack(folder)
+    mine = {c.id: c.offline for c in pack.rubric(Category.SYSTEM_DESIGN).criteria}
+    assert mine["observability"].describe() in docs
+    assert mine["data-and-storage"].cues is not None
+    assert mine["data-and-storage"].cues.words[0] == "postgresql"
+    criteria[-1]["offline"]["signals"] = {"coverage": 0.5, "logs": 0.5}
+    (folder / "pack.yaml").write_text(yaml.safe_dump(example, sort_keys=False))
+    with pytest.raises(PackError) as info:
+        load_pack(folder)
+    shown = str(info.value).splitlines()[1]
+    assert shown in docs  # the error quoted in the docs is the one a team gets
+
+
+def test_pack_show_lists_each_criterions_offline_scoring(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "3000")  # one line per table row
+    shown = runner.invoke(app, ["pack", "show", "backend-onsite"])
+    assert shown.exit_code == 0, shown.output
+    assert "0.75 essential + 0.25 reference; -0.35 on a red flag" in shown.output
+    assert "0.5 advanced + 0.2 coverage + 0.3 cues; 16 cue words, full at 3" in shown.output
+
+
 def test_the_pack_schema_knows_the_signals() -> None:
     import json
 

@@ -122,6 +122,15 @@ class OfflineCriterion(Strict):
             )
         return self
 
+    def describe(self) -> str:
+        """One line for ``pack show``: the weights, the cues and the penalty."""
+        text = " + ".join(f"{weight:g} {name}" for name, weight in self.signals.items())
+        if self.cues is not None:
+            text += f"; {len(self.cues.words)} cue words, full at {self.cues.saturate_at}"
+        if self.red_flag_penalty:
+            text += f"; -{self.red_flag_penalty:g} on a red flag"
+        return text
+
     def values(self, features: Mapping[str, float], answer: str) -> dict[str, float]:
         """Each signal's 0..1 value for this answer (``features``: the feature signals)."""
         values: dict[str, float] = {}
