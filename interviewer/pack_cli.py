@@ -137,11 +137,15 @@ def pack_show(pack_id: Annotated[str, typer.Argument(help="A pack id.")]) -> Non
     out.print(formats)
     for category, rubric in spec.rubrics.items():
         table = Table(title=f"rubric: {category.value}")
-        for column in ("criterion", "weight", "a 3 means", "a 5 means"):
+        for column in ("criterion", "weight", "a 3 means", "a 5 means", "offline scoring"):
             table.add_column(column)
         for c in rubric.criteria:
             table.add_row(
-                escape(c.name), f"{c.weight:g}", escape(c.anchors[3]), escape(c.anchors[5])
+                escape(c.name),
+                f"{c.weight:g}",
+                escape(c.anchors[3]),
+                escape(c.anchors[5]),
+                escape(c.offline.describe()),
             )
         out.print(table)
     for name, file_name in sorted(spec.templates.items()):
@@ -185,6 +189,10 @@ description: What this loop is for, in one line candidates read when choosing.
 #       weight: 3
 #       anchors:
 #         4: Every claim correct, failure modes named, numbers plausible.
+#   system_design:
+#     data-and-storage:
+#       offline:                # what the offline scorer counts (docs/packs.md)
+#         cues: {{words: [postgresql, partition, index, replica, ledger]}}
 
 # questions:                    # which corpus questions the pack asks
 #   roles: [{role}]

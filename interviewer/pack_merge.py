@@ -9,7 +9,9 @@ Merge rules (documented in docs/packs.md):
   ``remove_formats`` drops parent formats.
 - ``rubrics``: a category given replaces the parent's whole rubric for that category;
   ``rubric_adjustments`` then changes single criteria: ``name``, ``weight``, ``description``,
-  and only the ``anchors`` given (the others stay).
+  only the ``anchors`` given (the others stay), and in the ``offline`` scoring block only the
+  fields given (``signals`` whole; ``cues.words`` and ``cues.saturate_at`` one by one;
+  ``cues: null`` drops the parent's cues).
 - ``offline``: each field given replaces the parent's.
 - ``templates``: each template given replaces the parent's; file names are relative to the
   pack that names them. Questions in ``questions/*.yaml`` add to the parent's.
@@ -31,6 +33,7 @@ from interviewer.packs import (
     TemplateName,
     Version,
 )
+from interviewer.scoring.criteria import CueWord, Reason, Signals
 
 
 class PersonaPatch(Strict):
@@ -41,6 +44,34 @@ class PersonaPatch(Strict):
     tone: Line | None = None
 
 
+class CuesPatch(Strict):
+    """Cue fields to replace."""
+
+    words: tuple[CueWord, ...] | None = Field(default=None, min_length=1)
+    saturate_at: int | None = Field(default=None, ge=1, le=20)
+
+
+class OfflinePatch(Strict):
+    """Changes to a criterion's offline scoring block: each field given replaces the parent's."""
+
+    signals: Signals | None = Field(default=None, description="All the weights.")
+    cues: CuesPatch | None = Field(default=None, description="null drops the parent's cues.")
+    red_flag_penalty: float | None = Field(default=None, ge=0, le=1)
+    weak_reason: Reason | None = None
+
+    def apply(self, block: dict[str, Any]) -> dict[str, Any]:
+        """The parent's block (as data) with this patch applied."""
+        given = self.model_dump(exclude_unset=True, exclude={"cues"})
+        merged = {**block, **given}
+        if "cues" in self.model_fields_set:
+            merged["cues"] = (
+                None
+                if self.cues is None
+                else {**(block.get("cues") or {}), **self.cues.model_dump(exclude_unset=True)}
+            )
+        return merged
+
+
 class CriterionAdjustment(Strict):
     """Changes to one criterion of the parent's rubric."""
 
@@ -48,6 +79,7 @@ class CriterionAdjustment(Strict):
     weight: float | None = Field(default=None, gt=0, le=10)
     description: Line | None = None
     anchors: dict[int, Line] = Field(default_factory=dict, description="Only these anchors.")
+    offline: OfflinePatch | None = Field(default=None, description="Offline scoring changes.")
 
     @field_validator("anchors")
     @classmethod
@@ -127,8 +159,10 @@ def merge(parent: PackFile, child: PackOverlay) -> dict[str, Any]:
                     f"no such criterion in the {category.value} rubric ({', '.join(criteria)})",
                 )
             target = criteria[cid]
-            target.update(change.model_dump(exclude_none=True, exclude={"anchors"}))
+            target.update(change.model_dump(exclude_none=True, exclude={"anchors", "offline"}))
             target["anchors"] = {**target["anchors"], **change.anchors}
+            if change.offline is not None:
+                target["offline"] = change.offline.apply(target["offline"])
     data["rubrics"] = rubrics
 
     unknown = sorted(set(child.offline) - set(base["offline"]))

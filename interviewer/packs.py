@@ -27,6 +27,7 @@ from interviewer.files import (
     megabytes,
     read_capped,
 )
+from interviewer.scoring.criteria import OfflineCriterion
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 TemplateName = Literal[
@@ -123,6 +124,9 @@ class Criterion(Strict):
     weight: float = Field(gt=0, le=10)
     description: Line
     anchors: dict[int, Line]
+    offline: OfflineCriterion = Field(
+        description="How the offline scorer scores it: signals, weights and cue words."
+    )
 
     @field_validator("anchors")
     @classmethod
@@ -288,12 +292,26 @@ class Pack:
         return self.spec.rubrics[category]
 
 
-def _format_errors(path: Path, exc: ValidationError) -> str:
+def _format_errors(path: Path, exc: ValidationError, data: object = None) -> str:
     lines = [f"{path}: invalid pack"]
     for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "(file)"
+        field = _field(err["loc"], data) or "(file)"
         lines.append(f"  - field {field}: {str(err['msg']).removeprefix('Value error, ')}")
     return "\n".join(lines)
+
+
+def _field(loc: tuple[int | str, ...], data: object) -> str:
+    """An error's location in ``data``, with a rubric criterion named by its id: the field
+    ``rubrics.technical.criteria.trade-offs.offline``, not ``...criteria.4.offline``."""
+    parts = [str(part) for part in loc]
+    if len(loc) > 3 and loc[0] == "rubrics" and loc[2] == "criteria" and isinstance(loc[3], int):
+        try:
+            criterion = data["rubrics"][loc[1]]["criteria"][loc[3]]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            criterion = None
+        if isinstance(criterion, dict) and isinstance(criterion.get("id"), str):
+            parts[3] = criterion["id"]
+    return ".".join(parts)
 
 
 def _refuse_format_specs(path: Path, name: str, text: str) -> None:
@@ -397,14 +415,15 @@ def load_pack(
                     f"{manifest}: field extends: the parent pack '{overlay.extends}' is "
                     f"invalid:\n{exc}"
                 ) from exc
-            spec = PackFile.model_validate(merge(parent.spec, overlay))
+            # an error's location is then in the merged data: ``data`` is what was validated
+            spec = PackFile.model_validate(data := merge(parent.spec, overlay))
             sources = {name: parent.template_source(name) for name in parent.spec.templates}
             sources.update({name: root for name in overlay.templates})
         else:
             spec = PackFile.model_validate(data)
             sources = {name: root for name in spec.templates}
     except ValidationError as exc:
-        raise PackError(_format_errors(manifest, exc)) from exc
+        raise PackError(_format_errors(manifest, exc, data)) from exc
     except MergeError as exc:
         raise PackError(f"{manifest}: {exc}") from exc
     if spec.id != root.name:

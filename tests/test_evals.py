@@ -119,6 +119,9 @@ def test_eval_run_resumes_and_gates(tmp_path: Path) -> None:
     assert (out / "report.html").read_text().startswith("<!doctype html>")
     assert (out / "agreement.png").stat().st_size > 1000
     lines = (out / "results.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])  # each criterion's score is kept, to compare runs item by item
+    assert set(first["criteria"]) >= {"correctness", "depth"}
+    assert all(1 <= s <= 5 for s in first["criteria"].values())
     again = runner.invoke(
         app, ["eval", "run", "--dataset", str(small), "--out", str(out), "--robustness-sample", "0"]
     )

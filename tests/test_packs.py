@@ -88,7 +88,7 @@ def _bad_version(data: dict) -> None:  # type: ignore[type-arg]
 @pytest.mark.parametrize(
     ("breaker", "needle"),
     [
-        (_edit_yaml(_anchor_missing), "rubrics.technical.criteria.0.anchors"),
+        (_edit_yaml(_anchor_missing), "rubrics.technical.criteria.correctness.anchors"),
         (_edit_yaml(_unknown_field), "field persona.age"),
         (_edit_yaml(_no_rubric), "missing a rubric for behavioral"),
         (_edit_yaml(_escape), "outside the pack folder"),

@@ -76,6 +76,7 @@ def run_dataset(
                     "predicted": float(to_human_scale([result.overall], dataset.info.scale)[0]),
                     "scorer": result.scorer,
                     "flags": [f.value for f in result.flags],
+                    "criteria": {c.id: c.score for c in result.criteria},
                 }
                 done[item.id] = row
                 if on_item is not None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from interviewer.domain import AnswerScore, Level, Question
-from interviewer.packs import Rubric
+
+if TYPE_CHECKING:  # packs imports scoring.criteria, so this package cannot import packs
+    from interviewer.packs import Rubric
 
 
 @dataclass(frozen=True)

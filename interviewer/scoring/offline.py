@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from interviewer.domain import (
     AnswerScore,
-    Category,
     CriterionScore,
     Flag,
     KeyPointResult,
@@ -32,6 +31,7 @@ from interviewer.domain import (
 )
 from interviewer.errors import InterviewerError
 from interviewer.scoring.base import ScoringRequest
+from interviewer.scoring.criteria import OfflineCriterion
 from interviewer.scoring.text import (
     content_tokens,
     cue_count,
@@ -61,125 +61,6 @@ TRADE_OFF_CUES = (
     "risk",
     "alternatively",
     "unless",
-)
-SITUATION_CUES = (
-    "when i",
-    "at my",
-    "our team",
-    "we were",
-    "the project",
-    "last year",
-    "the goal",
-    "my role",
-    "i was",
-    "situation",
-    "context",
-    "deadline",
-    "customer",
-)
-ACTION_CUES = (
-    "i decided",
-    "i wrote",
-    "i built",
-    "i proposed",
-    "i talked",
-    "i asked",
-    "i set up",
-    "i led",
-    "i reviewed",
-    "i changed",
-    "i suggested",
-    "i organised",
-    "i organized",
-    "i took",
-    "i made",
-    "i started",
-    "i worked",
-    "i spoke",
-    "i pushed",
-)
-RESULT_CUES = (
-    "as a result",
-    "result",
-    "reduced",
-    "increased",
-    "improved",
-    "shipped",
-    "launched",
-    "saved",
-    "outcome",
-    "in the end",
-    "ended up",
-    "percent",
-    "%",
-    "delivered",
-    "fixed",
-)
-REFLECTION_CUES = (
-    "learned",
-    "learnt",
-    "next time",
-    "would do differently",
-    "in hindsight",
-    "lesson",
-    "realised",
-    "realized",
-    "now i",
-    "since then",
-    "i would",
-)
-REQUIREMENT_CUES = (
-    "requirement",
-    "users",
-    "clarify",
-    "assume",
-    "assumption",
-    "scale",
-    "latency",
-    "qps",
-    "requests per second",
-    "read-heavy",
-    "write-heavy",
-    "functional",
-    "non-functional",
-    "estimate",
-    "sla",
-    "availability",
-)
-STORAGE_CUES = (
-    "database",
-    "table",
-    "schema",
-    "index",
-    "cache",
-    "storage",
-    "sql",
-    "nosql",
-    "key-value",
-    "partition",
-    "shard",
-    "column",
-    "blob",
-    "s3",
-    "redis",
-)
-SCALE_CUES = (
-    "replica",
-    "replication",
-    "shard",
-    "load balancer",
-    "queue",
-    "failover",
-    "retry",
-    "timeout",
-    "circuit",
-    "cache",
-    "horizontal",
-    "region",
-    "backpressure",
-    "rate limit",
-    "idempotent",
-    "monitor",
 )
 
 
@@ -580,37 +461,9 @@ class EmbeddingScorer:
             if c >= self.params.relevant_sentence_at
         )
 
-    def _raw(self, criterion: str, f: Features, category: Category, answer: str) -> float:
-        """Raw 0..1 value of one criterion; unknown criteria fall back to coverage."""
-        cov, text = f.coverage, answer
-        flag_penalty = 0.35 if f.red_flag else 0.0
-
-        def cues(c: tuple[str, ...], n: int = 2) -> float:
-            return min(1.0, cue_count(text, c) / n)
-
-        behavioral = category in (Category.BEHAVIORAL, Category.SOFT_SKILLS)
-        numbers = 1.0 if any(ch.isdigit() for ch in text) else 0.0
-        table: dict[str, float] = {
-            "correctness": 0.75 * f.essential + 0.25 * f.reference - flag_penalty,
-            "depth": 0.7 * f.advanced + 0.3 * f.length,
-            "completeness": cov,
-            "communication": 0.4 * f.structure + 0.6 * cov
-            if not behavioral
-            else 0.5 * f.structure + 0.5 * cov,
-            "trade-offs": 0.55 * cov + 0.45 * f.trade_offs,
-            "requirements": 0.6 * cov + 0.4 * cues(REQUIREMENT_CUES, 3),
-            "high-level-design": 0.8 * cov + 0.2 * f.structure,
-            "data-and-storage": 0.6 * cov + 0.4 * cues(STORAGE_CUES, 3),
-            "scale-and-reliability": 0.5 * f.advanced + 0.2 * cov + 0.3 * cues(SCALE_CUES, 3),
-            "situation-and-task": 0.6 * cov + 0.25 * cues(SITUATION_CUES) + 0.15 * numbers,
-            "actions-and-ownership": 0.6 * cov + 0.4 * cues(ACTION_CUES, 3),
-            "result-and-impact": 0.6 * cov + 0.25 * cues(RESULT_CUES) + 0.15 * numbers,
-            "reflection": 0.6 * cov + 0.4 * cues(REFLECTION_CUES),
-            "self-awareness": 0.6 * cov + 0.4 * cues(REFLECTION_CUES),
-            "concrete-examples": 0.6 * cov + 0.25 * cues(SITUATION_CUES) + 0.15 * numbers,
-            "growth": 0.6 * cov + 0.4 * cues((*REFLECTION_CUES, "learn", "goal", "grow")),
-        }
-        raw = table.get(criterion, cov)
+    def _raw(self, criterion: OfflineCriterion, f: Features, answer: str) -> float:
+        """Raw 0..1 value of one criterion, as its ``offline`` block in the pack says."""
+        raw = criterion.raw(_signals(f), answer, f.red_flag)
         # Relevance caps everything: fluent words about something else earn nothing.
         return float(np.clip(min(raw, 0.15 + 0.85 * f.relevance), 0.0, 1.0))
 
@@ -640,7 +493,7 @@ class EmbeddingScorer:
             max(covered, key=lambda kp: kp.weight * kp.similarity).evidence if covered else ""
         )
         values = {
-            c.id: 1 + p.slope * self._raw(c.id, feats, q.category, request.answer) + p.offset
+            c.id: 1 + p.slope * self._raw(c.offline, feats, request.answer) + p.offset
             for c in request.rubric.criteria
         }
         weights = {c.id: c.weight for c in request.rubric.criteria}
@@ -663,7 +516,7 @@ class EmbeddingScorer:
                     name=c.name,
                     score=score,
                     evidence=best_evidence if score > 1 else "",
-                    reason=_reason(c.id, feats, covered, results),
+                    reason=_reason(c.offline, feats, covered, results, request.answer),
                 )
             )
         overall = sum(weights[k] * v for k, v in values.items()) / total_weight
@@ -680,15 +533,32 @@ class EmbeddingScorer:
         )
 
 
+def _signals(f: Features) -> dict[str, float]:
+    """The features a criterion's ``offline`` block may weigh (``criteria.FEATURE_SIGNALS``)."""
+    return {
+        "coverage": f.coverage,
+        "essential": f.essential,
+        "advanced": f.advanced,
+        "reference": f.reference,
+        "length": f.length,
+        "structure": f.structure,
+        "trade_offs": f.trade_offs,
+    }
+
+
 def _reason(
-    criterion: str, f: Features, covered: list[KeyPointResult], results: list[KeyPointResult]
+    criterion: OfflineCriterion,
+    f: Features,
+    covered: list[KeyPointResult],
+    results: list[KeyPointResult],
+    answer: str,
 ) -> str:
     """One line a candidate can act on."""
     if f.relevance == 0.0:
         return "The answer did not address the question that was asked."
     share = f"{len(covered)} of {len(results)} key points covered"
-    if criterion == "trade-offs" and f.trade_offs < 0.34:
-        return f"{share}; few trade-offs or alternatives were weighed."
-    if criterion == "correctness" and f.red_flag:
+    if criterion.weak_reason and criterion.weak(_signals(f), answer):
+        return f"{share}; {criterion.weak_reason.rstrip('.')}."
+    if criterion.red_flag_penalty and f.red_flag:
         return f"{share}; the answer repeats a common misconception."
     return f"{share}."
