@@ -556,7 +556,10 @@ def _reason(
     """One line a candidate can act on."""
     if f.relevance == 0.0:
         return "The answer did not address the question that was asked."
-    share = f"{len(covered)} of {len(results)} key points covered"
+    if results:
+        share = f"{len(covered)} of {len(results)} key points covered"
+    else:  # a question with a reference answer only
+        share = f"{f.reference_recall:.0%} of the reference answer covered"
     if criterion.weak_reason and criterion.weak(_signals(f), answer):
         return f"{share}; {criterion.weak_reason.rstrip('.')}."
     if criterion.red_flag_penalty and f.red_flag:
