@@ -559,7 +559,7 @@ def _reason(
     if results:
         share = f"{len(covered)} of {len(results)} key points covered"
     else:  # a question with a reference answer only
-        share = f"{f.reference_recall:.0%} of the reference answer covered"
+        share = f"about {f.coverage:.0%} of the reference answer covered"
     if criterion.weak_reason and criterion.weak(_signals(f), answer):
         return f"{share}; {criterion.weak_reason.rstrip('.')}."
     if criterion.red_flag_penalty and f.red_flag:
