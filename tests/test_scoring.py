@@ -13,7 +13,7 @@ from interviewer.embeddings import MiniLMEmbeddings
 from interviewer.packs import load_pack
 from interviewer.scoring import EmbeddingScorer, ScoringRequest
 from interviewer.scoring.offline import ScorerParams
-from interviewer.scoring.text import MAX_ANSWER_CHARS, clean_answer, is_non_answer
+from interviewer.scoring.text import MAX_ANSWER_CHARS, clean_answer, is_non_answer, sentences
 
 QUESTIONS = load_corpus(PROJECT_ROOT / "corpus").by_id()
 PACK = load_pack(PROJECT_ROOT / "prompts" / "backend-developer")
@@ -171,3 +171,42 @@ def test_i_dont_know_scores_one_and_is_flagged(model_cache: Path, q: Question) -
     hedged = "I'm not sure, but " + q.reference_answer
     result = calibrated.score(ScoringRequest(q, hedged, Level.MID, PACK.rubric(q.category)))
     assert result.overall >= 3 and Flag.NO_ANSWER not in result.flags
+
+
+@pytest.fixture(scope="module")
+def calibrated(model_cache: Path) -> EmbeddingScorer:
+    params = ScorerParams.load(PROJECT_ROOT / "prompts" / "backend-developer" / "calibration.json")
+    return EmbeddingScorer(MiniLMEmbeddings(model_cache), params)
+
+
+@pytest.mark.parametrize("q", _existing(SAMPLE), ids=lambda q: q.id)
+def test_saying_the_question_back_earns_nothing(calibrated: EmbeddingScorer, q: Question) -> None:
+    """Each of the question's sentences said back, alone or around a weak line, is not scored."""
+    echo = "\n".join(reversed(sentences(q.question)))  # said back, in another order
+    assert _score(calibrated, q, echo) <= 1.0 + 1e-9
+    padded = f"{q.question} {WEAK} {q.question}"
+    assert _score(calibrated, q, padded) <= _score(calibrated, q, WEAK) + 0.25
+    assert _score(calibrated, q, f"{q.question} {q.reference_answer}") >= 3.5  # the answer counts
+
+
+def test_a_question_asked_below_all_its_key_points_levels_still_scores(
+    calibrated: EmbeddingScorer,
+) -> None:
+    q = next(q for q in QUESTIONS.values() if all(kp.level == Level.SENIOR for kp in q.key_points))
+    result = calibrated.score(
+        ScoringRequest(q, q.reference_answer, Level.JUNIOR, PACK.rubric(q.category))
+    )
+    assert 1 <= result.overall <= 5 and all(1 <= c.score <= 5 for c in result.criteria)
+
+
+def test_a_question_with_a_reference_only_is_scored_against_its_sentences(
+    calibrated: EmbeddingScorer,
+) -> None:
+    """Labelled data from elsewhere: no key points, no caps, the same four signals."""
+    q = QUESTIONS["net-tcp-vs-udp"].model_copy(update={"key_points": [], "follow_ups": []})
+    good = calibrated.score(
+        ScoringRequest(q, q.reference_answer, Level.MID, PACK.rubric(q.category))
+    )
+    weak = calibrated.score(ScoringRequest(q, WEAK, Level.MID, PACK.rubric(q.category)))
+    assert good.overall >= weak.overall + 1.5 and good.key_points == []
+    assert "of the reference answer covered" in good.criteria[0].reason

@@ -189,6 +189,11 @@ class ScorerParams(BaseModel):
     relevant_sentence_at: float = Field(
         default=0.35, description="Similarity at which a sentence counts towards answer length."
     )
+    restated_at: float = Field(
+        default=0.9,
+        description="Similarity to the question at which a sentence of an answer to a curated "
+        "question is the question said back, and is not scored.",
+    )
     evidence_direct_at: float = Field(
         default=0.45,
         description="Similarity to the key point's own text at which the closest sentence is "
@@ -270,6 +275,26 @@ class Features:
         }
 
 
+def _coverage(q: Question, level: Level, cover: np.ndarray) -> tuple[float, float, float]:
+    """Key-point coverage at the level (weighted), of the essential points, and of the hardest
+    points for the level; a question without key points: the mean over reference sentences."""
+    if not q.key_points:
+        mean = float(cover.mean())
+        return mean, mean, mean
+    # every point, for a level below all of them (a question asked above its levels)
+    expected = [i for i, kp in enumerate(q.key_points) if kp.level.rank <= level.rank] or list(
+        range(len(q.key_points))
+    )
+    weights = np.array([q.key_points[i].weight for i in expected], dtype=np.float32)
+    coverage = float(weights @ cover[expected] / weights.sum())
+    essential_idx = [i for i in expected if q.key_points[i].weight == 3] or expected
+    top_rank = max(kp.level.rank for kp in q.key_points)
+    advanced_idx = [
+        i for i, kp in enumerate(q.key_points) if kp.level.rank >= min(level.rank, top_rank)
+    ] or expected
+    return coverage, float(cover[essential_idx].mean()), float(cover[advanced_idx].mean())
+
+
 def _ramp(value: float, low: float, high: float) -> float:
     return float(np.clip((value - low) / max(high - low, 1e-6), 0.0, 1.0))
 
@@ -309,10 +334,11 @@ class EmbeddingScorer:
         points = [kp.text for kp in q.key_points]
         # The reference is the mean of its sentences: embedding the whole answer would pad
         # every text in the batch to its length and cost five times as much.
-        texts = [*points, q.question, *q.red_flags, *ref_sentences]
+        asked = sentences(q.question)
+        texts = [*points, q.question, *q.red_flags, *ref_sentences, *asked]
         vecs = np.asarray(self.embeddings.embed_documents(texts), dtype=np.float32)
-        n, r = len(points), len(q.red_flags)
-        ref = vecs[n + 1 + r :]
+        n, r, a = len(points), len(q.red_flags), len(asked)
+        ref = vecs[n + 1 + r : len(vecs) - a]
         kp = vecs[:n] if n else ref
         centroid = ref.mean(axis=0)
         reference = centroid / (np.linalg.norm(centroid) + 1e-9)
@@ -325,6 +351,8 @@ class EmbeddingScorer:
             # what restating the question earns: the floor of ``similarity``
             "question_floor": np.float32(vecs[n] @ reference),
             "red_flags": vecs[n + 1 : n + 1 + r],
+            # the question whole and sentence by sentence: what saying it back looks like
+            "asked": np.vstack([vecs[n : n + 1], vecs[len(vecs) - a :]]),
         }
         with self._lock:
             self._cache[key] = entry
@@ -356,6 +384,14 @@ class EmbeddingScorer:
         p = self.params
         pieces = self._pieces(q, answer)
         curated = bool(q.key_points)
+        qv = self._question_vectors(q) if pieces else {}
+        sent = np.asarray(self.embeddings.embed_documents(pieces), dtype=np.float32)
+        if curated and pieces:
+            # Saying the question back earns nothing. Only on curated questions: quiz graders
+            # give full marks to one-line answers that echo the question's wording.
+            kept = (sent @ qv["asked"].T).max(axis=1) < p.restated_at
+            pieces = [piece for piece, keep in zip(pieces, kept, strict=True) if keep]
+            sent = sent[kept]
         if not pieces:
             results = [
                 KeyPointResult(id=kp.id, text=kp.text, weight=kp.weight, covered=False)
@@ -369,9 +405,7 @@ class EmbeddingScorer:
                 curated=curated,
             )
             return empty, results, []
-        qv = self._question_vectors(q)
         whole = " ".join(pieces)
-        sent = np.asarray(self.embeddings.embed_documents(pieces), dtype=np.float32)
         centroid = sent.mean(axis=0)
         answer_vec = centroid / (np.linalg.norm(centroid) + 1e-9)
         direct = qv["kp"] @ sent.T  # key points x sentences
@@ -394,19 +428,7 @@ class EmbeddingScorer:
             )
             for i, kp in enumerate(q.key_points)
         ]
-        if curated:
-            expected = [i for i, kp in enumerate(q.key_points) if kp.level.rank <= level.rank]
-            weights = np.array([q.key_points[i].weight for i in expected], dtype=np.float32)
-            coverage = float(weights @ cover[expected] / weights.sum())
-            essential_idx = [i for i in expected if q.key_points[i].weight == 3] or expected
-            essential = float(cover[essential_idx].mean())
-            top_rank = max(kp.level.rank for kp in q.key_points)
-            advanced_idx = [
-                i for i, kp in enumerate(q.key_points) if kp.level.rank >= min(level.rank, top_rank)
-            ] or expected
-            advanced = float(cover[advanced_idx].mean())
-        else:
-            coverage = essential = advanced = float(cover.mean())
+        coverage, essential, advanced = _coverage(q, level, cover)
         relevance_raw = float(max(answer_vec @ qv["question"], answer_vec @ qv["reference"]))
         relevance = _ramp(relevance_raw, p.relevance_low, p.relevance_high)
         cosine = float(answer_vec @ qv["reference"])
