@@ -118,6 +118,16 @@ def test_eval_run_resumes_and_gates(tmp_path: Path) -> None:
     assert metrics["n"] == 24 and "robustness" in metrics and metrics["pack_hash"]
     assert (out / "report.html").read_text().startswith("<!doctype html>")
     assert (out / "agreement.png").stat().st_size > 1000
+    # Every report puts the plain baselines beside the scorer, on the same answers.
+    cosine = metrics["baselines"]["minilm_cosine"]
+    assert (
+        cosine["n"] == 24
+        and cosine["pearson_ci"][0] <= cosine["pearson"] <= cosine["pearson_ci"][1]
+    )
+    assert metrics["pearson"] > cosine["pearson"]  # interview answers: the scorer earns its keep
+    report = (out / "report.md").read_text()
+    assert "| plain MiniLM cosine |" in report and "| tf-idf cosine |" in report
+    assert "plain MiniLM cosine" in result.output
     lines = (out / "results.jsonl").read_text().splitlines()
     first = json.loads(lines[0])  # each criterion's score is kept, to compare runs item by item
     assert set(first["criteria"]) >= {"correctness", "depth"}
@@ -350,33 +360,6 @@ def test_tfidf_baseline_measures_shared_words() -> None:
     assert list(tfidf_cosine(["the a of"], ["and the"])) == [0.0]  # nothing but stop words
 
 
-def test_every_eval_report_shows_the_baselines_beside_the_scorer(tmp_path: Path) -> None:
-    small = _small(tmp_path, 40)
-    result = runner.invoke(
-        app,
-        [
-            "eval",
-            "run",
-            "--dataset",
-            str(small),
-            "--robustness-sample",
-            "0",
-            "--out",
-            str(tmp_path / "run"),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    cosine = metrics["baselines"]["minilm_cosine"]
-    assert cosine["n"] == 40 and -1 <= cosine["pearson"] <= 1
-    assert cosine["pearson_ci"][0] <= cosine["pearson"] <= cosine["pearson_ci"][1]
-    # On interview answers graded against key points, the scorer beats a plain cosine.
-    assert metrics["pearson"] > cosine["pearson"]
-    report = (tmp_path / "run" / "report.md").read_text()
-    assert "| plain MiniLM cosine |" in report and "| tf-idf cosine |" in report
-    assert "plain MiniLM cosine" in result.output
-
-
 def test_a_left_out_dataset_is_scored_without_its_own_grades() -> None:
     from interviewer.evals.calibrate import leave_one_out
 
@@ -406,7 +389,7 @@ def test_eval_cross_reports_left_out_within_and_baselines_per_dataset(tmp_path: 
     questions = sorted({item["question"] for item in items})
     half = set(questions[: len(questions) // 2])
     for name, keep in (("first", True), ("second", False)):
-        chosen = [item for item in items if (item["question"] in half) == keep][:40]
+        chosen = [item for item in items if (item["question"] in half) == keep][:24]
         header = {"dataset": {"name": name, "scale": {"min": 1, "max": 5}}}
         body = "\n".join(json.dumps(row) for row in [header, *chosen])
         (tmp_path / f"{name}.jsonl").write_text(body + "\n")
@@ -418,11 +401,11 @@ def test_eval_cross_reports_left_out_within_and_baselines_per_dataset(tmp_path: 
     report = json.loads((out / "cross.json").read_text())
     assert set(report["datasets"]) == {"first", "second"}
     for figures in report["datasets"].values():
-        assert figures["n"] == 40
+        assert figures["n"] == 24
         assert set(figures["methods"]) == {"left_out", "within", "minilm_cosine", "tfidf_cosine"}
         for m in figures["methods"].values():
             assert m["pearson_ci"][0] <= m["pearson"] <= m["pearson_ci"][1]
     assert (out / "cross.png").read_bytes()[:4] == b"\x89PNG"
-    assert "| first (pearson) | 40 |" in (out / "cross.md").read_text()
+    assert "| first (pearson) | 24 |" in (out / "cross.md").read_text()
     wrong = runner.invoke(app, [*args[:-2], "--curve", "nope", "--out", str(out)])
     assert wrong.exit_code == 2 and "no dataset is named 'nope'" in wrong.output
