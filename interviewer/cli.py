@@ -449,6 +449,9 @@ MapOpt = Annotated[
         "unmapped fields are read from keys of their own name.",
     ),
 ]
+DatasetsOpt = Annotated[
+    list[Path], typer.Option(help="Labelled datasets or suite files (repeatable).")
+]
 ScaleOpt = Annotated[
     str | None,
     typer.Option(
@@ -666,9 +669,7 @@ def eval_calibrate(
 
 @eval_app.command("cross")
 def eval_cross(
-    dataset: Annotated[
-        list[Path], typer.Option(help="Labelled datasets or suite files (repeatable).")
-    ],
+    dataset: DatasetsOpt,
     mapping: MapOpt = None,
     scale: ScaleOpt = None,
     pack: Annotated[

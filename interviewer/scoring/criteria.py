@@ -36,15 +36,7 @@ Signal = Literal[
     "cues",
 ]
 SIGNALS: tuple[str, ...] = get_args(Signal)
-FEATURE_SIGNALS = (
-    "coverage",
-    "essential",
-    "advanced",
-    "reference",
-    "length",
-    "structure",
-    "trade_offs",
-)
+FEATURE_SIGNALS = tuple(s for s in SIGNALS if s not in ("numbers", "cues"))
 """Signals the scorer measures on the answer (each 0..1); ``numbers`` and ``cues`` are counted
 here, on the answer's text."""
 CUE_SIGNALS = ("trade_offs", "cues")
