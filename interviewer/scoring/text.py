@@ -178,6 +178,12 @@ def content_tokens(text: str) -> set[str]:
     return {w[:6] for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _FUNCTION_WORDS}
 
 
+def word_stems(text: str, letters: int = 4) -> set[str]:
+    """Content words cut to their first ``letters`` letters: "connected", "connection" and
+    "connects" are one word. Cruder than ``content_tokens``, which tells them apart at six."""
+    return {w[:letters] for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _FUNCTION_WORDS}
+
+
 def demote(text: str, question: str) -> str:
     """The text without the question's own words ("question demoting"), so an answer earns
     nothing for repeating the question back."""
