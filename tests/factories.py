@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pytest
 import yaml
 
 from interviewer.config import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from interviewer.report import Report
 
 
 def question(
@@ -119,3 +125,44 @@ def damaged_sessions_db(data_dir: Path, sessions: int = 6) -> Path:
         file.seek(2 * page)
         file.write(b"\xa5" * (size - 2 * page))
     return path
+
+
+def cli_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> str:
+    """Run the real entry point in this process (its error handler included), expecting exit 2;
+    return stderr, one line per message whatever the path length."""
+    from interviewer.cli import main
+
+    monkeypatch.setenv("COLUMNS", "2000")
+    monkeypatch.setattr(sys, "argv", ["interviewer", *args])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2, capsys.readouterr()
+    return capsys.readouterr().err
+
+
+def report(**fields: object) -> Report:
+    """A finished interview's report with neutral header fields; pass what the test is about."""
+    from interviewer.domain import Level
+    from interviewer.report import Report
+
+    header: dict[str, object] = {
+        "session_id": "s" * 32,
+        "pack": "pack",
+        "pack_version": "1",
+        "pack_hash": "h",
+        "level": Level.MID,
+        "format": "phone-screen",
+        "mode": "offline",
+        "started_at": "2026-01-01T00:00:00",
+        "ended_at": None,
+        "overall": 3.0,
+        "criteria": [],
+        "questions": [],
+        "study_plan": [],
+        "notices": [],
+        "scorers": ["offline"],
+    }
+    return Report.model_validate(header | fields)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from factories import damaged_sessions_db
+from factories import damaged_sessions_db, report
 from fake_llm import FakeLLM
 from streamlit.testing.v1 import AppTest
 
@@ -219,32 +219,17 @@ def test_any_discovered_pack_can_be_chosen_with_its_formats_and_rubric(
 
 @pytest.mark.parametrize("criteria", [3, 5, 9])
 def test_report_chart_gives_every_criterion_a_labelled_row(criteria: int) -> None:
-    from interviewer.domain import Level
-    from interviewer.report import CriterionSummary, Report
+    from interviewer.report import CriterionSummary
     from interviewer.web.charts import criteria_chart
 
     names = [f"Criterion number {i}" for i in range(criteria)]
-    report = Report(
-        session_id="s",
-        pack="p",
-        pack_version="1",
-        pack_hash="h",
-        level=Level.MID,
-        format="mixed",
-        mode="offline",
-        started_at="2026-12-03T09:00:00",
-        ended_at=None,
-        overall=3.0,
+    chart_of = report(
         criteria=[
             CriterionSummary(id=f"c{i}", name=n, category="technical", score=1 + i % 5, questions=1)
             for i, n in enumerate(names)
         ],
-        questions=[],
-        study_plan=[],
-        notices=[],
-        scorers=["offline"],
     )
-    spec = criteria_chart(report).to_dict()
+    spec = criteria_chart(chart_of).to_dict()
     # A fixed step per row (a fixed total height squeezed rows until labels were dropped).
     assert spec["height"] == {"step": 34}
     axis = spec["layer"][0]["encoding"]["y"]["axis"]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from factories import damaged_sessions_db
+from factories import cli_error, damaged_sessions_db
 from typer.testing import CliRunner
 
 from interviewer.cli import app
@@ -174,19 +174,6 @@ def test_a_broken_settings_file_is_a_message_not_a_traceback(
     assert "Traceback" not in done.stderr
 
 
-def _main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    """Run the real entry point in this process (its error handler included); stderr, unwrapped."""
-    from interviewer.cli import main
-
-    monkeypatch.setenv("COLUMNS", "2000")  # one line per message, whatever the path length
-    monkeypatch.setattr(sys, "argv", ["interviewer", *args])
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exited:
-        main()
-    assert exited.value.code == 2, capsys.readouterr()
-    return capsys.readouterr().err
-
-
 def test_a_damaged_session_database_is_one_message_in_every_command(
     isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -198,7 +185,7 @@ def test_a_damaged_session_database_is_one_message_in_every_command(
         ("practice", "--resume", "abcdef1"),
         ("practice",),  # a new interview reads recent sessions and saves: the same message
     ):
-        shown = _main(monkeypatch, capsys, *args)
+        shown = cli_error(monkeypatch, capsys, *args)
         assert f"error: The session database {path} is damaged" in shown, (args, shown)
         assert "left untouched" in shown and ".recover" in shown
         assert "Traceback" not in shown
@@ -208,7 +195,7 @@ def test_a_database_url_without_its_driver_is_one_message(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("INTERVIEWER_DATABASE_URL", "mysql://kim:s3cr3t-pw@db.example/interviews")
-    shown = _main(monkeypatch, capsys, "sessions", "list")
+    shown = cli_error(monkeypatch, capsys, "sessions", "list")
     assert "mysql://kim:***@db.example/interviews" in shown
     assert "(Python module 'MySQLdb'), which is not installed" in shown
     assert "s3cr3t-pw" not in shown and "Traceback" not in shown

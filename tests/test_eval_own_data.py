@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from factories import cli_error
 
 from interviewer.config import PROJECT_ROOT
 from interviewer.evals.datasets import (
@@ -35,19 +36,6 @@ def _jsonl(path: Path, rows: list[dict[str, object]], header: dict[str, object] 
     lines = ([{"dataset": header}] if header is not None else []) + rows
     path.write_text("".join(json.dumps(r) + "\n" for r in lines))
     return path
-
-
-def _main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    """Run the real entry point (its error handler included); return stderr after exit 2."""
-    from interviewer.cli import main
-
-    monkeypatch.setenv("COLUMNS", "2000")
-    monkeypatch.setattr(sys, "argv", ["interviewer", *args])
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exited:
-        main()
-    assert exited.value.code == 2, capsys.readouterr()
-    return capsys.readouterr().err
 
 
 # 1. --scale on a JSONL file
@@ -94,18 +82,22 @@ def test_the_eval_cli_refuses_a_scale_it_cannot_apply(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     declared = _jsonl(tmp_path / "declared.jsonl", QUIZ, {"scale": {"min": 0, "max": 2}})
-    shown = _main(monkeypatch, capsys, "eval", "run", "--dataset", str(declared), "--scale", "0,5")
+    shown = cli_error(
+        monkeypatch, capsys, "eval", "run", "--dataset", str(declared), "--scale", "0,5"
+    )
     assert f"error: {declared}:1: the header line declares the scale 0..2" in shown
     assert "--scale says 0..5" in shown
-    shown = _main(monkeypatch, capsys, "eval", "run", "--dataset", str(declared), "--scale", "5")
+    shown = cli_error(
+        monkeypatch, capsys, "eval", "run", "--dataset", str(declared), "--scale", "5"
+    )
     assert "--scale '5': use MIN,MAX" in shown and "Traceback" not in shown
     # A suite file sets its own mapping and scale: the flags are refused, not ignored.
     suite = tmp_path / "suite.yaml"
     suite.write_text(f"name: s\ndataset: {declared}\n")
     for flag, value in (("--scale", "0,5"), ("--map", "human_score=points")):
-        shown = _main(monkeypatch, capsys, "eval", "run", str(suite), flag, value)
+        shown = cli_error(monkeypatch, capsys, "eval", "run", str(suite), flag, value)
         assert "is a suite file" in shown and "apply to a dataset file" in shown
-    shown = _main(
+    shown = cli_error(
         monkeypatch, capsys, "eval", "calibrate", "--dataset", str(suite), "--scale", "0,5"
     )
     assert "every --dataset is a suite file" in shown

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 import streamlit as st
+from factories import report
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from streamlit.testing.v1 import AppTest
@@ -150,16 +151,7 @@ def _hostile_report() -> Report:
             "scorer": "offline",
         }
     )
-    return Report(
-        session_id="s" * 32,
-        pack="pack",
-        pack_version="1",
-        pack_hash="h",
-        level=Level.MID,
-        format="phone-screen",
-        mode="offline",
-        started_at="2026-01-01T00:00:00",
-        ended_at=None,
+    return report(
         overall=2.0,
         criteria=[CriterionSummary(id="c", name=bad, category="technical", score=2, questions=1)],
         questions=[

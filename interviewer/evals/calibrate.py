@@ -169,8 +169,7 @@ def leave_one_out(
     datasets' when the curve dataset is the one left out.
     """
     rest = table.subset(table.dataset != left_out)
-    scores_unused, linear = cross_validate(rest, curve_dataset, alpha=alpha)
-    del scores_unused
+    _, linear = cross_validate(rest, curve_dataset, alpha=alpha)
     calibration = fit(rest, curve_dataset, linear, alpha)
     mask = table.dataset == left_out
     values = _linear(calibration, table, np.flatnonzero(mask))

@@ -33,13 +33,13 @@ from interviewer.errors import InterviewerError
 from interviewer.scoring.base import ScoringRequest
 from interviewer.scoring.criteria import OfflineCriterion
 from interviewer.scoring.text import (
+    content_tokens,
     cue_count,
     is_injection,
     is_keyword_run,
     is_non_answer,
     is_prose,
     sentences,
-    word_stems,
 )
 
 TRADE_OFF_CUES = (
@@ -447,9 +447,10 @@ class EmbeddingScorer:
                 for flag, row in zip(q.red_flags, rf, strict=True)
                 if float(row.max()) >= p.red_flag_at
             ]
-        asked = word_stems(q.question)
-        said = word_stems(whole) - asked
-        expected_words = word_stems(q.reference_answer) - asked
+        # four letters: short answers say "connects" where the reference says "connected"
+        asked = content_tokens(q.question, letters=4)
+        said = content_tokens(whole, letters=4) - asked
+        expected_words = content_tokens(q.reference_answer, letters=4) - asked
         feats = Features(
             coverage,
             essential,

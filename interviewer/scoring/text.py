@@ -173,23 +173,10 @@ def is_keyword_run(sentence: str) -> bool:
     return len(words) >= 4 and not any(w in _FUNCTION_WORDS for w in words)
 
 
-def content_tokens(text: str) -> set[str]:
-    """Content words of a text, crudely stemmed (first six letters), without function words."""
-    return {w[:6] for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _FUNCTION_WORDS}
-
-
-def word_stems(text: str, letters: int = 4) -> set[str]:
-    """Content words cut to their first ``letters`` letters: "connected", "connection" and
-    "connects" are one word. Cruder than ``content_tokens``, which tells them apart at six."""
+def content_tokens(text: str, letters: int = 6) -> set[str]:
+    """Content words of a text, without function words, crudely stemmed to their first
+    ``letters`` letters (at four, "connected", "connection" and "connects" are one word)."""
     return {w[:letters] for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _FUNCTION_WORDS}
-
-
-def demote(text: str, question: str) -> str:
-    """The text without the question's own words ("question demoting"), so an answer earns
-    nothing for repeating the question back."""
-    asked = content_tokens(question)
-    kept = [w for w in re.findall(r"[A-Za-z0-9'-]+", text) if w.lower()[:6] not in asked]
-    return " ".join(kept) or text
 
 
 _NON_ANSWER = re.compile(
