@@ -667,6 +667,147 @@ def eval_calibrate(
     out.print(f"Wrote {target}")
 
 
+@eval_app.command("guards")
+def eval_guards(
+    pack: Annotated[str, typer.Option(help="Pack whose questions and guards.json to use.")] = (
+        "backend-developer"
+    ),
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            help="Human-graded answers (the pack's scale) to set the judge check's gap from."
+        ),
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Write the fitted thresholds to the pack.")
+    ] = False,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write here instead of the pack's guards.json.")
+    ] = None,
+) -> None:
+    """Fit the reply guards' thresholds on the corpus; print what they stop and catch."""
+    from interviewer.evals.guard_fit import fit_guards, judge_gap_from
+    from interviewer.guards import GuardParams
+    from interviewer.services import Services
+
+    data = _dataset(dataset, None, None) if dataset else None
+    services = Services.start(_settings())
+    chosen = services.pack(pack)
+    own = services.catalog.own_ids.get(chosen.id, frozenset())
+    questions = [q for q in services.corpus.questions if chosen.admits(q, own)]
+    gap = None
+    if data is not None:
+        from interviewer.evals.items import as_request
+        from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
+
+        scorer = EmbeddingScorer(services.embeddings, ScorerParams.load(chosen.calibration_path))
+        by_id = services.corpus.by_id()
+        scale = data.info.scale
+        shortfalls = [
+            1
+            + 4 * scale.to_unit(item.human_score)
+            - scorer.score(as_request(item, by_id, chosen)).overall
+            for item in data.items
+        ]
+        gap = judge_gap_from(shortfalls)
+    from interviewer.embeddings import embeddings_key
+    from interviewer.vector_cache import VectorCache
+
+    cache = VectorCache(services.settings.cache_dir)
+    key = embeddings_key(services.settings)
+    fitted = fit_guards(
+        services.embeddings,
+        questions,
+        chosen,
+        GuardParams.load(chosen.guards_path),
+        gap,
+        embed=lambda texts: cache.embed(services.embeddings, key, texts),
+    )
+    fit = fitted.fit
+    assert fit is not None
+    table = Table(title=f"Reply guards fitted on {fit.corpus_questions} questions")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("leak_at (similarity to a secret)", f"{fitted.leak_at:.3f}")
+    table.add_row("asked_at (similarity to the prepared question)", f"{fitted.asked_at:.3f}")
+    table.add_row("judge_gap", f"{fitted.judge_gap:g} ({fit.judge_gap_basis})")
+    for check, rate in fit.follow_ups_flagged.items():
+        table.add_row(f"curated follow-ups stopped by {check}", f"{rate:.2%}")
+    for check, rate in fit.questions_flagged.items():
+        table.add_row(f"curated questions stopped by {check}", f"{rate:.2%}")
+    table.add_row("planted leaks caught", f"{fit.leaks_caught:.1%}")
+    table.add_row("reworded leaks caught", f"{fit.paraphrased_leaks_caught:.1%}")
+    table.add_row("neighbouring question asked instead: caught", f"{fit.drift_caught:.1%}")
+    table.add_row("a number or named term dropped: caught", f"{fit.constraint_drops_caught:.1%}")
+    out.print(table)
+    if write or out_file:
+        target = out_file or chosen.root / "guards.json"
+        target.write_text(fitted.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        out.print(f"Wrote {target}")
+
+
+@eval_app.command("interviewer")
+def eval_interviewer(
+    model: Annotated[
+        str | None,
+        typer.Option(help="Model to qualify, e.g. openai:gpt-4o-mini (default: the configured)."),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint (default: the configured).")
+    ] = None,
+    pack: Annotated[str, typer.Option(help="Pack to interview with.")] = "backend-developer",
+    level: Annotated[Level, typer.Option(help="Candidate level.")] = Level.MID,
+    fmt: Annotated[str, typer.Option("--format", help="Interview format.")] = "phone-screen",
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write qualification.md and .json here.")
+    ] = None,
+) -> None:
+    """Qualify a model as interviewer: scripted candidates through the real engine, with the
+    guards on; prints a verdict and exits 1 when the model is unfit."""
+    import tempfile
+
+    from rich.markdown import Markdown
+
+    from interviewer.evals.qualify import player_for, qualify, to_markdown
+    from interviewer.services import Services
+    from interviewer.store import SessionStore
+
+    settings = _settings()
+    update: dict[str, object] = {}
+    if model:
+        update["model"] = model
+    if base_url:
+        update["base_url"] = base_url
+    settings = settings.model_copy(update=update)
+    if not settings.model:
+        raise InterviewerError(
+            "No model to qualify: pass --model (e.g. openai:gpt-4o-mini) or set INTERVIEWER_MODEL."
+        )
+    services = Services.start(settings.model_copy(update={"model": None}))
+    with tempfile.TemporaryDirectory() as scratch:  # scripted sessions stay out of history
+        tested = services.sharing(settings, SessionStore.for_data_dir(Path(scratch)))
+        tested.pack(pack)  # a missing pack or format is named before anything runs
+        with err.status("Playing scripted candidates ...") as status:
+            result = qualify(
+                player_for(tested, pack, level, fmt, status.update),
+                settings.model,
+                pack,
+                level,
+                fmt,
+            )
+    report = to_markdown(result)
+    out.print(Markdown(report))
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "qualification.md").write_text(report, encoding="utf-8")
+        (out_dir / "qualification.json").write_text(
+            result.model_dump_json(indent=2) + "\n", encoding="utf-8"
+        )
+        out.print(f"Wrote {out_dir / 'qualification.md'}")
+    if result.verdict == "unfit":
+        raise typer.Exit(1)
+
+
 @eval_app.command("cross")
 def eval_cross(
     dataset: DatasetsOpt,

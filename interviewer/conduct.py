@@ -1,22 +1,20 @@
 """Conductors: the interviewer's voice. Offline from pack lines and curated follow-ups; LLM on top.
 
 Every conductor method returns the text to say as an iterator of chunks, so an LLM reply can be
-streamed while an offline reply arrives in one piece. ``FallbackConductor`` tries the LLM and,
-on any failure (timeout, rate limit, bad reply), says the offline line instead and records a
-notice: the interview never stops because a model did.
+streamed while an offline reply arrives in one piece. A model's conductor is always wrapped in
+``interviewer.guarded.GuardedConductor``, which checks each reply and, on any failure (timeout,
+rate limit, a reply that fails a guard), says the offline line instead and records a notice: the
+interview never stops because a model did.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from interviewer.domain import FollowUp, KeyPoint, Level, Question
+from interviewer.domain import FollowUp, GuardCheck, KeyPoint, Level, Question
 from interviewer.packs import Format, Pack
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,6 +25,16 @@ class Context:
     fmt: Format
     level: Level
     job_description: str = ""
+    questions: tuple[Question, ...] = ()
+    """The interview's planned questions (what a reply must not give away)."""
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The guard checks behind one reply, and the model's own words when they were replaced."""
+
+    checks: list[GuardCheck] = field(default_factory=list)
+    model_text: str | None = None
 
 
 class Conductor(Protocol):
@@ -59,6 +67,10 @@ class Conductor(Protocol):
 
     def close(self, ctx: Context) -> Iterator[str]:
         """Closing words."""
+        ...
+
+    def take_checks(self) -> Checked:
+        """The checks behind the reply just said (none for fixed lines)."""
         ...
 
 
@@ -122,64 +134,9 @@ class OfflineConductor:
             "closing", persona_name=ctx.pack.spec.persona.name, level=ctx.level.value
         )
 
-
-class FallbackConductor:
-    """Uses ``primary`` and falls back to ``fallback`` per call, reporting each failure."""
-
-    def __init__(
-        self, primary: Conductor, fallback: Conductor, notify: Callable[[str], None]
-    ) -> None:
-        self.primary = primary
-        self.fallback = fallback
-        self.notify = notify
-        self.name = primary.name
-
-    def _guard(self, what: str, make: Callable[[Conductor], Iterator[str]]) -> Iterator[str]:
-        """Stream from the primary; if it fails before finishing, say the offline line."""
-        produced = False
-        try:
-            for chunk in make(self.primary):
-                produced = True
-                yield chunk
-            if produced:
-                return
-            reason = "it returned an empty reply"
-        except Exception as exc:  # any model failure degrades, never ends the interview
-            reason = describe_failure(exc)
-            log.warning("LLM %s failed: %s", what, reason)
-        self.notify(f"The language model could not {what} ({reason}); continuing offline.")
-        if produced:
-            yield "\n\n"
-        yield from make(self.fallback)
-
-    def greet(self, ctx: Context) -> Iterator[str]:
-        """Greeting, with fallback."""
-        return self._guard("greet you", lambda c: c.greet(ctx))
-
-    def ask(self, ctx: Context, q: Question, position: int, total: int) -> Iterator[str]:
-        """Question, with fallback."""
-        return self._guard("ask the question", lambda c: c.ask(ctx, q, position, total))
-
-    def follow_up(
-        self,
-        ctx: Context,
-        q: Question,
-        answers: Sequence[str],
-        missed: Sequence[KeyPoint],
-        suggested: FollowUp,
-    ) -> Iterator[str]:
-        """Follow-up, with fallback."""
-        return self._guard(
-            "ask a follow-up", lambda c: c.follow_up(ctx, q, answers, missed, suggested)
-        )
-
-    def reply(self, ctx: Context, candidate_question: str) -> Iterator[str]:
-        """Reply, with fallback."""
-        return self._guard("answer your question", lambda c: c.reply(ctx, candidate_question))
-
-    def close(self, ctx: Context) -> Iterator[str]:
-        """Closing, with fallback."""
-        return self._guard("close the interview", lambda c: c.close(ctx))
+    def take_checks(self) -> Checked:
+        """Fixed lines are not checked."""
+        return Checked()
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -284,6 +284,15 @@ class TurnKind(StrEnum):
     CLOSING = "closing"
 
 
+class GuardCheck(Record):
+    """One check a model's reply went through before the candidate saw it."""
+
+    name: str = Field(description="asked, no_leak, one_question, no_grading or clean.")
+    passed: bool
+    detail: str = ""
+    value: float | None = Field(default=None, description="The measured similarity, if any.")
+
+
 class Turn(Record):
     """One message in the interview."""
 
@@ -292,6 +301,13 @@ class Turn(Record):
     text: str
     question_id: str | None = None
     at: str = Field(description="ISO 8601 UTC time.")
+    checks: list[GuardCheck] = Field(
+        default_factory=list,
+        description="The guards a model's reply passed or failed (empty for fixed lines).",
+    )
+    model_text: str | None = Field(
+        default=None, description="What the model said, when a guard replaced it."
+    )
 
 
 class Phase(StrEnum):

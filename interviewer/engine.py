@@ -159,7 +159,10 @@ class Interview:
         self.scorer = scorer
         self.persist = persist
         fmt = pack.spec.formats[session.format]
-        self.ctx = Context(pack, fmt, session.level, session.job_description)
+        planned = tuple(
+            questions[s.question_id] for s in session.plan if s.question_id in questions
+        )
+        self.ctx = Context(pack, fmt, session.level, session.job_description, planned)
         self.fmt = fmt
         self.saved_turns = len(session.turns)  # how many turns the store is known to hold
 
@@ -184,7 +187,10 @@ class Interview:
                 stream(chunk)
         if stream is not None:
             stream("\n")
-        return self._add(Speaker.INTERVIEWER, kind, "".join(parts).strip(), question_id)
+        turn = self._add(Speaker.INTERVIEWER, kind, "".join(parts).strip(), question_id)
+        checked = self.conductor.take_checks()
+        turn.checks, turn.model_text = checked.checks, checked.model_text
+        return turn
 
     def _line(
         self, kind: TurnKind, text: str, stream: Stream | None, question_id: str | None = None

@@ -17,7 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from interviewer.conduct import Context, describe_failure
+from interviewer.conduct import Checked, Context, describe_failure
 from interviewer.domain import (
     AnswerScore,
     CriterionScore,
@@ -161,6 +161,10 @@ class LLMConductor:
 
         return OfflineConductor().close(ctx)
 
+    def take_checks(self) -> Checked:
+        """Unchecked: ``GuardedConductor`` checks this conductor's replies."""
+        return Checked()
+
 
 class JudgedCriterion(BaseModel):
     """One criterion as the judge scores it."""
@@ -206,7 +210,9 @@ class JudgeScorer:
     """Scores with an LLM (temperature 0, structured output); falls back to the offline scorer.
 
     Evidence quotes that do not appear in the answer are dropped. When the answer contains an
-    attempt to instruct the grader, no criterion may score above the offline scorer's value.
+    attempt to instruct the grader, no criterion may score above the offline scorer's value. A
+    criterion the judge scores ``judge_gap`` or more above the offline scorer must quote the
+    answer; otherwise the offline score stands and the reason says why (docs/guards.md).
     """
 
     def __init__(
@@ -216,8 +222,10 @@ class JudgeScorer:
         offline: EmbeddingScorer,
         pack: Pack,
         endpoint: str = "",
+        judge_gap: float = 2.0,
     ) -> None:
         self.pack = pack
+        self.judge_gap = judge_gap
         self.endpoint = endpoint
         self.structured = model.with_structured_output(Judgement, method="json_schema")
         self.name = f"llm:{model_name}"
@@ -271,20 +279,33 @@ class JudgeScorer:
         if missing:
             raise ValueError(f"judge omitted criteria {missing}")
         injection = any(is_injection(s) for s in sentences(request.answer))
-        offline_by_id = {c.id: c.score for c in baseline.criteria}
+        offline_by_id = {c.id: c for c in baseline.criteria}
         criteria = []
+        overruled: list[str] = []
+        covered_offline = len(baseline.covered())
         for c in request.rubric.criteria:
             got = by_id[c.id]
+            offline = offline_by_id[c.id]
             score = got.score
             if injection:
-                score = min(score, offline_by_id[c.id])
-            score = max(1, round(score - 0.5 * request.hints))
+                score = min(score, offline.score)
             evidence = got.evidence if quote_in(got.evidence, request.answer) else ""
             reason = (
                 got.reason
                 if evidence or not got.evidence
                 else f"{got.reason} (the quoted evidence is not in the answer and was dropped)"
             )
+            if score - offline.score >= self.judge_gap and not evidence:
+                reason = (
+                    f"The judge gave {score}/5 without quoting the answer, where the offline "
+                    f"scorer gave {offline.score}/5 ({covered_offline} of "
+                    f"{len(baseline.key_points)} key points covered); the offline score stands. "
+                    f"{offline.reason}"
+                )
+                score, evidence = offline.score, offline.evidence  # hints already counted
+                overruled.append(c.name)
+            else:
+                score = max(1, round(score - 0.5 * request.hints))
             criteria.append(
                 CriterionScore(
                     id=c.id, name=c.name, score=score, evidence=evidence, reason=reason.strip()
@@ -326,6 +347,12 @@ class JudgeScorer:
             red_flags=baseline.red_flags,
             flags=flags,
             scorer=self.name,
+            notice=(
+                f"The judge's scores for {', '.join(overruled)} were far above the offline "
+                "scorer's without evidence quoted from the answer; the offline scores stand."
+                if overruled
+                else ""
+            ),
         )
 
     def _prompt(self, request: ScoringRequest) -> str:

@@ -240,6 +240,7 @@ class Pack:
         parent: Pack | None = None,
         template_sources: dict[str, Path] | None = None,
         calibration_path: Path | None = None,
+        guards_path: Path | None = None,
     ) -> None:
         self.root = root
         self.spec = spec
@@ -250,6 +251,9 @@ class Pack:
         self.calibration_path = calibration_path
         """The offline scorer's calibration: the pack's own ``calibration.json``, else the one
         of the pack named in ``calibration_from``, else its parent's; None: default settings."""
+        self.guards_path = guards_path
+        """The reply guards' thresholds: the pack's own ``guards.json``, else its parent's;
+        None: the defaults."""
 
     def template_source(self, name: str) -> Path:
         """The pack folder a template file comes from (its own, or an ancestor's)."""
@@ -444,10 +448,18 @@ def load_pack(
     if broken:
         raise PackError("\n".join(broken))
     calibration = _calibration(root, spec, find, parent)
-    for path in [*sorted((root / "questions").glob("*.yaml")), calibration]:
+    guards = _guards(root, parent)
+    _digest_data(digest, root, (calibration, guards))
+    return Pack(
+        root, spec, templates, digest.hexdigest()[:16], parent, sources, calibration, guards
+    )
+
+
+def _digest_data(digest: hashlib._Hash, root: Path, data: tuple[Path | None, ...]) -> None:
+    """Add the pack's own question files and its data files (calibration, guards)."""
+    for path in [*sorted((root / "questions").glob("*.yaml")), *data]:
         if path is not None and path.is_file():
-            digest.update(path.name.encode() + b"\0" + _digestible(path, path != calibration))
-    return Pack(root, spec, templates, digest.hexdigest()[:16], parent, sources, calibration)
+            digest.update(path.name.encode() + b"\0" + _digestible(path, path not in data))
 
 
 def _digestible(path: Path, capped: bool) -> bytes:
@@ -466,12 +478,30 @@ def _check_inside(root: Path) -> None:
     folder: a link in ``questions/``, or a linked ``tests.yaml`` or ``calibration.json``, that
     leads elsewhere is rejected."""
     home = root.resolve()
-    files = [*(root / "questions").glob("*.yaml"), root / "tests.yaml", root / "calibration.json"]
+    files = [
+        *(root / "questions").glob("*.yaml"),
+        root / "tests.yaml",
+        root / "calibration.json",
+        root / "guards.json",
+    ]
     outside = [f for f in files if f.exists() and not f.resolve().is_relative_to(home)]
     if outside:
         raise PackError(
             "\n".join(f"{f}: leads outside the pack folder ({f.resolve()})" for f in outside)
         )
+
+
+def _guards(root: Path, parent: Pack | None) -> Path | None:
+    own = root / "guards.json"
+    if own.is_file():
+        from interviewer.guards import GuardParams, GuardParamsError  # no cycle
+
+        try:
+            GuardParams.load(own)
+        except GuardParamsError as exc:
+            raise PackError(str(exc)) from None
+        return own
+    return parent.guards_path if parent else None
 
 
 def _calibration(

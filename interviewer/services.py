@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 
 from langchain_core.embeddings import Embeddings
 
-from interviewer.conduct import Conductor, FallbackConductor, OfflineConductor
+from interviewer.conduct import Conductor, OfflineConductor
 from interviewer.config import Settings
 from interviewer.corpus import Corpus, candidate_questions, load_corpus
 from interviewer.domain import CandidateQuestion, Level, Question, QuestionState, Session
 from interviewer.embeddings import get_embeddings
 from interviewer.engine import Interview, now, plan_questions
 from interviewer.errors import IndexUnavailableError
+from interviewer.guards import GuardParams, ReplyGuard
 from interviewer.index import QuestionIndex, SyncReport, index_lock
 from interviewer.pack_catalog import Catalog, discover, fingerprint, pack_dirs
 from interviewer.packs import Pack, PackError
@@ -54,6 +55,7 @@ class Services:
     _progress: Callable[[int, int], None] | None = None
     _store: SessionStore | None = None
     _offline_scorers: dict[str, EmbeddingScorer] = field(default_factory=dict)
+    _guards: dict[str, ReplyGuard] = field(default_factory=dict)
     _asks: dict[str, list[CandidateQuestion]] = field(default_factory=dict)
 
     @property
@@ -151,17 +153,44 @@ class Services:
             offline,
             pack,
             endpoint=redact_url(self.settings.base_url or ""),  # it keys a cache kept on disk
+            judge_gap=GuardParams.load(pack.guards_path).judge_gap,
         )
 
-    def conductor_for(self, notify: Callable[[str], None]) -> Conductor:
-        """The LLM conductor (falling back to offline per call) or the offline one."""
+    def conductor_for(self, pack: Pack, notify: Callable[[str], None]) -> Conductor:
+        """The LLM conductor behind the reply guards (offline per reply when a guard or the
+        model fails), or the offline one."""
         offline = OfflineConductor()
         if not self.settings.model:
             return offline
+        from interviewer.guarded import GuardedConductor
         from interviewer.llm import LLMConductor, chat_model
 
+        key = f"{pack.id}:{pack.content_hash}"
+        guard = self._guards.get(key)
+        if guard is None:  # one per pack and process: its question vectors are kept warm
+            guard = ReplyGuard(self.embeddings, GuardParams.load(pack.guards_path))
+            self._guards[key] = guard
         llm = LLMConductor(chat_model(self.settings, temperature=0.4), self.settings.model)
-        return FallbackConductor(llm, offline, notify)
+        return GuardedConductor(llm, offline, guard, notify)
+
+    def sharing(self, settings: Settings, store: SessionStore) -> Services:
+        """These services (corpus, index, packs, embeddings) with other settings, such as
+        another model, and another session store."""
+        other = Services(
+            settings,
+            self.corpus,
+            self.embeddings,
+            self.index,
+            self.retriever,
+            self.sync_report,
+            _catalog=self._catalog,
+            _corpus_questions=self._corpus_questions,
+            _synced=self._synced,
+            _store=store,
+            _offline_scorers=self._offline_scorers,
+            _guards=self._guards,
+        )
+        return other
 
     def new_interview(
         self,
@@ -229,7 +258,7 @@ class Services:
             session,
             pack,
             self.corpus.by_id(),
-            self.conductor_for(notify),
+            self.conductor_for(pack, notify),
             self.scorer_for(pack, notify),
             persist=self.store.save,
         )

@@ -428,3 +428,15 @@ def test_a_calibration_this_version_cannot_read_is_named_with_the_way_out(
     (folder / "calibration.json").unlink()  # then the parent's calibration is used
     fixed = runner.invoke(app, ["pack", "validate", str(folder)])
     assert "calibration.json" not in fixed.output, fixed.output
+
+
+def test_guards_are_inherited_and_a_broken_one_is_a_pack_error(tmp_path: Path) -> None:
+    folder = _child(tmp_path)
+    pack = load_pack(folder)
+    assert pack.guards_path == tmp_path / "backend-developer" / "guards.json"
+    (folder / "guards.json").write_text('{"leak_at": 0.9, "asked_at": 0.75}')
+    assert load_pack(folder).guards_path == folder / "guards.json"
+    assert load_pack(folder).content_hash != pack.content_hash
+    (folder / "guards.json").write_text("{not json")
+    with pytest.raises(PackError, match=r"team-loop/guards\.json"):
+        load_pack(folder)
