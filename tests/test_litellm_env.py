@@ -13,6 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from litellm_proxy import require
+
 from interviewer.config import PROJECT_ROOT
 
 SCRIPT = PROJECT_ROOT / "scripts" / "litellm_env.py"
@@ -96,3 +99,11 @@ def test_a_failed_install_is_one_warning_and_becomes_the_tests_reason(tmp_path: 
     status = run_script("status", "--root", str(tmp_path))
     assert status.returncode == 1
     assert "could not reach the package index" in status.stdout
+
+
+def test_a_missing_proxy_skips_locally_and_fails_under_ci() -> None:
+    require(None, ci=True)  # installed: nothing to say
+    with pytest.raises(pytest.skip.Exception, match="could not reach"):
+        require("could not reach the package index", ci=False)
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        require("could not reach the package index", ci=True)
