@@ -164,7 +164,6 @@ class Script:
 
 def _make_handler() -> Any:
     """The LiteLLM custom provider; only built where LiteLLM is installed (the proxy)."""
-    import litellm
     from litellm import CustomLLM
     from litellm.types.utils import GenericStreamingChunk
 
@@ -188,7 +187,7 @@ def _make_handler() -> Any:
                 tool_use=None,
             )
 
-    class ScriptedLLM(CustomLLM):  # type: ignore[misc]
+    class ScriptedLLM(CustomLLM):
         """Answers from the script; ``model`` is the part after ``scripted/``."""
 
         def completion(self, *args: Any, **kwargs: Any) -> Any:
@@ -208,7 +207,6 @@ def _make_handler() -> Any:
             for chunk in self.streaming(*args, **kwargs):
                 yield chunk
 
-    del litellm
     return ScriptedLLM()
 
 
