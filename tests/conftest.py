@@ -71,6 +71,7 @@ def corpus_copy(tmp_path: Path) -> Iterator[Path]:
 
 
 from fake_llm import fake_llm  # noqa: E402, F401  (the local OpenAI-compatible server fixture)
+from litellm_proxy import litellm_proxy  # noqa: E402, F401  (LiteLLM's proxy, once a session)
 
 
 @pytest.fixture(scope="session")
