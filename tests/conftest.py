@@ -10,6 +10,7 @@ import pytest
 
 from interviewer.config import PROJECT_ROOT, Settings
 from interviewer.embeddings import MiniLMEmbeddings
+from interviewer.services import Services
 
 REAL_CORPUS = PROJECT_ROOT / "corpus"
 
@@ -68,6 +69,16 @@ def corpus_copy(tmp_path: Path) -> Iterator[Path]:
     target = tmp_path / "corpus"
     shutil.copytree(REAL_CORPUS, target)
     yield target
+
+
+@pytest.fixture(scope="session")
+def shipped_services(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Services:
+    """The shipped corpus and packs, indexed once for the run; LLM tests derive their own
+    settings and store from it with ``Services.sharing``."""
+    from factories import shipped_settings
+
+    settings = shipped_settings(tmp_path_factory.mktemp("shipped"), model_cache)
+    return Services.start(settings, MiniLMEmbeddings(model_cache))
 
 
 from fake_llm import fake_llm  # noqa: E402, F401  (the local OpenAI-compatible server fixture)

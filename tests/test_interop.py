@@ -18,7 +18,6 @@ from typing import Any
 
 import openai
 import pytest
-from factories import shipped_settings
 from fake_llm import FakeLLM
 from interop.scripted_model import BAD, BAD_ASKS, GOOD, OFF_TOPIC_QUESTION, reply
 from interop.scripted_model import prompt_of as prompt_text
@@ -26,7 +25,6 @@ from litellm_proxy import LiteLLMProxy
 from pydantic import SecretStr
 
 from interviewer.domain import Level, Phase, Speaker, TurnKind
-from interviewer.embeddings import MiniLMEmbeddings
 from interviewer.engine import Interview
 from interviewer.report import to_json, to_markdown
 from interviewer.services import Services
@@ -76,13 +74,6 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     return Backend("litellm", proxy.base_url, proxy.key, refusal="error 400")
 
 
-@pytest.fixture(scope="module")
-def offline(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Services:
-    """The shipped corpus and packs, indexed once for this module."""
-    settings = shipped_settings(tmp_path_factory.mktemp("interop"), model_cache)
-    return Services.start(settings, MiniLMEmbeddings(model_cache))
-
-
 def llm_services(offline: Services, backend: Backend, tmp_path: Path, **update: Any) -> Services:
     """The shared corpus and index, in LLM mode against ``backend``'s ``scripted-good``."""
     settings = offline.settings.model_copy(
@@ -95,22 +86,12 @@ def llm_services(offline: Services, backend: Backend, tmp_path: Path, **update: 
             **update,
         }
     )
-    services = Services(
-        settings,
-        offline.corpus,
-        offline.embeddings,
-        offline.index,
-        offline.retriever,
-        offline.sync_report,
-        _offline_scorers=offline._offline_scorers,  # warm question vectors, shared
-    )
-    services._store = SessionStore.for_data_dir(tmp_path)
-    return services
+    return offline.sharing(settings, SessionStore.for_data_dir(tmp_path))
 
 
 @pytest.fixture
-def services(offline: Services, backend: Backend, tmp_path: Path) -> Iterator[Services]:
-    yield llm_services(offline, backend, tmp_path)
+def services(shipped_services: Services, backend: Backend, tmp_path: Path) -> Iterator[Services]:
+    yield llm_services(shipped_services, backend, tmp_path)
 
 
 def _questions(interview: Interview) -> list[tuple[str, str]]:
@@ -123,7 +104,12 @@ def _questions(interview: Interview) -> list[tuple[str, str]]:
 
 
 def _offline_notices(interview: Interview) -> list[str]:
-    return [n for n in interview.session.notices if "offline" in n]
+    """Notices of a model call that failed (not of a guard overruling a reply or a score)."""
+    return [
+        n
+        for n in interview.session.notices
+        if "continuing offline" in n or "scored offline" in n
+    ]
 
 
 def test_the_conductor_streams_a_question_through_services(
@@ -146,7 +132,9 @@ def test_the_judge_scores_through_structured_output(services: Services, backend:
     interview.start()
     state = interview.session.active
     assert state is not None
-    turns = interview.handle(ANSWER)
+    # the question's own reference: the offline scorer agrees enough that the judge's 3/5
+    # stands without evidence (a 3 on an answer the offline scorer gives 1 would not)
+    turns = interview.handle(interview.questions[state.question_id].reference_answer)
     score = interview.session.scores[state.question_id]
     assert score.scorer == f"llm:openai:{GOOD}", score.notice
     rubric = interview.pack.rubric(interview.questions[state.question_id].category)
@@ -170,11 +158,17 @@ def test_a_short_interview_runs_to_its_report_with_no_fallback(
     interview.start()
     first = interview.session.active
     assert first is not None
-    interview.handle(ANSWER)
+
+    def answer() -> None:  # the question's own reference: the judge's 3/5 stands unquoted
+        state = interview.session.active
+        assert state is not None
+        interview.handle(interview.questions[state.question_id].reference_answer)
+
+    answer()
     if interview.session.active is first:  # a follow-up was asked: answer it too
         interview.handle("Under heavy contention I would retry with backoff.")
     interview.handle("skip")
-    interview.handle(ANSWER)
+    answer()
     while interview.session.phase is Phase.QUESTION:
         interview.handle("skip")
     interview.handle("What does a typical week look like on your team?")
@@ -198,10 +192,10 @@ def test_a_short_interview_runs_to_its_report_with_no_fallback(
 
 
 def test_a_refused_key_continues_offline_with_a_notice(
-    offline: Services, backend: Backend, tmp_path: Path
+    shipped_services: Services, backend: Backend, tmp_path: Path
 ) -> None:
     wrong = "sk-not-the-key-0123456789"
-    services = llm_services(offline, backend, tmp_path, api_key=SecretStr(wrong))
+    services = llm_services(shipped_services, backend, tmp_path, api_key=SecretStr(wrong))
     backend.refuse_keys(3)
     interview = services.new_interview("backend-developer", Level.MID, "phone-screen")
     interview.start()

@@ -7,12 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from factories import shipped_settings
 from fake_llm import FakeLLM
 from pydantic import SecretStr
 
 from interviewer.domain import Flag, Level, Phase, TurnKind
-from interviewer.embeddings import MiniLMEmbeddings
 from interviewer.engine import Interview
 from interviewer.llm import fence, quote_in
 from interviewer.report import build_report, to_json, to_markdown
@@ -22,20 +20,14 @@ from interviewer.store import SessionStore
 SECRET = "sk-test-secret-never-shown"
 
 
-@pytest.fixture(scope="module")
-def offline(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Services:
-    settings = shipped_settings(tmp_path_factory.mktemp("llm"), model_cache)
-    return Services.start(settings, MiniLMEmbeddings(model_cache))
-
-
 @pytest.fixture
 def llm_services(
-    offline: Services,
+    shipped_services: Services,
     fake_llm: FakeLLM,
     tmp_path: Path,
 ) -> Iterator[Services]:
     """The shared corpus and index, with settings pointing at the fake server."""
-    settings = offline.settings.model_copy(
+    settings = shipped_services.settings.model_copy(
         update={
             "model": "openai:fake-model",
             "base_url": fake_llm.base_url,
@@ -44,16 +36,7 @@ def llm_services(
             "llm_max_retries": 0,
         }
     )
-    services = Services(
-        settings,
-        offline.corpus,
-        offline.embeddings,
-        offline.index,
-        offline.retriever,
-        offline.sync_report,
-    )
-    services._store = SessionStore.for_data_dir(tmp_path)
-    yield services
+    yield shipped_services.sharing(settings, SessionStore.for_data_dir(tmp_path))
 
 
 def _judgement(interview: Interview, score: int, evidence: str = "") -> str:

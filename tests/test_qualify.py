@@ -2,98 +2,61 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import shipped_settings
-from fake_llm import FakeLLM, judge_reply
+from fake_llm import FakeLLM
+from interop.scripted_model import BAD, GOOD, OFF_TOPIC_QUESTION, Script
+from litellm_proxy import LiteLLMProxy
 from pydantic import SecretStr
 
 from interviewer.domain import Level, Phase, TurnKind
-from interviewer.embeddings import MiniLMEmbeddings
-from interviewer.evals.qualify import Behaviour, player_for, qualify, to_markdown
+from interviewer.evals.qualify import (
+    Behaviour,
+    Qualification,
+    player_for,
+    qualify,
+    to_markdown,
+)
 from interviewer.services import Services
 from interviewer.store import SessionStore
 
 
-@pytest.fixture(scope="module")
-def offline(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Services:
-    settings = shipped_settings(tmp_path_factory.mktemp("qualify"), model_cache)
-    return Services.start(settings, MiniLMEmbeddings(model_cache))
-
-
-def _on(offline: Services, fake: FakeLLM, tmp_path: Path) -> Services:
-    settings = offline.settings.model_copy(
+def _on(
+    shipped: Services, base_url: str, tmp_path: Path, model: str = GOOD, key: str = "sk-test"
+) -> Services:
+    settings = shipped.settings.model_copy(
         update={
-            "model": "openai:fake-model",
-            "base_url": fake.base_url,
-            "api_key": SecretStr("sk-test"),
-            "llm_timeout": 5.0,
+            "model": f"openai:{model}",
+            "base_url": base_url,
+            "api_key": SecretStr(key),
+            "llm_timeout": 20.0,
             "llm_max_retries": 0,
         }
     )
-    return offline.sharing(settings, SessionStore.for_data_dir(tmp_path))
+    return shipped.sharing(settings, SessionStore.for_data_dir(tmp_path))
 
 
-def _prompt(body: dict[str, Any]) -> str:
-    return "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
-
-
-def _block(prompt: str, name: str) -> str:
-    found = re.search(rf"<<<{name}\n(.*?)\n{name}>>>", prompt, flags=re.DOTALL)
-    return found.group(1).strip() if found else ""
-
-
-def good_model(body: dict[str, Any]) -> str:
-    """Asks what it is given, follows up with the suggestion, replies briefly."""
-    prompt = _prompt(body)
-    if "response_format" in body:
-        return judge_reply(body)
-    if "<<<SUGGESTED_FOLLOW_UP" in prompt:
-        return f"I see. {_block(prompt, 'SUGGESTED_FOLLOW_UP')}"
-    if "<<<QUESTION" in prompt:
-        return f"Let's move on. {_block(prompt, 'QUESTION')}"
-    return "The team ships small changes every day and reviews each other's designs weekly."
-
-
-def bad_model() -> Callable[[dict[str, Any]], str]:
-    """Drifts, leaks, lists and grades; scores 5 without evidence."""
-    asks = itertools.cycle(
-        [
-            lambda p: "Tell me about your favourite programming language and why you like it?",
-            lambda p: (
-                f"Remember that {_block(p, 'KEY_POINTS').splitlines()[0].lstrip('- ')}. "
-                f"{_block(p, 'QUESTION')}"
-            ),
-            lambda p: "Tell me:\n- what it is\n- when you would use it\n- what can fail",
-            lambda p: f"Great answer! {_block(p, 'QUESTION')} And why?",
-        ]
+def scripted(model: str) -> Callable[[dict[str, Any]], str]:
+    """The fake server speaking ``model``'s script (tests/interop/scripted_model.py)."""
+    script = Script()
+    return lambda body: script(
+        model, body.get("messages", []), {"response_format": body.get("response_format")}
     )
 
-    def reply(body: dict[str, Any]) -> str:
-        prompt = _prompt(body)
-        if "response_format" in body:
-            return judge_reply(body, lambda _answer: 5)
-        if "<<<SUGGESTED_FOLLOW_UP" in prompt:
-            missed = _block(prompt, "MISSED_POINTS").splitlines()[0].lstrip("- ")
-            return f"You missed that {missed}. Can you elaborate?"
-        if "<<<QUESTION" in prompt:
-            return str(next(asks)(prompt))
-        return "Sure! The answer to your first question was: " + _block(prompt, "ANSWER")
 
-    return reply
-
-
-def test_a_good_model_is_fit(offline: Services, fake_llm: FakeLLM, tmp_path: Path) -> None:
-    fake_llm.responder = good_model
-    services = _on(offline, fake_llm, tmp_path)
+def _qualify(services: Services) -> Qualification:
     player = player_for(services, "backend-developer", Level.MID, "phone-screen")
-    result = qualify(player, "openai:fake-model", "backend-developer", Level.MID, "phone-screen")
+    model = services.settings.model or ""
+    return qualify(player, model, "backend-developer", Level.MID, "phone-screen")
+
+
+def test_a_good_model_is_fit(shipped_services: Services, fake_llm: FakeLLM, tmp_path: Path) -> None:
+    fake_llm.responder = scripted(GOOD)
+    result = _qualify(_on(shipped_services, fake_llm.base_url, tmp_path))
     assert result.verdict == "fit", to_markdown(result)
     by = {r.behaviour: r for r in result.behaviours}
     assert set(by) == {b.value for b in Behaviour}
@@ -104,34 +67,46 @@ def test_a_good_model_is_fit(offline: Services, fake_llm: FakeLLM, tmp_path: Pat
     assert result.overall.latency_p95_ms > 0
 
 
-def test_a_bad_model_is_unfit_and_the_cli_exits_1(
-    offline: Services, fake_llm: FakeLLM, tmp_path: Path
-) -> None:
-    fake_llm.responder = bad_model()
-    services = _on(offline, fake_llm, tmp_path)
-    player = player_for(services, "backend-developer", Level.MID, "phone-screen")
-    result = qualify(player, "openai:fake-model", "backend-developer", Level.MID, "phone-screen")
+def _assert_unfit(result: Qualification) -> None:
     assert result.verdict == "unfit", to_markdown(result)
-    assert result.overall.guards_stepped_in is not None and result.overall.guards_stepped_in > 0.4
-    assert result.overall.asked_retrieved is not None and result.overall.asked_retrieved <= 0.5
-    assert result.overall.leaked is not None and result.overall.leaked > 0
-    assert result.overall.judge_overruled > 0
+    overall = result.overall
+    assert overall.guards_stepped_in is not None and overall.guards_stepped_in > 0.4
+    # its questions cycle: drift, a leaked key point + the question, a list of the question
+    # and two more, praise + two questions: only the drift loses the question itself
+    assert overall.asked_retrieved is not None and overall.asked_retrieved <= 0.75
+    assert overall.leaked is not None and overall.leaked > 0
+    assert overall.one_question is not None and overall.one_question < 0.8
+    assert overall.judge_overruled > 0  # 5/5 with no evidence on weak answers
     report = to_markdown(result)
     assert "**Verdict: unfit**" in report and "| all |" in report
 
 
-def test_what_the_candidate_saw_was_checked_and_the_model_kept(
-    offline: Services, fake_llm: FakeLLM, tmp_path: Path
+def test_a_drifting_leaking_listing_model_is_unfit(
+    shipped_services: Services, fake_llm: FakeLLM, tmp_path: Path
 ) -> None:
-    fake_llm.responder = bad_model()
-    services = _on(offline, fake_llm, tmp_path)
+    fake_llm.responder = scripted(BAD)
+    _assert_unfit(_qualify(_on(shipped_services, fake_llm.base_url, tmp_path, BAD)))
+
+
+def test_the_same_bad_script_behind_litellms_proxy_is_unfit(
+    shipped_services: Services, litellm_proxy: LiteLLMProxy, tmp_path: Path
+) -> None:
+    services = _on(shipped_services, litellm_proxy.base_url, tmp_path, BAD, litellm_proxy.key)
+    _assert_unfit(_qualify(services))
+
+
+def test_what_the_candidate_saw_was_checked_and_the_model_kept(
+    shipped_services: Services, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    fake_llm.responder = scripted(BAD)
+    services = _on(shipped_services, fake_llm.base_url, tmp_path, BAD)
     interview = services.new_interview("backend-developer", Level.MID, "phone-screen")
     interview.start()
     first = interview.session.turns[-1]
     q = interview.questions[first.question_id or ""]
     assert first.kind is TurnKind.QUESTION
     assert first.text.endswith(q.question)  # the drift was replaced
-    assert first.model_text and "favourite programming language" in first.model_text
+    assert first.model_text == OFF_TOPIC_QUESTION
     assert any(c.name == "asked" and not c.passed for c in first.checks)
     notices = [t.text for t in interview.session.turns if t.kind is TurnKind.NOTICE]
     assert any("prepared question" in n for n in notices)
@@ -143,13 +118,14 @@ def test_what_the_candidate_saw_was_checked_and_the_model_kept(
     score = interview.session.scores[q.id]
     assert "offline scores stand" in score.notice
     assert all(c.score <= 2 for c in score.criteria)
+    assert "without quoting the answer" in score.criteria[0].reason
 
 
 def test_an_endless_reply_is_cut_and_the_interview_goes_on(
-    offline: Services, fake_llm: FakeLLM, tmp_path: Path
+    shipped_services: Services, fake_llm: FakeLLM, tmp_path: Path
 ) -> None:
     fake_llm.responder = lambda body: "and then " * 3000
-    services = _on(offline, fake_llm, tmp_path)
+    services = _on(shipped_services, fake_llm.base_url, tmp_path)
     interview = services.new_interview("backend-developer", Level.MID, "phone-screen")
     interview.start()
     turn = interview.session.turns[-1]
@@ -160,17 +136,18 @@ def test_an_endless_reply_is_cut_and_the_interview_goes_on(
 
 
 def test_eval_interviewer_cli_writes_the_report_and_exits_1_when_unfit(
-    offline: Services, fake_llm: FakeLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    shipped_services: Services, fake_llm: FakeLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from typer.testing import CliRunner
 
     from interviewer.cli import app
 
-    fake_llm.responder = bad_model()
+    fake_llm.responder = scripted(BAD)
+    settings = shipped_services.settings
     for key, value in {
-        "INTERVIEWER_DATA_DIR": str(offline.settings.data_dir),
-        "INTERVIEWER_CACHE_DIR": str(offline.settings.cache_dir),
-        "INTERVIEWER_CORPUS_DIR": str(offline.settings.corpus_dir),
+        "INTERVIEWER_DATA_DIR": str(settings.data_dir),
+        "INTERVIEWER_CACHE_DIR": str(settings.cache_dir),
+        "INTERVIEWER_CORPUS_DIR": str(settings.corpus_dir),
         "INTERVIEWER_BASE_URL": fake_llm.base_url,
         "INTERVIEWER_API_KEY": "sk-test",
         "INTERVIEWER_LLM_MAX_RETRIES": "0",
@@ -178,9 +155,10 @@ def test_eval_interviewer_cli_writes_the_report_and_exits_1_when_unfit(
         monkeypatch.setenv(key, value)
     out = tmp_path / "q"
     result = CliRunner().invoke(
-        app, ["eval", "interviewer", "--model", "openai:fake-model", "--out", str(out)]
+        app, ["eval", "interviewer", "--model", f"openai:{BAD}", "--out", str(out)]
     )
     assert result.exit_code == 1, result.output
     assert "unfit" in result.output
     doc = json.loads((out / "qualification.json").read_text())
     assert doc["verdict"] == "unfit" and len(doc["behaviours"]) == len(Behaviour)
+    assert (out / "qualification.md").read_text().startswith("# Model qualification")
