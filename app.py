@@ -7,6 +7,7 @@ import streamlit as st
 from interviewer.web.bank_page import bank_page
 from interviewer.web.history_page import history_page
 from interviewer.web.interview_page import interview_page
+from interviewer.web.model_page import model_page
 from interviewer.web.resources import PAGE_ICON
 
 # The tab icon ships with the package: a Material icon here would be fetched from a font CDN.
@@ -20,6 +21,7 @@ pages = {
         history_page, title="History", url_path="history", icon=":material/insights:"
     ),
     "bank": st.Page(bank_page, title="Question bank", url_path="bank", icon=":material/menu_book:"),
+    "model": st.Page(model_page, title="Model", url_path="model", icon=":material/smart_toy:"),
 }
 st.session_state["interview_page"] = pages["interview"]
 st.navigation(list(pages.values())).run()

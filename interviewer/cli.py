@@ -764,13 +764,10 @@ def eval_interviewer(
 ) -> None:
     """Qualify a model as interviewer: scripted candidates through the real engine, with the
     guards on; prints a verdict and exits 1 when the model is unfit."""
-    import tempfile
-
     from rich.markdown import Markdown
 
-    from interviewer.evals.qualify import player_for, qualify, to_markdown
+    from interviewer.evals.qualify import qualify_model, to_markdown
     from interviewer.services import Services
-    from interviewer.store import SessionStore
 
     settings = _settings()
     update: dict[str, object] = {}
@@ -784,17 +781,8 @@ def eval_interviewer(
             "No model to qualify: pass --model (e.g. openai:gpt-4o-mini) or set INTERVIEWER_MODEL."
         )
     services = Services.start(settings.model_copy(update={"model": None}))
-    with tempfile.TemporaryDirectory() as scratch:  # scripted sessions stay out of history
-        tested = services.sharing(settings, SessionStore.for_data_dir(Path(scratch)))
-        tested.pack(pack)  # a missing pack or format is named before anything runs
-        with err.status("Playing scripted candidates ...") as status:
-            result = qualify(
-                player_for(tested, pack, level, fmt, status.update),
-                settings.model,
-                pack,
-                level,
-                fmt,
-            )
+    with err.status("Playing scripted candidates ...") as status:
+        result = qualify_model(services, settings, pack, level, fmt, status.update)
     report = to_markdown(result)
     out.print(Markdown(report))
     if out_dir:

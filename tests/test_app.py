@@ -310,3 +310,42 @@ def test_credentials_in_the_base_url_are_never_shown(monkeypatch: pytest.MonkeyP
     mode = next(_unescaped(c.value) for c in at.caption if c.value.startswith("Mode: **LLM**"))
     assert "https://***@llm.example/v1?api-key=***&x=1" in mode
     assert "s3cr3t-pw" not in mode and "k3y-value" not in mode
+
+
+def _model() -> None:
+    from interviewer.web.model_page import model_page
+
+    model_page()
+
+
+def test_model_page_offline_explains_how_to_configure_one() -> None:
+    at = AppTest.from_function(_model, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    assert "INTERVIEWER_MODEL" in at.info[0].value
+    assert not at.button
+
+
+def test_model_page_qualifies_the_configured_model(
+    fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interop.scripted_model import GOOD, Script
+
+    script = Script()
+    fake_llm.responder = lambda body: script(
+        GOOD, body.get("messages", []), {"response_format": body.get("response_format")}
+    )
+    monkeypatch.setenv("INTERVIEWER_MODEL", f"openai:{GOOD}")
+    monkeypatch.setenv("INTERVIEWER_BASE_URL", fake_llm.base_url)
+    monkeypatch.setenv("INTERVIEWER_API_KEY", "sk-model-page-secret")
+    at = AppTest.from_function(_model, default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    assert any(GOOD in m.value for m in at.markdown)
+    next(b for b in at.button if b.label == "Qualify this model").click().run()
+    assert not at.exception, at.exception
+    assert "Verdict: fit" in at.success[0].value
+    table = at.dataframe[0].value
+    assert list(table.index)[-1] == "all" and len(table) == 7
+    assert table.loc["all", "asked what was retrieved"] == "100%"
+    assert not any("sk-model-page-secret" in m.value for m in at.markdown)

@@ -106,9 +106,7 @@ def _questions(interview: Interview) -> list[tuple[str, str]]:
 def _offline_notices(interview: Interview) -> list[str]:
     """Notices of a model call that failed (not of a guard overruling a reply or a score)."""
     return [
-        n
-        for n in interview.session.notices
-        if "continuing offline" in n or "scored offline" in n
+        n for n in interview.session.notices if "continuing offline" in n or "scored offline" in n
     ]
 
 

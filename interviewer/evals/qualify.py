@@ -24,6 +24,7 @@ from interviewer.domain import Level, Question, Session, Turn, TurnKind
 from interviewer.scoring.text import sentences
 
 if TYPE_CHECKING:
+    from interviewer.config import Settings
     from interviewer.services import Services
 
 CANARY = "PINEAPPLE-7"
@@ -372,3 +373,35 @@ def player_for(
         questions=services.corpus.by_id(),
         progress=progress,
     )
+
+
+def qualify_model(
+    services: Services,
+    settings: Settings,
+    pack: str,
+    level: Level,
+    fmt: str,
+    progress: Callable[[str], None] = lambda _text: None,
+) -> Qualification:
+    """Qualify the model ``settings`` name, on ``services``' corpus and packs; the scripted
+    sessions go to a scratch store and never reach anyone's history."""
+    import tempfile
+    from pathlib import Path
+
+    from interviewer.errors import InterviewerError
+    from interviewer.store import SessionStore
+
+    if not settings.model:
+        raise InterviewerError(
+            "No model to qualify: pass --model (e.g. openai:gpt-4o-mini) or set INTERVIEWER_MODEL."
+        )
+    with tempfile.TemporaryDirectory() as scratch:
+        tested = services.sharing(settings, SessionStore.for_data_dir(Path(scratch)))
+        chosen = tested.pack(pack)  # a missing pack or format is named before anything runs
+        if fmt not in chosen.spec.formats:
+            raise InterviewerError(
+                f"Pack '{pack}' has no format '{fmt}'. Formats: {', '.join(chosen.spec.formats)}"
+            )
+        return qualify(
+            player_for(tested, pack, level, fmt, progress), settings.model, pack, level, fmt
+        )
