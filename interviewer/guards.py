@@ -273,7 +273,6 @@ class _Vectors:
     question: np.ndarray  # the question whole and sentence by sentence
     allowed: np.ndarray  # question and curated follow-ups, whole and by sentence
     secrets: np.ndarray  # key points, red flags, reference sentences
-    secret_texts: list[str]
 
 
 class ReplyGuard:
@@ -299,7 +298,7 @@ class ReplyGuard:
         ]
         vecs = self._embed([*asked, *follow, *secret_texts])
         a, f = len(asked), len(follow)
-        entry = _Vectors(vecs[:a], vecs[: a + f], vecs[a + f :], secret_texts)
+        entry = _Vectors(vecs[:a], vecs[: a + f], vecs[a + f :])
         with self._lock:
             self._cache[key] = entry
             if len(self._cache) > 256:
@@ -322,7 +321,7 @@ class ReplyGuard:
         if not spoken or not questions:
             return GuardCheck(name="no_leak", passed=True)
         vecs = self._embed(spoken)
-        worst, worst_text = 0.0, ""
+        worst = 0.0
         for q in questions:
             qv = self._vectors(q)
             if not len(qv.secrets):
@@ -330,11 +329,10 @@ class ReplyGuard:
             said_back = (vecs @ qv.allowed.T).max(axis=1) >= self.params.said_back_at
             sims = vecs @ qv.secrets.T
             sims[said_back] = 0.0
-            i, j = np.unravel_index(int(sims.argmax()), sims.shape)
-            if sims[i, j] > worst:
-                worst, worst_text = float(sims[i, j]), qv.secret_texts[j]
+            worst = max(worst, float(sims.max()))
         leaked = worst >= self.params.leak_at
-        detail = f"it gave away part of the expected answer ('{worst_text[:80]}')" if leaked else ""
+        # The notice a candidate reads is built from the detail: it must not quote the secret.
+        detail = "it gave away part of the expected answer" if leaked else ""
         return GuardCheck(name="no_leak", passed=not leaked, detail=detail, value=round(worst, 3))
 
     def asked_check(self, text: str, q: Question) -> GuardCheck:

@@ -326,6 +326,10 @@ class JudgeScorer:
             )
             for kp in q.key_points
         ]
+        if not covered:
+            # The judge named no key point it found: its silence is no evidence of a miss, so
+            # the offline scorer's reading (with the sentences that cover each point) stands.
+            points = list(baseline.key_points)
         flags = list(baseline.flags)
         for name in judgement.flags:
             try:

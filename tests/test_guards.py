@@ -231,6 +231,7 @@ def test_a_leaking_follow_up_is_replaced_by_the_curated_one(
     failed = {c.name for c in conductor.take_checks().checks if not c.passed}
     assert {"no_leak", "no_grading"} <= failed
     assert "follow-up was not used" in notices[0]
+    assert point not in notices[0] and point[:30] not in notices[0]  # the notice leaks nothing
 
 
 @pytest.mark.parametrize(

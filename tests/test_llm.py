@@ -176,3 +176,21 @@ def test_fence_and_quote_helpers() -> None:
     assert fenced.count("ANSWER>>>") == 1 and fenced.endswith("ANSWER>>>")
     assert quote_in("two  writers", "Because TWO writers race.")
     assert not quote_in("", "anything")
+
+
+def test_a_judge_that_names_no_key_point_leaves_the_offline_reading(
+    llm_services: Services, fake_llm: FakeLLM
+) -> None:
+    interview = _start(llm_services, fake_llm)
+    state = interview.session.active
+    assert state is not None
+    q = interview.questions[state.question_id]
+    judgement = json.loads(_judgement(interview, 4))
+    judgement["covered_key_points"] = []
+    fake_llm.reply(json.dumps(judgement))
+    fake_llm.default = "Thanks. What would you change first?"
+    interview.handle(q.reference_answer)
+    score = interview.session.scores[q.id]
+    assert score.scorer.startswith("llm:")
+    assert score.covered(), "the reference covers key points: the offline reading shows them"
+    assert all(kp.evidence for kp in score.covered())

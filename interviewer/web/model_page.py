@@ -69,12 +69,8 @@ def _render() -> None:
             "restart the app and qualify the model here."
         )
         return
-    st.markdown(
-        plain_markdown(
-            f"Model **{settings.model}**"
-            + (f" at {redact_url(settings.base_url)}" if settings.base_url else "")
-        )
-    )
+    where = f" at {plain_markdown(redact_url(settings.base_url))}" if settings.base_url else ""
+    st.markdown(f"Model **{plain_markdown(settings.model)}**{where}")
     st.caption(
         "Every reply the model writes is checked before a candidate sees it. Qualification "
         "plays six scripted candidates (strong, partial, off-topic, silent, injecting, asking "
