@@ -69,7 +69,8 @@ def _render() -> None:
             "restart the app and qualify the model here."
         )
         return
-    where = f" at {plain_markdown(redact_url(settings.base_url))}" if settings.base_url else ""
+    endpoint = redact_url(settings.base_url or "").replace("`", "")
+    where = f" at `{endpoint}`" if endpoint else ""
     st.markdown(f"Model **{plain_markdown(settings.model)}**{where}")
     st.caption(
         "Every reply the model writes is checked before a candidate sees it. Qualification "
