@@ -491,30 +491,32 @@ def _check_inside(root: Path) -> None:
         )
 
 
-def _guards(root: Path, parent: Pack | None) -> Path | None:
-    own = root / "guards.json"
-    if own.is_file():
-        from interviewer.guards import GuardParams, GuardParamsError  # no cycle
+def _own_data(path: Path, load: Callable[[Path], object]) -> Path | None:
+    """``path`` when the pack has that data file and ``load`` reads it; its error is a pack
+    error (each loader names the file and how to fix it)."""
+    if not path.is_file():
+        return None
+    try:
+        load(path)
+    except InterviewerError as exc:
+        raise PackError(str(exc)) from None
+    return path
 
-        try:
-            GuardParams.load(own)
-        except GuardParamsError as exc:
-            raise PackError(str(exc)) from None
-        return own
-    return parent.guards_path if parent else None
+
+def _guards(root: Path, parent: Pack | None) -> Path | None:
+    from interviewer.guards import GuardParams  # no cycle
+
+    own = _own_data(root / "guards.json", GuardParams.load)
+    return own or (parent.guards_path if parent else None)
 
 
 def _calibration(
     root: Path, spec: PackFile, find: Callable[[str], Path | None], parent: Pack | None
 ) -> Path | None:
-    own = root / "calibration.json"
-    if own.is_file():
-        from interviewer.scoring.offline import CalibrationError, ScorerParams  # no cycle
+    from interviewer.scoring.offline import ScorerParams  # no cycle
 
-        try:
-            ScorerParams.load(own)
-        except CalibrationError as exc:
-            raise PackError(str(exc)) from None
+    own = _own_data(root / "calibration.json", ScorerParams.load)
+    if own:
         return own
     if spec.calibration_from:
         folder = find(spec.calibration_from)

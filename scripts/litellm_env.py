@@ -38,6 +38,7 @@ from environment import (
     Target,
     count_packages,
     interpreter,
+    lock_digest,
     probe_python,
 )
 
@@ -59,22 +60,11 @@ def inputs_digest(root: Path) -> str:
         raise SetupError(f"cannot read {INPUTS}: {exc}") from exc
 
 
-def lock_digest(root: Path) -> str | None:
-    """The inputs digest in the lock's header, if any."""
-    try:
-        for line in (root / LOCK).read_text(encoding="utf-8").splitlines()[:20]:
-            if line.startswith(DIGEST_PREFIX):
-                return line[len(DIGEST_PREFIX) :].strip()
-    except OSError:
-        return None
-    return None
-
-
 def check_lock(root: Path) -> None:
     """Raise when the lock is missing or was resolved from another requirements.in."""
     if not (root / LOCK).is_file():
         raise SetupError(f"{LOCK} is missing; run `{LOCK_COMMAND}` to create it")
-    if lock_digest(root) != inputs_digest(root):
+    if lock_digest(root / LOCK) != inputs_digest(root):
         raise SetupError(
             f"{LOCK} is out of date with {INPUTS.name}; run `{LOCK_COMMAND}` and commit both"
         )
