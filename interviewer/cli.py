@@ -47,6 +47,9 @@ app.add_typer(eval_app, name="eval")
 from interviewer.pack_cli import pack_app  # noqa: E402
 
 app.add_typer(pack_app, name="pack")
+from interviewer.review_cli import review_app  # noqa: E402
+
+app.add_typer(review_app, name="review")
 sessions_app = typer.Typer(help="List, show and export past interviews.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
 

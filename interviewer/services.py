@@ -136,13 +136,18 @@ class Services:
                 f"No pack '{pack_id}'. Available: {', '.join(sorted(self.packs))}"
             ) from None
 
-    def scorer_for(self, pack: Pack, notify: Callable[[str], None] | None = None) -> Scorer:
-        """The LLM judge when a model is configured (with offline fallback), else offline."""
+    def offline_scorer(self, pack: Pack) -> EmbeddingScorer:
+        """The pack's offline scorer, one per pack and process (question vectors kept warm)."""
         key = f"{pack.id}:{pack.content_hash}"
         offline = self._offline_scorers.get(key)
-        if offline is None:  # one per pack and process: its question vectors are kept warm
+        if offline is None:
             offline = EmbeddingScorer(self.embeddings, ScorerParams.load(pack.calibration_path))
             self._offline_scorers[key] = offline
+        return offline
+
+    def scorer_for(self, pack: Pack, notify: Callable[[str], None] | None = None) -> Scorer:
+        """The LLM judge when a model is configured (with offline fallback), else offline."""
+        offline = self.offline_scorer(pack)
         if not self.settings.model:
             return offline
         from interviewer.llm import JudgeScorer, chat_model

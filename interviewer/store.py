@@ -172,11 +172,43 @@ def _m003_revision(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE sessions ADD COLUMN revision INTEGER NOT NULL DEFAULT 1"))
 
 
+def _m004_review(conn: Connection) -> None:
+    """Human review: dataset items imported for grading, and the grades (one per grader and
+    item: a second commit of the same grade is refused, never counted twice)."""
+    conn.execute(
+        text("""
+        CREATE TABLE review_items (
+            key TEXT PRIMARY KEY,
+            dataset TEXT NOT NULL,
+            item TEXT NOT NULL,
+            scale_min REAL NOT NULL,
+            scale_max REAL NOT NULL,
+            added_at TEXT NOT NULL
+        )""")
+    )
+    conn.execute(
+        text("""
+        CREATE TABLE grades (
+            id TEXT PRIMARY KEY,
+            item_key TEXT NOT NULL,
+            grader TEXT NOT NULL,
+            criteria TEXT NOT NULL,
+            overall REAL NOT NULL,
+            note TEXT NOT NULL,
+            rubric_hash TEXT NOT NULL,
+            at TEXT NOT NULL,
+            UNIQUE (item_key, grader)
+        )""")
+    )
+    conn.execute(text("CREATE INDEX grades_item ON grades(item_key)"))
+
+
 #: Applied in order, once each; never edit a shipped migration, add a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial", _m001_initial),
     (2, "overall score column", _m002_overall),
     (3, "session revision for refusing stale writes", _m003_revision),
+    (4, "human review: imported items and grades", _m004_review),
 ]
 
 
