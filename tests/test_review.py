@@ -138,7 +138,7 @@ def test_export_is_a_dataset_eval_run_reads(
         assert row["rater"] == "" and row["notes"] == ""  # anonymous unless asked for
         assert not row["id"].startswith("interview:")
         assert row["group"] == row["question"]
-    assert max(r["graders"] for r in rows) >= 2
+    assert max(r["grader_count"] for r in rows) >= 2
     named = [json.loads(line) for line in review.export(items, with_names=True)[1:]]
     assert any("mo" in r["rater"] for r in named)
     path = tmp_path / "review.jsonl"

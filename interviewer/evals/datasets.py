@@ -81,7 +81,7 @@ class EvalItem(BaseModel):
         default_factory=dict, description="Optional grades per rubric criterion id."
     )
     rater: str = Field(default="", description="Who graded it.")
-    graders: int = Field(
+    grader_count: int = Field(
         default=0, ge=0, description="How many people graded it (human_score is their mean)."
     )
     notes: str = Field(default="", description="The grader's rationale.")

@@ -63,7 +63,7 @@ def export_lines(
             criteria_scores={c: round(float(np.mean(v)), 3) for c, v in sorted(criteria.items())},
             rater=", ".join(sorted(g.grader for g in per)) if with_names else "",
             notes=" | ".join(g.note for g in per if g.note) if with_names else "",
-            graders=len(per),
+            grader_count=len(per),
             group=q.id if corpus_question else q.question,
         )
         lines.append(line.model_dump_json(exclude_defaults=False))
