@@ -471,7 +471,7 @@ def _revealed(item: ReviewItem, grade: Grade) -> None:
     overall = ["**Overall**", f"**{grade.overall:.1f}**"]
     overall += [f"**{score.overall:.2f}**" for _, score in scorers]
     rows.append("| " + " | ".join(overall) + " |")
-    left, right = st.columns([1, 1])
+    left, right = st.columns([5, 4])
     left.markdown("\n".join(rows))
     with right:
         if grade.note:
