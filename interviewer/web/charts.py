@@ -1,7 +1,8 @@
-"""Charts for the report and history pages (Altair, which Streamlit ships with)."""
+"""Charts for the report, history and review pages (Altair, which Streamlit ships with)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import cast
 
@@ -10,6 +11,7 @@ import pandas as pd
 
 from interviewer.progress import ProgressPoint
 from interviewer.report import Report
+from interviewer.review.agreement import JUDGE, OFFLINE, PairRow
 
 SCALE = alt.Scale(domain=[0, 5], nice=False)
 AXIS = alt.Axis(values=[1, 2, 3, 4, 5], format="d")
@@ -82,3 +84,55 @@ def progress_chart(points: Sequence[ProgressPoint], by: str = "category") -> alt
         .properties(height=280)
     )
     return cast(alt.Chart, chart)
+
+
+def agreement_chart(pairs: Sequence[PairRow]) -> alt.LayerChart:
+    """Quadratic weighted kappa per pair of raters, one row each, with its 95% interval as a
+    bar; a pair whose kappa could not be computed (too few answers, no spread) is left out."""
+    rows = [
+        {
+            "raters": f"{p.first} ~ {p.second}",
+            "kind": "with a scorer" if p.second in (OFFLINE, JUDGE) else "two graders",
+            "n": p.n,
+            "qwk": round(p.qwk, 3),
+            "low": round(p.qwk_ci[0], 3) if math.isfinite(p.qwk_ci[0]) else None,
+            "high": round(p.qwk_ci[1], 3) if math.isfinite(p.qwk_ci[1]) else None,
+        }
+        for p in pairs
+        if math.isfinite(p.qwk)
+    ]
+    frame = pd.DataFrame(rows, columns=["raters", "kind", "n", "qwk", "low", "high"])
+    base = alt.Chart(frame)
+    y = alt.Y("raters:N", sort=None, title=None, axis=alt.Axis(labelLimit=260, labelOverlap=False))
+    color = alt.Color(
+        "kind:N",
+        title=None,
+        scale=alt.Scale(domain=["two graders", "with a scorer"], range=["#1c7ed6", "#868e96"]),
+        legend=alt.Legend(orient="bottom"),
+    )
+    x = alt.X(
+        "qwk:Q",
+        scale=alt.Scale(domain=[-1, 1], nice=False),
+        axis=alt.Axis(values=[-1, -0.5, 0, 0.5, 1], format=".1f"),
+        title="quadratic weighted kappa, overall score (bars: 95% interval)",
+    )
+    tooltip = [
+        "raters:N",
+        "n:Q",
+        alt.Tooltip("qwk:Q", format=".2f", title="QWK"),
+        alt.Tooltip("low:Q", format=".2f", title="95% low"),
+        alt.Tooltip("high:Q", format=".2f", title="95% high"),
+    ]
+    intervals = base.mark_rule(strokeWidth=3, opacity=0.45).encode(
+        x=alt.X("low:Q", scale=alt.Scale(domain=[-1, 1], nice=False)),
+        x2="high:Q",
+        y=y,
+        color=color,
+        tooltip=tooltip,
+    )
+    points = base.mark_point(filled=True, size=90).encode(x=x, y=y, color=color, tooltip=tooltip)
+    zero = alt.Chart(pd.DataFrame([{"x": 0}])).mark_rule(strokeDash=[4, 4], color="#adb5bd")
+    chart: alt.LayerChart = (zero.encode(x="x:Q") + intervals + points).properties(
+        height=alt.Step(34)
+    )
+    return chart
