@@ -96,6 +96,10 @@ def test_grades_are_kept_once_per_grader_and_item(reviewed: Services) -> None:
     partial = dict(list(_scores(items[1], 3).items())[:1])
     with pytest.raises(ReviewError, match="Score every criterion"):
         review.commit(items[1], "Dana Lee", partial, 3.0)
+    with pytest.raises(ReviewError, match="overall: Input should be less than or equal to 5"):
+        review.commit(items[1], "Dana Lee", _scores(items[1], 3), 7.0)
+    with pytest.raises(ReviewError, match="note: String should have at most 2000"):
+        review.commit(items[1], "Dana Lee", _scores(items[1], 3), 3.0, "x" * 2001)
     assert len(review.grades.grades()) == 1  # nothing half-saved
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
+
 from interviewer.evals.datasets import Dataset
 from interviewer.review.agreement import AgreementReport, agreement_report
 from interviewer.review.export import export_lines
@@ -63,14 +65,20 @@ class Review:
         missing = [c.name for c in item.rubric.criteria if c.id not in criteria]
         if missing:
             raise ReviewError(f"Score every criterion before saving: {', '.join(missing)}.")
-        grade = Grade(
-            item_key=item.key,
-            grader=name,
-            criteria={c.id: int(criteria[c.id]) for c in item.rubric.criteria},
-            overall=float(overall),
-            note=note,
-            rubric_hash=item.rubric_hash,
-        )
+        try:
+            grade = Grade(
+                item_key=item.key,
+                grader=name,
+                criteria={c.id: int(criteria[c.id]) for c in item.rubric.criteria},
+                overall=float(overall),
+                note=note,
+                rubric_hash=item.rubric_hash,
+            )
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise ReviewError(f"This grade cannot be saved: {problems}.") from None
         self.grades.save(grade)
         return grade
 
