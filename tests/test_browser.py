@@ -253,3 +253,96 @@ def test_two_tabs_submitting_at_once_keep_the_session_whole(server: str, tmp_pat
     report = build_report(session, load_corpus(Settings().corpus_dir).by_id())
     report_answers = [a for item in report.questions for a in item.answer.split("\n\n") if a]
     assert report_answers == state_answers
+
+
+RUNNING = """() => document.querySelector('[data-testid="stStatusWidgetRunningIcon"]') === null"""
+
+
+def _idle(page: Page) -> None:
+    """Wait until no script run is going on (twice: a click may start a second run)."""
+    page.wait_for_function(RUNNING, timeout=60_000)
+    page.wait_for_timeout(250)
+    page.wait_for_function(RUNNING, timeout=60_000)
+
+
+def _grade_five(page: Page, server: str, grader: str, scores: list[int]) -> None:
+    """Sign in to the Review page as ``grader`` and grade the first five answers, one click per
+    criterion; the scorer's numbers must appear only after each save."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/review", timeout=120_000)
+    page.get_by_label("Your name").fill(grader, timeout=120_000)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Grading as")).to_be_visible(timeout=120_000)
+    for n, score in enumerate(scores, start=1):
+        expect(page.get_by_text(f"Item {n} of")).to_be_visible(timeout=60_000)
+        assert page.get_by_text("Offline scorer").count() == 0, "scores shown before saving"
+        for control in page.get_by_role("radiogroup").all()[1:]:  # the first is the view
+            control.get_by_role("radio", name=str(score), exact=True).click()
+            _idle(page)
+        page.get_by_role("button", name="Save grade").click()
+        expect(page.get_by_text("Grade saved")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Offline scorer").first).to_be_visible()
+        page.get_by_role("button", name="Next item").click()
+        _idle(page)
+
+
+def test_two_graders_grade_five_answers_then_agree_and_export(
+    server: str, tmp_path: Path, shipped_services: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two graders grade the same five answers of real finished interviews in Chromium; the
+    agreement view shows their kappa; the export is schema-valid and `eval run` reads it."""
+    import json
+
+    import jsonschema
+    from playwright.sync_api import expect, sync_playwright
+    from typer.testing import CliRunner
+
+    from interviewer.cli import app
+    from interviewer.config import PROJECT_ROOT
+    from interviewer.domain import Level
+    from interviewer.services import Services
+    from interviewer.store import SessionStore
+
+    assert isinstance(shipped_services, Services)
+    services = shipped_services.sharing(
+        shipped_services.settings, SessionStore.for_data_dir(tmp_path / "data")
+    )
+    for profile in ("ana", "ben"):  # two finished phone screens, three answers each
+        interview = services.new_interview("backend-developer", Level.MID, "phone-screen", profile)
+        interview.start()
+        for n in range(12):
+            state = interview.session.active
+            if state is None:
+                break
+            q = interview.questions[state.question_id]
+            interview.handle("skip" if n == 1 else q.reference_answer.split(". ")[0] + ".")
+            if interview.session.active is state:
+                interview.handle("skip")
+        interview.handle("end")
+    export = tmp_path / "graded.jsonl"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        _grade_five(browser.new_context().new_page(), server, "Priya", [4, 3, 4, 2, 5])
+        page = browser.new_context().new_page()
+        _grade_five(page, server, "Sam", [4, 2, 4, 2, 4])
+        page.get_by_role("radio", name="Agreement").click()
+        expect(page.get_by_text("Where graders and a scorer part most")).to_be_visible(
+            timeout=120_000
+        )
+        # the pairs table: the two graders' kappa on the overall score
+        expect(page.get_by_text("Priya ~ Sam").first).to_be_visible(timeout=60_000)
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name="Graded answers (JSONL)").click()
+        download.value.save_as(export)
+        browser.close()
+    lines = export.read_text().splitlines()
+    schema = json.loads((PROJECT_ROOT / "evals/schema/eval-dataset-line.schema.json").read_text())
+    rows = [json.loads(line) for line in lines[1:]]
+    assert len(rows) == 5 and all(r["grader_count"] == 2 for r in rows)
+    for row in rows:
+        jsonschema.validate(row, schema)
+    monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(tmp_path / "eval"))
+    run = ["eval", "run", "--dataset", str(export), "--out", str(tmp_path / "run")]
+    result = CliRunner().invoke(app, [*run, "--robustness-sample", "0"])
+    assert result.exit_code == 0, result.output
