@@ -24,6 +24,7 @@ from interviewer.corpus import (
 )
 from interviewer.domain import Category, CorpusFile, Level
 from interviewer.errors import InterviewerError
+from interviewer.evals.qualify import Behaviour
 from interviewer.store import SessionConflictError
 from interviewer.untrusted import terminal
 from interviewer.untrusted import terminal_markup as escape
@@ -764,6 +765,10 @@ def eval_interviewer(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Write qualification.md and .json here.")
     ] = None,
+    candidate: Annotated[
+        list[Behaviour] | None,
+        typer.Option(help="Scripted candidates to play (repeatable; default: all six)."),
+    ] = None,
 ) -> None:
     """Qualify a model as interviewer: scripted candidates through the real engine, with the
     guards on; prints a verdict and exits 1 when the model is unfit."""
@@ -785,7 +790,9 @@ def eval_interviewer(
         )
     services = Services.start(settings.model_copy(update={"model": None}))
     with err.status("Playing scripted candidates ...") as status:
-        result = qualify_model(services, settings, pack, level, fmt, status.update)
+        result = qualify_model(
+            services, settings, pack, level, fmt, status.update, candidate or list(Behaviour)
+        )
     report = to_markdown(result)
     out.print(Markdown(report))
     if out_dir:

@@ -331,6 +331,8 @@ def test_model_page_qualifies_the_configured_model(
 ) -> None:
     from interop.scripted_model import GOOD, Script
 
+    from interviewer.evals.qualify import Behaviour
+
     script = Script()
     fake_llm.responder = lambda body: script(
         GOOD, body.get("messages", []), {"response_format": body.get("response_format")}
@@ -342,10 +344,11 @@ def test_model_page_qualifies_the_configured_model(
     at.run()
     assert not at.exception, at.exception
     assert any(GOOD in m.value for m in at.markdown)
+    at.multiselect[0].set_value([Behaviour.PARTIAL, Behaviour.INJECTING])  # six: test_qualify
     next(b for b in at.button if b.label == "Qualify this model").click().run()
     assert not at.exception, at.exception
     assert "Verdict: fit" in at.success[0].value
     table = at.dataframe[0].value
-    assert list(table.index)[-1] == "all" and len(table) == 7
+    assert list(table.index) == ["partial", "injecting", "all"]
     assert table.loc["all", "asked what was retrieved"] == "100%"
     assert not any("sk-model-page-secret" in m.value for m in at.markdown)

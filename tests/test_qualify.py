@@ -154,11 +154,13 @@ def test_eval_interviewer_cli_writes_the_report_and_exits_1_when_unfit(
     }.items():
         monkeypatch.setenv(key, value)
     out = tmp_path / "q"
+    two = ["--candidate", "off-topic", "--candidate", "injecting"]  # all six: tested above
     result = CliRunner().invoke(
-        app, ["eval", "interviewer", "--model", f"openai:{BAD}", "--out", str(out)]
+        app, ["eval", "interviewer", "--model", f"openai:{BAD}", "--out", str(out), *two]
     )
     assert result.exit_code == 1, result.output
     assert "unfit" in result.output
     doc = json.loads((out / "qualification.json").read_text())
-    assert doc["verdict"] == "unfit" and len(doc["behaviours"]) == len(Behaviour)
+    assert doc["verdict"] == "unfit"
+    assert [b["behaviour"] for b in doc["behaviours"]] == ["off-topic", "injecting"]
     assert (out / "qualification.md").read_text().startswith("# Model qualification")

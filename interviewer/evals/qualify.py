@@ -359,6 +359,7 @@ def player_for(
     level: Level,
     fmt: str,
     progress: Callable[[str], None] = lambda _text: None,
+    behaviours: Sequence[Behaviour] = tuple(Behaviour),
 ) -> Player:
     """A player over ``services`` (already set to the model under test)."""
     embeddings = services.embeddings
@@ -371,6 +372,7 @@ def player_for(
         new_interview=lambda: services.new_interview(pack, level, fmt),
         similar=similar,
         questions=services.corpus.by_id(),
+        behaviours=behaviours,
         progress=progress,
     )
 
@@ -382,6 +384,7 @@ def qualify_model(
     level: Level,
     fmt: str,
     progress: Callable[[str], None] = lambda _text: None,
+    behaviours: Sequence[Behaviour] = tuple(Behaviour),
 ) -> Qualification:
     """Qualify the model ``settings`` name, on ``services``' corpus and packs; the scripted
     sessions go to a scratch store and never reach anyone's history."""
@@ -403,5 +406,9 @@ def qualify_model(
                 f"Pack '{pack}' has no format '{fmt}'. Formats: {', '.join(chosen.spec.formats)}"
             )
         return qualify(
-            player_for(tested, pack, level, fmt, progress), settings.model, pack, level, fmt
+            player_for(tested, pack, level, fmt, progress, behaviours or tuple(Behaviour)),
+            settings.model,
+            pack,
+            level,
+            fmt,
         )

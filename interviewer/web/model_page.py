@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from interviewer.domain import Level
-from interviewer.evals.qualify import Qualification, qualify_model, to_markdown
+from interviewer.evals.qualify import Behaviour, Qualification, qualify_model, to_markdown
 from interviewer.redact import redact_url
 from interviewer.untrusted import plain_markdown
 from interviewer.web.resources import guarded, services
@@ -86,6 +86,13 @@ def _render() -> None:
     level_col, format_col = st.columns(2)
     level = level_col.selectbox("Level", list(Level), index=1, format_func=lambda v: v.value)
     fmt = format_col.selectbox("Format", list(formats), format_func=lambda f: formats[f].name)
+    chosen = st.multiselect(
+        "Scripted candidates",
+        list(Behaviour),
+        default=list(Behaviour),
+        format_func=lambda b: b.value,
+        help="Each plays one interview with the model: fewer run faster, all six judge best.",
+    )
     if level is None or fmt is None:
         return
     if st.button("Qualify this model", type="primary"):
@@ -94,7 +101,9 @@ def _render() -> None:
             def progress(text: str) -> None:
                 status.update(label=f"Playing scripted candidates… {text}")
 
-            result = qualify_model(svc, settings, pack_id, level, fmt, progress)
+            result = qualify_model(
+                svc, settings, pack_id, level, fmt, progress, chosen or list(Behaviour)
+            )
             status.update(label=f"Done: {result.verdict}", state="complete")
         st.session_state["qualification"] = result
     shown = st.session_state.get("qualification")
