@@ -57,12 +57,18 @@ def test_short_interview_in_chromium(server: str, tmp_path: Path) -> None:
         box = page.get_by_placeholder("Type your answer")
         box.fill(
             "I would start from the requirements, measure where time goes, and only then "
-            "add caching or retries, because each has a cost."
+            "add caching or retries, because each has a cost. See https://evil.example/x, "
+            "www.evil.example and mail@evil.example."
         )
         box.press("Enter")
         expect(page.get_by_text("I would start from the requirements")).to_be_visible(
             timeout=60_000
         )
+        # An answer's addresses are text: Streamlit's renderer links bare URLs on its own.
+        links = page.locator('[data-testid="stChatMessage"] a[href]')
+        assert links.count() == 0, [
+            links.nth(i).get_attribute("href") for i in range(links.count())
+        ]
         page.wait_for_timeout(1500)
         page.screenshot(path=str(shots / "chat.png"))
         # A refresh keeps the interview: the session id is in the URL.
