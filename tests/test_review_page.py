@@ -239,7 +239,7 @@ def test_agreement_export_and_opening_a_disagreement(
 
     lines = [json.loads(line) for line in downloads[-1].decode().splitlines()]
     assert lines[0]["dataset"]["name"] == "review-interviews"
-    assert len(lines) == 5 and all(line["graders"] == 2 for line in lines[1:])
+    assert len(lines) == 5 and all(line["grader_count"] == 2 for line in lines[1:])
     assert not any("Priya" in json.dumps(line) for line in lines)
     at.checkbox(key="review-export-names").check().run()
     named = [json.loads(line) for line in downloads[-1].decode().splitlines()]
