@@ -47,7 +47,11 @@ _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 # Markdown: characters escaped wherever they are; the others only where they mean something.
 _ALWAYS = frozenset("\\`*_[]<>#|~$&@")
 _LINE_START = re.compile(r"^(?:[-+=]|\d{1,9}[.)])")
-_AUTOLINK = re.compile(r"(?i)(?<=www)\.|:(?=//)")
+# Streamlit's renderer links bare addresses (GFM autolink literals) even when they are
+# backslash-escaped, so an invisible word joiner breaks the pattern: after "www", between ":" and
+# "//", and after "@" (the text reads the same; seen linked in Chromium without it).
+_AUTOLINK = re.compile(r"(?i)(?<=www)(?=\\?\.)|(?<=:)(?=//)|(?<=@)")
+WORD_JOINER = "\u2060"
 
 
 def strip_controls(text: str) -> str:
@@ -73,7 +77,7 @@ def terminal_markup(text: object) -> str:
 def _escape(text: str) -> str:
     """Backslash-escape one line of text so that Markdown shows it literally."""
     out = "".join("\\" + ch if ch in _ALWAYS else ch for ch in text)
-    out = _AUTOLINK.sub(lambda m: "\\" + m.group(0), out)
+    out = _AUTOLINK.sub(WORD_JOINER, out)
     start = _LINE_START.match(out)
     if start:
         end = start.end()
