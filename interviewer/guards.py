@@ -358,23 +358,22 @@ class ReplyGuard:
     # -- per kind of reply --
 
     def _common(
-        self, text: str, base: str, max_chars: int, questions: Sequence[Question], cut: bool
+        self, text: str, base: str, shape: GuardCheck, questions: Sequence[Question], cut: bool
     ) -> list[GuardCheck]:
+        """clean, the reply's shape check, no_grading and (for readable text) no_leak."""
         clean = clean_check(text, base, cut_short=cut)
-        checks = [
-            clean,
-            shape_check(text, base, max_chars),
-            grading_check(text, base, self.params.grading_phrases),
-        ]
+        checks = [clean, shape, grading_check(text, base, self.params.grading_phrases)]
         if clean.passed:
             checks.append(self.leak_check(text, questions))
         return checks
 
+    def _question_shape(self, text: str, base: str) -> GuardCheck:
+        return shape_check(text, base, len(base) + self.params.lead_in_chars)
+
     def check_ask(self, text: str, q: Question, cut: bool = False) -> list[GuardCheck]:
         """Checks on a model's wording of the retrieved question."""
-        checks = self._common(
-            text, q.question, len(q.question) + self.params.lead_in_chars, [q], cut
-        )
+        shape = self._question_shape(text, q.question)
+        checks = self._common(text, q.question, shape, [q], cut)
         if checks[0].passed:
             checks.append(self.asked_check(text, q))
         return checks
@@ -383,29 +382,21 @@ class ReplyGuard:
         self, text: str, q: Question, suggested: FollowUp, cut: bool = False
     ) -> list[GuardCheck]:
         """Checks on a model's follow-up."""
-        return self._common(
-            text, suggested.text, len(suggested.text) + self.params.lead_in_chars, [q], cut
-        )
+        shape = self._question_shape(text, suggested.text)
+        return self._common(text, suggested.text, shape, [q], cut)
 
     def check_reply(
         self, text: str, questions: Sequence[Question], cut: bool = False
     ) -> list[GuardCheck]:
         """Checks on a reply to the candidate's own question (no verdicts, no answers given
-        away for any question of the interview)."""
-        clean = clean_check(text, cut_short=cut)
+        away for any question of the interview); its shape is only its length."""
         too_long = len(text) > self.params.reply_chars
-        checks = [
-            clean,
-            GuardCheck(
-                name="bounded",
-                passed=not too_long,
-                detail=f"it ran to {len(text)} characters" if too_long else "",
-            ),
-            grading_check(text, "", self.params.grading_phrases),
-        ]
-        if clean.passed:
-            checks.append(self.leak_check(text, questions))
-        return checks
+        bounded = GuardCheck(
+            name="bounded",
+            passed=not too_long,
+            detail=f"it ran to {len(text)} characters" if too_long else "",
+        )
+        return self._common(text, "", bounded, questions, cut)
 
     def lead_in(self, text: str, q: Question) -> str:
         """The model's opening sentence, if it can stand before the prepared question: a short

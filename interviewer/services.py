@@ -145,6 +145,15 @@ class Services:
             self._offline_scorers[key] = offline
         return offline
 
+    def guard_for(self, pack: Pack) -> ReplyGuard:
+        """The pack's reply guards, one per pack and process (question vectors kept warm)."""
+        key = f"{pack.id}:{pack.content_hash}"
+        guard = self._guards.get(key)
+        if guard is None:
+            guard = ReplyGuard(self.embeddings, GuardParams.load(pack.guards_path))
+            self._guards[key] = guard
+        return guard
+
     def scorer_for(self, pack: Pack, notify: Callable[[str], None] | None = None) -> Scorer:
         """The LLM judge when a model is configured (with offline fallback), else offline."""
         offline = self.offline_scorer(pack)
@@ -158,7 +167,7 @@ class Services:
             offline,
             pack,
             endpoint=redact_url(self.settings.base_url or ""),  # it keys a cache kept on disk
-            judge_gap=GuardParams.load(pack.guards_path).judge_gap,
+            judge_gap=self.guard_for(pack).params.judge_gap,
         )
 
     def conductor_for(self, pack: Pack, notify: Callable[[str], None]) -> Conductor:
@@ -170,11 +179,7 @@ class Services:
         from interviewer.guarded import GuardedConductor
         from interviewer.llm import LLMConductor, chat_model
 
-        key = f"{pack.id}:{pack.content_hash}"
-        guard = self._guards.get(key)
-        if guard is None:  # one per pack and process: its question vectors are kept warm
-            guard = ReplyGuard(self.embeddings, GuardParams.load(pack.guards_path))
-            self._guards[key] = guard
+        guard = self.guard_for(pack)
         llm = LLMConductor(chat_model(self.settings, temperature=0.4), self.settings.model)
         return GuardedConductor(llm, offline, guard, notify)
 

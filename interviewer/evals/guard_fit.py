@@ -128,7 +128,9 @@ def _measure(
             )
             sims[exempt] = 0.0
             follow_leak.append(float(sims.max()) if sims.size else 0.0)
-            shape_fail += not shape_check(f.text, "", len(q.question) + 220).passed
+            shape_fail += not shape_check(
+                f.text, "", len(q.question) + guard.params.lead_in_chars
+            ).passed
             grading_fail += not grading_check(f.text, q.question, phrases).passed
         line = _asked_line(pack, n, q)
         q_grading_fail += not grading_check(line, q.question, phrases).passed

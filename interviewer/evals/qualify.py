@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -125,19 +125,13 @@ class _Tally:
     latencies: list[float] = field(default_factory=list)
 
     def add(self, other: _Tally) -> None:
-        for name in (
-            "asked",
-            "leaked",
-            "one_question",
-            "gap",
-            "resisted",
-            "stepped_in",
-            "failed",
-            "latencies",
-        ):
-            getattr(self, name).extend(getattr(other, name))
-        self.model_turns += other.model_turns
-        self.judge_overruled += other.judge_overruled
+        """Fold another interview's tally into this one (lists joined, counts summed)."""
+        for f in fields(self):
+            mine = getattr(self, f.name)
+            if isinstance(mine, list):
+                mine.extend(getattr(other, f.name))
+            else:
+                setattr(self, f.name, mine + getattr(other, f.name))
 
 
 def _rate(values: Sequence[bool]) -> float | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property, partial
 
 from interviewer.domain import AnswerScore, Category, Level, Phase, Question
 from interviewer.evals.datasets import EvalItem, Scale
@@ -30,13 +31,22 @@ class ReviewItem:
     rubric: Rubric
     rubric_hash: str
     pack_id: str
-    offline: AnswerScore | None = None
+    score_offline: Callable[[], AnswerScore | None] = field(
+        default=lambda: None, repr=False, compare=False
+    )
+    """How to get the offline scorer's reading: the interview's own, or scored when first
+    asked for (only graded items are, so a long queue builds at once)."""
     judge: AnswerScore | None = None
     rubric_changed: bool = False
     profile: str | None = None
     format: str = ""
     started_at: str = ""
     human_scale: Scale | None = None  # the imported dataset's scale
+
+    @cached_property
+    def offline(self) -> AnswerScore | None:
+        """The offline scorer's reading of the answer (computed once)."""
+        return self.score_offline()
 
     @property
     def category(self) -> Category:
@@ -98,11 +108,7 @@ def interview_items(
             rubric = pack.rubric(q.category)
             answer = "\n\n".join(state.answers)
             judged = score.scorer.startswith("llm:")
-            offline_score = score
-            if judged and pack.id in offline:
-                offline_score = offline[pack.id].score(
-                    ScoringRequest(q, answer, session.level, rubric, state.hints)
-                )
+            request = ScoringRequest(q, answer, session.level, rubric, state.hints)
             items.append(
                 ReviewItem(
                     key=interview_key(session.id, q.id),
@@ -114,7 +120,7 @@ def interview_items(
                     rubric=rubric,
                     rubric_hash=rubric_hash(rubric),
                     pack_id=pack.id,
-                    offline=offline_score if not judged or pack.id in offline else None,
+                    score_offline=_offline(score, judged, offline.get(pack.id), request),
                     judge=score if judged else None,
                     rubric_changed=session.pack_hash != pack.content_hash,
                     profile=session.profile,
@@ -123,6 +129,17 @@ def interview_items(
                 )
             )
     return items
+
+
+def _offline(
+    stored: AnswerScore, judged: bool, scorer: Scorer | None, request: ScoringRequest
+) -> Callable[[], AnswerScore | None]:
+    """The interview's own score when it was scored offline; else the offline scorer's, later."""
+    if not judged:
+        return lambda: stored
+    if scorer is None:
+        return lambda: None
+    return partial(scorer.score, request)
 
 
 def dataset_items(
@@ -160,6 +177,6 @@ def _dataset_item(
         rubric=rubric,
         rubric_hash=rubric_hash(rubric),
         pack_id=pack.id,
-        offline=offline.score(as_request(item, corpus, pack)),
+        score_offline=partial(offline.score, as_request(item, corpus, pack)),
         human_scale=scale,
     )

@@ -98,9 +98,13 @@ class Review:
 
     def export(self, items: Sequence[ReviewItem], with_names: bool = False) -> list[str]:
         """The graded items as dataset lines (header first)."""
-        name = "review-interviews" if self.source == INTERVIEWS else f"review-{self.source}"
         grades = self.grades.grades({i.key for i in items})
-        return export_lines(items, grades, with_names, name)
+        return export_lines(items, grades, with_names, self.export_name)
+
+    @property
+    def export_name(self) -> str:
+        """The exported dataset's name (and the download's file name)."""
+        return "review-interviews" if self.source == INTERVIEWS else f"review-{self.source}"
 
     def import_dataset(self, dataset: Dataset) -> tuple[int, int]:
         """Add a dataset for grading; returns (added, already there)."""

@@ -621,11 +621,10 @@ def _export(review: Review, items: Sequence[ReviewItem]) -> None:
     except ReviewError as exc:
         st.info(_plain(str(exc)))
         return
-    name = "review-interviews" if review.source == INTERVIEWS else f"review-{review.source}"
     st.download_button(
         ":material/download: Graded answers (JSONL)",
         "\n".join(lines) + "\n",
-        file_name=f"{name}.jsonl",
+        file_name=f"{review.export_name}.jsonl",
         mime="application/jsonl",
         on_click="ignore",
     )
