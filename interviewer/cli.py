@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from interviewer.accounts.access import Viewer
 from interviewer.config import PROJECT_ROOT, Settings
 from interviewer.corpus import (
     Problem,
@@ -31,6 +32,9 @@ from interviewer.untrusted import terminal_markup as escape
 
 if TYPE_CHECKING:
     from interviewer.evals.datasets import Dataset
+
+#: The command line runs on the server and reads the database directly: it sees everything.
+LOCAL = Viewer.local()
 
 app = typer.Typer(
     help="Interviewer: practise mock interviews, offline or with any LLM.",
@@ -51,6 +55,10 @@ app.add_typer(pack_app, name="pack")
 from interviewer.review_cli import review_app  # noqa: E402
 
 app.add_typer(review_app, name="review")
+from interviewer.users_cli import links_app, users_app  # noqa: E402
+
+app.add_typer(users_app, name="users")
+app.add_typer(links_app, name="links")
 sessions_app = typer.Typer(help="List, show and export past interviews.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
 
@@ -250,10 +258,10 @@ def practice(
     for notice in services.notices:
         err.print(f"[yellow]{escape(notice)}[/yellow]")
     if resume:
-        interview = services.open_interview(resume, prefix=True)
+        interview = services.open_interview(resume, viewer=LOCAL, prefix=True)
     else:
         jd = job.read_text(errors="replace") if job else ""
-        interview = services.new_interview(pack, level, fmt, profile, jd)
+        interview = services.new_interview(pack, level, fmt, profile, jd, viewer=LOCAL)
     _notices(services.store_notices())
 
     def stream(chunk: str) -> None:
@@ -290,7 +298,7 @@ def practice(
                 "now.[/yellow]",
                 highlight=False,
             )
-            interview = services.open_interview(interview.session.id)
+            interview = services.open_interview(interview.session.id, viewer=LOCAL)
             for turn in interview.session.turns[-2:]:
                 out.print(
                     f"[dim]{turn.speaker.value}:[/dim] {escape(turn.text)}",
@@ -325,7 +333,7 @@ def sessions_list(
         else SessionStore.for_data_dir(settings.data_dir)
     )
     _notices(store.take_notices())
-    rows = store.list_sessions(profile, limit)
+    rows = store.list_sessions(profile, limit, viewer=LOCAL)
     if as_json:
         sys.stdout.write(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) + "\n")
         return
@@ -356,7 +364,7 @@ def sessions_show(session_id: str) -> None:
     from interviewer.services import Services
 
     services = Services.start(_settings())
-    session = services.store.load(session_id, prefix=True)
+    session = services.store.load(session_id, viewer=LOCAL, prefix=True)
     _notices(services.store_notices())
     report = to_markdown(services.report(session))
     for turn in session.turns:
@@ -378,7 +386,7 @@ def sessions_export(
     if fmt not in ("md", "json"):
         raise typer.BadParameter("use md or json", param_hint="--format")
     services = Services.start(_settings())
-    report = services.report(services.store.load(session_id, prefix=True))
+    report = services.report(services.store.load(session_id, viewer=LOCAL, prefix=True))
     _notices(services.store_notices())
     text = to_markdown(report) if fmt == "md" else to_json(report)
     if output is None:

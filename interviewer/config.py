@@ -104,6 +104,46 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL for sessions; SQLite in data_dir if unset.",
     )
 
+    accounts: bool = Field(
+        default=False,
+        description="Sign-in for every page, with candidate, reviewer and admin roles; off: "
+        "the single-user app, with nothing to set up.",
+    )
+    session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="How long a sign-in lasts, in hours."
+    )
+    sign_in_limit: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed sign-ins allowed per email address in 15 minutes (four times as "
+        "many per client address) before sign-in is refused for the rest of the window.",
+    )
+    open_registration: bool = Field(
+        default=False,
+        description="Anyone who reaches the app may create a candidate account; off: only "
+        "through an interview link or an invitation.",
+    )
+    sso: bool = Field(
+        default=False,
+        description="Offer single sign-on through Streamlit's st.login (configure the "
+        "provider in .streamlit/secrets.toml under [auth]).",
+    )
+    sso_provider: str | None = Field(
+        default=None,
+        description="The provider's name under [auth.<name>] in secrets.toml; unset: [auth].",
+    )
+    sso_registers: bool = Field(
+        default=True,
+        description="A person your identity provider signs in, with no account here yet, gets "
+        "a candidate account; off: only invited people.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The address candidates open, such as https://interviews.example.com, "
+        "for links and invitations printed by the command line.",
+    )
+
     @field_validator("packs_path", mode="before")
     @classmethod
     def _split_path(cls, value: object) -> object:

@@ -339,6 +339,10 @@ class Session(Record):
     level: Level
     format: str
     profile: str | None = None
+    # With accounts on: who took it, their team, and the interview link it came from.
+    owner_id: str | None = None
+    team: str | None = None
+    link_id: str | None = None
     job_description: str = ""
     mode: str = "offline"
     phase: Phase = Phase.QUESTION

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from interviewer.accounts.access import Viewer
 from interviewer.domain import Phase, Question
 from interviewer.report import build_report
 from interviewer.store import SessionRow, SessionStore
@@ -25,15 +26,22 @@ class ProgressPoint:
 
 
 def progress(
-    store: SessionStore, questions: Mapping[str, Question], profile: str, limit: int = 50
+    store: SessionStore,
+    questions: Mapping[str, Question],
+    profile: str | None,
+    limit: int = 50,
+    *,
+    viewer: Viewer,
+    owner_id: str | None = None,
 ) -> tuple[list[SessionRow], list[ProgressPoint]]:
-    """The profile's sessions (newest first) and the score points of the finished ones."""
-    rows = store.list_sessions(profile, limit)
+    """The sessions of a profile (single-user mode) or of an owner (accounts), newest first,
+    as far as ``viewer`` may read them, and the score points of the finished ones."""
+    rows = store.list_sessions(profile, limit, viewer=viewer, owner_id=owner_id)
     points: list[ProgressPoint] = []
     for row in reversed(rows):
         if row.phase != Phase.DONE.value:
             continue
-        report = build_report(store.load(row.id), questions)
+        report = build_report(store.load(row.id, viewer=viewer), questions)
         if report.overall is None:
             continue
         points += [

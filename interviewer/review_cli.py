@@ -45,13 +45,17 @@ def review_import(
         str | None, typer.Option("--map", help="field=column,... for a CSV or JSONL")
     ] = None,
     scale: Annotated[str | None, typer.Option(help="The file's score scale, MIN,MAX.")] = None,
+    team: Annotated[
+        str | None,
+        typer.Option(help="With accounts on: only this team's reviewers grade it (default: all)."),
+    ] = None,
 ) -> None:
     """Load a dataset's answers into the review queue (its own grades stay out of sight)."""
     from interviewer.cli import _dataset
 
     data = _dataset(dataset, mapping, scale)
     review = _review("interviews")
-    added, existing = review.import_dataset(data)
+    added, existing = review.import_dataset(data, team)
     name = data.info.name or "dataset"
     out.print(
         f"Imported {added} item(s) into '{escape(name)}'"

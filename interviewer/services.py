@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 
 from langchain_core.embeddings import Embeddings
 
+from interviewer.accounts.access import Viewer
+from interviewer.accounts.account_store import AccountStore
+from interviewer.accounts.records import InterviewLink
+from interviewer.accounts.service import AccountError, Accounts
 from interviewer.conduct import Conductor, OfflineConductor
 from interviewer.config import Settings
 from interviewer.corpus import Corpus, candidate_questions, load_corpus
@@ -111,6 +115,11 @@ class Services:
                 SessionStore(url) if url else SessionStore.for_data_dir(self.settings.data_dir)
             )
         return self._store
+
+    @property
+    def accounts(self) -> Accounts:
+        """Accounts, sign-in and interview links, in the session database."""
+        return Accounts(AccountStore(self.store), self.settings)
 
     def store_notices(self) -> list[str]:
         """What the store has to say (such as an empty database file replaced), each once;
@@ -209,8 +218,12 @@ class Services:
         format_id: str,
         profile: str | None = None,
         job_description: str = "",
+        *,
+        viewer: Viewer,
+        link: InterviewLink | None = None,
     ) -> Interview:
-        """Plan and save a new session; call ``start`` on the result."""
+        """Plan and save a new session owned by ``viewer``; call ``start`` on the result. A
+        link's own question list, when it has one, is asked as given."""
         pack = self.pack(pack_id)
         if format_id not in pack.spec.formats:
             raise PackError(
@@ -219,19 +232,25 @@ class Services:
             )
         profile = (profile or "").strip() or None
         session_id = uuid.uuid4().hex
-        avoid = self.store.recent_question_ids(profile) if profile else set()
+        if viewer.is_local:
+            avoid = self.store.recent_question_ids(profile, viewer=viewer) if profile else set()
+        else:
+            avoid = self.store.recent_question_ids(None, viewer=viewer, owner_id=viewer.user_id)
         assert self._catalog is not None  # self.pack() just refreshed it
         own = self._catalog.own_ids.get(pack.id, frozenset())
-        ids, notices = plan_questions(
-            self.retriever,
-            pack,
-            format_id,
-            level,
-            job_description[:4000],
-            avoid,
-            seed=session_id,
-            own_ids=own,
-        )
+        if link is not None and link.spec.question_ids:
+            ids, notices = self._listed(link.spec.question_ids)
+        else:
+            ids, notices = plan_questions(
+                self.retriever,
+                pack,
+                format_id,
+                level,
+                job_description[:4000],
+                avoid,
+                seed=session_id,
+                own_ids=own,
+            )
         session = Session(
             id=session_id,
             pack_id=pack.id,
@@ -240,6 +259,9 @@ class Services:
             level=level,
             format=format_id,
             profile=profile,
+            owner_id=viewer.user_id,
+            team=(link.team if link is not None else viewer.team) or None,
+            link_id=link.id if link is not None else None,
             job_description=job_description[:4000],
             mode=self.settings.mode,
             plan=[QuestionState(question_id=i) for i in ids],
@@ -251,10 +273,49 @@ class Services:
         self.store.save(session)
         return interview
 
-    def open_interview(self, session_id: str, prefix: bool = False) -> Interview:
-        """Reopen a stored session, to resume it or to read its report (``prefix``: the command
-        line's unique start of an id; the app always gives the whole id)."""
-        session = self.store.load(session_id, prefix=prefix)
+    def _listed(self, question_ids: list[str]) -> tuple[list[str], list[str]]:
+        """A link's question list, minus questions no longer in the bank (with a notice)."""
+        known = self.corpus.by_id()
+        ids = [q for q in question_ids if q in known]
+        gone = [q for q in question_ids if q not in known]
+        notices = (
+            [f"{len(gone)} question(s) of this link are no longer in the question bank."]
+            if gone
+            else []
+        )
+        if not ids:
+            raise PackError("None of this link's questions is in the question bank any more.")
+        return ids, notices
+
+    def interview_from_link(self, code: str, viewer: Viewer) -> Interview:
+        """The interview a link starts for ``viewer``: their unfinished one from this link
+        if there is one (a refresh, a second visit), else a new one, using one of the
+        link's uses."""
+        accounts = self.accounts
+        link = accounts.open_link(code)
+        if viewer.user_id is not None:
+            open_id = accounts.store.link_session(link.id, viewer.user_id)
+            if open_id is not None:
+                return self.open_interview(open_id, viewer=viewer)
+        if not accounts.store.take_link_use(link.id, accounts.now()):
+            accounts.open_link(code)  # says why (spent, expired or withdrawn since)
+            raise AccountError("This interview link cannot be used any more.")
+        spec = link.spec
+        return self.new_interview(
+            spec.pack_id,
+            spec.level,
+            spec.format,
+            None,
+            spec.job_description,
+            viewer=viewer,
+            link=link,
+        )
+
+    def open_interview(self, session_id: str, *, viewer: Viewer, prefix: bool = False) -> Interview:
+        """Reopen a stored session ``viewer`` may read, to resume it or to read its report
+        (``prefix``: the command line's unique start of an id; the app always gives the whole
+        id)."""
+        session = self.store.load(session_id, viewer=viewer, prefix=prefix)
         return self._interview(session, self.pack(session.pack_id))
 
     def _interview(self, session: Session, pack: Pack) -> Interview:

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+from interviewer.accounts.access import Viewer
 from interviewer.domain import Phase, Session
 from interviewer.errors import InterviewerError
 from interviewer.redact import MASK, redact_database_url
@@ -203,12 +204,88 @@ def _m004_review(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX grades_item ON grades(item_key)"))
 
 
+def _m005_accounts(conn: Connection) -> None:
+    """Accounts: people and their roles, sign-in sessions, failed attempts (for the rate
+    limit), invitations and interview links; every session gets an owner, a team and the link
+    it came from (none for sessions from before accounts: only an admin sees those)."""
+    for column in ("owner_id", "team", "link_id"):
+        conn.execute(text(f"ALTER TABLE sessions ADD COLUMN {column} TEXT"))
+    conn.execute(text("CREATE INDEX sessions_owner ON sessions(owner_id, started_at)"))
+    conn.execute(text("CREATE INDEX sessions_team_link ON sessions(team, link_id)"))
+    conn.execute(text("ALTER TABLE review_items ADD COLUMN team TEXT"))
+    conn.execute(
+        text("""
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            team TEXT NOT NULL,
+            password_hash TEXT,
+            sso_subject TEXT,
+            active INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            last_sign_in_at TEXT
+        )""")
+    )
+    conn.execute(
+        text("""
+        CREATE TABLE auth_sessions (
+            token_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            method TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )""")
+    )
+    conn.execute(text("CREATE INDEX auth_sessions_user ON auth_sessions(user_id)"))
+    conn.execute(
+        text("""
+        CREATE TABLE sign_in_failures (
+            id TEXT PRIMARY KEY,
+            key TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""")
+    )
+    conn.execute(text("CREATE INDEX sign_in_failures_key ON sign_in_failures(key, at)"))
+    conn.execute(
+        text("""
+        CREATE TABLE invites (
+            token_hash TEXT PRIMARY KEY,
+            email TEXT NOT NULL,
+            role TEXT NOT NULL,
+            team TEXT NOT NULL,
+            created_by TEXT,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        )""")
+    )
+    conn.execute(
+        text("""
+        CREATE TABLE interview_links (
+            id TEXT PRIMARY KEY,
+            code_hash TEXT NOT NULL UNIQUE,
+            team TEXT NOT NULL,
+            created_by TEXT,
+            label TEXT NOT NULL,
+            spec TEXT NOT NULL,
+            expires_at TEXT,
+            max_uses INTEGER,
+            uses INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        )""")
+    )
+
+
 #: Applied in order, once each; never edit a shipped migration, add a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial", _m001_initial),
     (2, "overall score column", _m002_overall),
     (3, "session revision for refusing stale writes", _m003_revision),
     (4, "human review: imported items and grades", _m004_review),
+    (5, "accounts, sign-in, invitations and interview links", _m005_accounts),
 ]
 
 
@@ -225,6 +302,9 @@ class SessionRow:
     started_at: str
     ended_at: str | None
     overall: float | None
+    owner_id: str | None = None
+    team: str | None = None
+    link_id: str | None = None
 
 
 @_database_errors
@@ -342,6 +422,9 @@ class SessionStore:
             "state": session.model_dump_json(),
             "overall": _overall(session),
             "seen": session.revision,
+            "owner_id": session.owner_id,
+            "team": session.team,
+            "link_id": session.link_id,
         }
         with self.engine.begin() as conn:
             # The write comes first, so the transaction holds the write lock before it reads.
@@ -350,9 +433,10 @@ class SessionStore:
                     text("""
                     INSERT INTO sessions (id, profile, pack_id, pack_version, pack_hash, level,
                         format, mode, phase, started_at, updated_at, ended_at, state, overall,
-                        revision)
+                        revision, owner_id, team, link_id)
                     VALUES (:id, :profile, :pack_id, :pack_version, :pack_hash, :level, :format,
-                        :mode, :phase, :started_at, :updated_at, :ended_at, :state, :overall, 1)
+                        :mode, :phase, :started_at, :updated_at, :ended_at, :state, :overall, 1,
+                        :owner_id, :team, :link_id)
                     ON CONFLICT(id) DO NOTHING"""),
                     values,
                 ).rowcount
@@ -391,32 +475,38 @@ class SessionStore:
                 )
         session._revision += 1
 
-    def load(self, session_id: str, prefix: bool = False) -> Session:
-        """The stored session with exactly that id.
+    def load(self, session_id: str, *, viewer: Viewer, prefix: bool = False) -> Session:
+        """The stored session with exactly that id, if ``viewer`` may read it.
 
-        With ``prefix`` (the command line, for ids typed by hand) a unique start of 6 to 32
-        hex characters also works; nothing else is ever read as a pattern, so an id from a URL
-        can neither match another session nor reveal how many there are.
+        A session the viewer may not read gets the same answer as one that does not exist, so
+        an id from someone else's URL reveals nothing. With ``prefix`` (the command line, for
+        ids typed by hand) a unique start of 6 to 32 hex characters also works; nothing else
+        is ever read as a pattern.
         """
         if prefix and not SESSION_PREFIX.fullmatch(session_id):
             raise StoreError(
                 f"'{session_id}' is not a session id (6 to 32 of 0-9, a-f). "
                 "`interviewer sessions list` shows them."
             )
+        allowed, params = viewer.session_clause()
+        select = f"SELECT id, state, revision FROM sessions WHERE {allowed} AND "
         with self.engine.connect() as conn:
             if prefix:
                 rows = conn.execute(
-                    text("SELECT id, state, revision FROM sessions WHERE id LIKE :prefix"),
-                    {"prefix": f"{session_id}%"},  # hex only: no LIKE wildcard can get in
+                    text(select + "id LIKE :prefix"),
+                    # hex only: no LIKE wildcard can get in
+                    {**params, "prefix": f"{session_id}%"},
                 ).all()
             else:
-                rows = conn.execute(
-                    text("SELECT id, state, revision FROM sessions WHERE id = :id"),
-                    {"id": session_id},
-                ).all()
+                rows = conn.execute(text(select + "id = :id"), {**params, "id": session_id}).all()
         if not rows:
+            if viewer.is_local:
+                raise StoreError(
+                    f"No session with id '{session_id}'. `interviewer sessions list` shows them."
+                )
             raise StoreError(
-                f"No session with id '{session_id}'. `interviewer sessions list` shows them."
+                f"No session with id '{session_id}' that you can open. The History page lists "
+                "your interviews."
             )
         if len(rows) > 1:
             raise StoreError(f"'{session_id}' matches {len(rows)} sessions; give more of the id.")
@@ -430,25 +520,40 @@ class SessionStore:
         session._revision = int(rows[0][2])
         return session
 
-    def list_sessions(self, profile: str | None = None, limit: int = 50) -> list[SessionRow]:
-        """Recent sessions, newest first, optionally for one profile."""
+    def list_sessions(
+        self,
+        profile: str | None = None,
+        limit: int = 50,
+        *,
+        viewer: Viewer,
+        owner_id: str | None = None,
+    ) -> list[SessionRow]:
+        """Recent sessions ``viewer`` may read, newest first, optionally of one profile or one
+        owner."""
+        allowed, params = viewer.session_clause()
         query = (
-            "SELECT id, profile, pack_id, level, format, phase, started_at, ended_at, overall"
-            " FROM sessions"
+            "SELECT id, profile, pack_id, level, format, phase, started_at, ended_at, overall,"
+            f" owner_id, team, link_id FROM sessions WHERE {allowed}"
         )
-        params: dict[str, object] = {"limit": limit}
+        params = {**params, "limit": limit}
         if profile is not None:
-            query += " WHERE profile = :profile"
+            query += " AND profile = :profile"
             params["profile"] = profile
+        if owner_id is not None:
+            query += " AND owner_id = :owner_id"
+            params["owner_id"] = owner_id
         query += " ORDER BY started_at DESC, id LIMIT :limit"
         with self.engine.connect() as conn:
             return [SessionRow(*row) for row in conn.execute(text(query), params)]
 
-    def recent_question_ids(self, profile: str, sessions: int = 5) -> set[str]:
-        """Questions asked in a profile's most recent sessions."""
+    def recent_question_ids(
+        self, profile: str | None, *, viewer: Viewer, owner_id: str | None = None, sessions: int = 5
+    ) -> set[str]:
+        """Questions asked in a profile's (or an owner's) most recent sessions."""
         ids: set[str] = set()
-        for row in self.list_sessions(profile, limit=sessions):
-            ids.update(s.question_id for s in self.load(row.id).plan)
+        rows = self.list_sessions(profile, sessions, viewer=viewer, owner_id=owner_id)
+        for row in rows:
+            ids.update(s.question_id for s in self.load(row.id, viewer=viewer).plan)
         return ids
 
 

@@ -13,6 +13,10 @@ from interviewer.config import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
     from interviewer.report import Report
+from interviewer.accounts.access import Viewer
+
+#: Single-user mode: the viewer the app and the command line use without accounts.
+LOCAL = Viewer.local()
 
 
 def question(
@@ -90,14 +94,21 @@ def shipped_settings(data_dir: Path, cache_dir: Path) -> Settings:
 
 
 def damaged_sessions_db(data_dir: Path, sessions: int = 6) -> Path:
-    """A real ``sessions.db`` holding ``sessions`` sessions, its pages from the third on
-    overwritten: it still opens, and any query that reads them fails as "malformed"."""
+    """A real ``sessions.db`` holding ``sessions`` sessions, the pages holding them
+    overwritten: it still opens (the schema and the migrations table are intact), and any
+    query that reads the sessions fails as "malformed"."""
     import sqlite3
 
     from interviewer.domain import Level, Session
     from interviewer.store import SessionStore
 
     store = SessionStore.for_data_dir(data_dir)
+    store.engine.dispose()
+    db = sqlite3.connect(data_dir / "sessions.db")
+    try:
+        schema_pages = int(db.execute("PRAGMA page_count").fetchone()[0])  # tables, no rows yet
+    finally:
+        db.close()
     for i in range(sessions):
         store.save(
             Session(
@@ -120,10 +131,10 @@ def damaged_sessions_db(data_dir: Path, sessions: int = 6) -> Path:
     finally:
         db.close()
     size = path.stat().st_size
-    assert size > 4 * page, "too few pages to damage"
+    assert size > (schema_pages + 2) * page, "too few pages to damage"
     with path.open("r+b") as file:
-        file.seek(2 * page)
-        file.write(b"\xa5" * (size - 2 * page))
+        file.seek(schema_pages * page)
+        file.write(b"\xa5" * (size - schema_pages * page))
     return path
 
 

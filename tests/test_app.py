@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from factories import damaged_sessions_db, report
+from factories import LOCAL, damaged_sessions_db, report
 from fake_llm import FakeLLM
 from streamlit.testing.v1 import AppTest
 
@@ -146,13 +146,13 @@ def test_history_data_and_chart_follow_the_profile() -> None:
         _button(at, "End").click().run()
     _start(_app(), profile="lee")  # unfinished: listed, but not charted
     svc = services()
-    rows, points = progress(svc.store, svc.corpus.by_id(), "lee")
+    rows, points = progress(svc.store, svc.corpus.by_id(), "lee", viewer=LOCAL)
     assert len(rows) == 3 and sum(r.phase == "done" for r in rows) == 2
     assert len({p.session_id for p in points}) == 2
     spec = progress_chart(points).to_dict()
     whens = {row["when"] for row in spec["datasets"][next(iter(spec["datasets"]))]}
     assert len(whens) == 2 and all(w.startswith("#") for w in whens)
-    assert progress(svc.store, svc.corpus.by_id(), "nobody") == ([], [])
+    assert progress(svc.store, svc.corpus.by_id(), "nobody", viewer=LOCAL) == ([], [])
 
 
 def test_llm_mode_in_the_app(fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:

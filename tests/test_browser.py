@@ -18,6 +18,8 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
+from factories import LOCAL
+
 from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, wait_for
 
 
@@ -249,7 +251,7 @@ def test_two_tabs_submitting_at_once_keep_the_session_whole(server: str, tmp_pat
         browser.close()
     assert len(sent) >= 12  # at least one tab could send in every round
     # The turns table, the saved state and the report tell the same story.
-    session = SessionStore.for_data_dir(tmp_path / "data").load(session_id)
+    session = SessionStore.for_data_dir(tmp_path / "data").load(session_id, viewer=LOCAL)
     rows = _turn_rows(tmp_path / "data", session_id)
     assert [r[0] for r in rows] == list(range(len(session.turns)))
     assert [r[3] for r in rows] == [t.text for t in session.turns]
@@ -315,7 +317,9 @@ def test_two_graders_grade_five_answers_then_agree_and_export(
         shipped_services.settings, SessionStore.for_data_dir(tmp_path / "data")
     )
     for profile in ("ana", "ben"):  # two finished phone screens, three answers each
-        interview = services.new_interview("backend-developer", Level.MID, "phone-screen", profile)
+        interview = services.new_interview(
+            "backend-developer", Level.MID, "phone-screen", profile, viewer=LOCAL
+        )
         interview.start()
         for n in range(12):
             state = interview.session.active

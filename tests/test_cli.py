@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from factories import cli_error, damaged_sessions_db
+from factories import LOCAL, cli_error, damaged_sessions_db
 from typer.testing import CliRunner
 
 from interviewer.cli import app
@@ -149,7 +150,7 @@ def test_sessions_list_shows_whole_ids_in_80_columns_and_as_json(tmp_path: Path)
     from interviewer.services import Services
 
     services = Services.start(Settings())
-    new = services.new_interview
+    new = functools.partial(services.new_interview, viewer=LOCAL)
     ids = [new("backend-developer", Level.MID, "phone-screen", "kim").session.id]
     ids.append(new("backend-developer", Level.JUNIOR, "behavioral").session.id)
     table = runner.invoke(app, ["sessions", "list"], terminal_width=80)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from factories import shipped_settings
+from factories import LOCAL, shipped_settings
 
 from interviewer.domain import Flag, Level, Phase, Speaker, TurnKind
 from interviewer.embeddings import MiniLMEmbeddings
@@ -38,7 +38,7 @@ def _new(
     level: Level = Level.MID,
     profile: str | None = None,
 ) -> Interview:
-    interview = services.new_interview("backend-developer", level, fmt, profile)
+    interview = services.new_interview("backend-developer", level, fmt, profile, viewer=LOCAL)
     interview.start()
     return interview
 
@@ -202,10 +202,10 @@ def test_every_turn_is_saved_before_the_reply(services: Services) -> None:
     interview.conductor.ask = explode  # type: ignore[method-assign]
     with pytest.raises(BoomError):
         interview.handle("My answer that must survive a crash.")
-    stored = services.store.load(interview.session.id)
+    stored = services.store.load(interview.session.id, viewer=LOCAL)
     assert stored.turns[-1].text == "My answer that must survive a crash."
     # A new process would resume from what was stored: the answer is processed, not lost.
-    resumed = services.open_interview(interview.session.id)
+    resumed = services.open_interview(interview.session.id, viewer=LOCAL)
     turns = resumed.resume()
     assert turns and turns[0].speaker is Speaker.INTERVIEWER
     assert resumed.session.plan[0].answers == ["My answer that must survive a crash."]
@@ -293,7 +293,7 @@ def test_runner_handles_one_message_at_a_time_per_interview(services: Services) 
     assert first.finished and first.outcome is Outcome.HANDLED and first.stored
     assert runner.in_flight(interview.session.id) is None
     assert first.reply_so_far().strip()  # the reply streamed into the submission
-    stored = services.store.load(interview.session.id)
+    stored = services.store.load(interview.session.id, viewer=LOCAL)
     assert [t.text for t in stored.turns if t.speaker is Speaker.CANDIDATE] == [
         "I would add an index on the filtered column."
     ]
@@ -310,13 +310,13 @@ def test_runner_refuses_a_message_typed_on_an_older_view(services: Services) -> 
 def test_runner_refuses_a_stale_copy_and_stores_nothing(services: Services) -> None:
     """Two servers (two copies of one session): the one that saves second is refused."""
     interview = _new(services)
-    other = services.open_interview(interview.session.id)
+    other = services.open_interview(interview.session.id, viewer=LOCAL)
     other.handle("The other window's answer.")
     runner, held = _held_runner()
     sub = runner.submit(interview, "This window's answer.", len(interview.session.turns))
     held.pop()()
     assert sub.outcome is Outcome.REFUSED and not sub.stored
-    texts = [t.text for t in services.store.load(interview.session.id).turns]
+    texts = [t.text for t in services.store.load(interview.session.id, viewer=LOCAL).turns]
     assert "This window's answer." not in texts and "The other window's answer." in texts
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import openai
 import pytest
+from factories import LOCAL
 from fake_llm import FakeLLM
 from interop.scripted_model import BAD, BAD_ASKS, GOOD, OFF_TOPIC_QUESTION, reply
 from interop.scripted_model import prompt_of as prompt_text
@@ -113,7 +114,7 @@ def _offline_notices(interview: Interview) -> list[str]:
 def test_the_conductor_streams_a_question_through_services(
     services: Services, backend: Backend
 ) -> None:
-    interview = services.new_interview("backend-developer", Level.MID, "phone-screen")
+    interview = services.new_interview("backend-developer", Level.MID, "phone-screen", viewer=LOCAL)
     chunks: list[str] = []
     interview.start(chunks.append)
     assert len(chunks) > 3, "the greeting and a question streamed in several chunks"
@@ -121,12 +122,12 @@ def test_the_conductor_streams_a_question_through_services(
     assert asked == f"Let's move on. {question}"
     assert asked in "".join(chunks)
     assert not interview.session.notices
-    stored = services.store.load(interview.session.id)
+    stored = services.store.load(interview.session.id, viewer=LOCAL)
     assert [t.text for t in stored.turns] == [t.text for t in interview.session.turns]
 
 
 def test_the_judge_scores_through_structured_output(services: Services, backend: Backend) -> None:
-    interview = services.new_interview("backend-developer", Level.MID, "phone-screen")
+    interview = services.new_interview("backend-developer", Level.MID, "phone-screen", viewer=LOCAL)
     interview.start()
     state = interview.session.active
     assert state is not None
@@ -152,7 +153,7 @@ def test_the_judge_scores_through_structured_output(services: Services, backend:
 def test_a_short_interview_runs_to_its_report_with_no_fallback(
     services: Services, backend: Backend
 ) -> None:
-    interview = services.new_interview("backend-developer", Level.MID, "phone-screen")
+    interview = services.new_interview("backend-developer", Level.MID, "phone-screen", viewer=LOCAL)
     interview.start()
     first = interview.session.active
     assert first is not None
@@ -186,7 +187,7 @@ def test_a_short_interview_runs_to_its_report_with_no_fallback(
     assert report.overall is not None and len(report.questions) == len(scores)
     assert f"llm:openai:{GOOD}" in to_markdown(report)
     assert json.loads(to_json(report))["session_id"] == interview.session.id
-    assert services.store.load(interview.session.id).phase is Phase.DONE
+    assert services.store.load(interview.session.id, viewer=LOCAL).phase is Phase.DONE
 
 
 def test_a_refused_key_continues_offline_with_a_notice(
@@ -195,7 +196,7 @@ def test_a_refused_key_continues_offline_with_a_notice(
     wrong = "sk-not-the-key-0123456789"
     services = llm_services(shipped_services, backend, tmp_path, api_key=SecretStr(wrong))
     backend.refuse_keys(3)
-    interview = services.new_interview("backend-developer", Level.MID, "phone-screen")
+    interview = services.new_interview("backend-developer", Level.MID, "phone-screen", viewer=LOCAL)
     interview.start()
     interview.handle(ANSWER)
     notices = interview.session.notices

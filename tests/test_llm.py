@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from factories import LOCAL
 from fake_llm import FakeLLM
 from pydantic import SecretStr
 
@@ -59,7 +60,7 @@ def _judgement(interview: Interview, score: int, evidence: str = "") -> str:
 
 def _start(services: Services, fake: FakeLLM) -> Interview:
     fake.reply("Let's begin. Could you walk me through how you would approach this?")
-    interview = services.new_interview("backend-developer", Level.MID, "phone-screen")
+    interview = services.new_interview("backend-developer", Level.MID, "phone-screen", viewer=LOCAL)
     chunks: list[str] = []
     interview.start(chunks.append)
     assert len(chunks) > 3, "the question was streamed in several chunks"
@@ -122,7 +123,7 @@ def test_judge_failures_fall_back_offline_with_a_notice(
     assert score.scorer == "offline"
     assert notice in score.notice
     assert any(notice in n for n in interview.session.notices)
-    stored = llm_services.store.load(interview.session.id)
+    stored = llm_services.store.load(interview.session.id, viewer=LOCAL)
     assert stored.turns[-1].speaker.value in ("interviewer", "system")
     assert any(t.text.startswith("I would add an index") for t in stored.turns)
 

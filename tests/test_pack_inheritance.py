@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from factories import LOCAL
 from typer.testing import CliRunner
 
 from interviewer import pack_cli
@@ -327,7 +328,7 @@ def test_an_edited_pack_is_picked_up_by_the_next_interview(
     shutil.rmtree(team / "backend-developer")
     settings = Settings(data_dir=tmp_path / "data", packs_path=[team])
     services = Services.start(settings)
-    first = services.new_interview("team-loop", Level.MID, "onsite")
+    first = services.new_interview("team-loop", Level.MID, "onsite", viewer=LOCAL)
     assert first.pack.spec.persona.name == "Robin Vale"
     (folder / "pack.yaml").write_text(CHILD.replace("Robin Vale", "Kim Park"))
     questions = folder / "questions"
@@ -336,12 +337,12 @@ def test_an_edited_pack_is_picked_up_by_the_next_interview(
     source["questions"] = source["questions"][:1]
     source["questions"][0].update(id="team-only-question", topic="team")
     (questions / "team.yaml").write_text(yaml.safe_dump(source))
-    second = services.new_interview("team-loop", Level.SENIOR, "onsite")
+    second = services.new_interview("team-loop", Level.SENIOR, "onsite", viewer=LOCAL)
     assert second.pack.spec.persona.name == "Kim Park"
     assert second.session.pack_hash != first.session.pack_hash
     assert "team-only-question" in services.corpus.by_id()
     assert services.retriever.questions["team-only-question"].topic == "team"
-    other = services.new_interview("backend-developer", Level.SENIOR, "mixed")
+    other = services.new_interview("backend-developer", Level.SENIOR, "mixed", viewer=LOCAL)
     assert "team-only-question" not in [s.question_id for s in other.session.plan]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import LOCAL
 from fake_llm import FakeLLM
 from interop.scripted_model import BAD, GOOD, OFF_TOPIC_QUESTION, Script
 from litellm_proxy import LiteLLMProxy
@@ -100,7 +101,7 @@ def test_what_the_candidate_saw_was_checked_and_the_model_kept(
 ) -> None:
     fake_llm.responder = scripted(BAD)
     services = _on(shipped_services, fake_llm.base_url, tmp_path, BAD)
-    interview = services.new_interview("backend-developer", Level.MID, "phone-screen")
+    interview = services.new_interview("backend-developer", Level.MID, "phone-screen", viewer=LOCAL)
     interview.start()
     first = interview.session.turns[-1]
     q = interview.questions[first.question_id or ""]
@@ -110,7 +111,7 @@ def test_what_the_candidate_saw_was_checked_and_the_model_kept(
     assert any(c.name == "asked" and not c.passed for c in first.checks)
     notices = [t.text for t in interview.session.turns if t.kind is TurnKind.NOTICE]
     assert any("prepared question" in n for n in notices)
-    stored = services.store.load(interview.session.id)
+    stored = services.store.load(interview.session.id, viewer=LOCAL)
     assert stored.turns[-1].model_text == first.model_text  # kept on the turn, not shown
     assert stored.turns[-1].checks == first.checks
     # the judge scored 5 without evidence on an off-topic answer: the offline score stands
@@ -126,7 +127,7 @@ def test_an_endless_reply_is_cut_and_the_interview_goes_on(
 ) -> None:
     fake_llm.responder = lambda body: "and then " * 3000
     services = _on(shipped_services, fake_llm.base_url, tmp_path)
-    interview = services.new_interview("backend-developer", Level.MID, "phone-screen")
+    interview = services.new_interview("backend-developer", Level.MID, "phone-screen", viewer=LOCAL)
     interview.start()
     turn = interview.session.turns[-1]
     q = interview.questions[turn.question_id or ""]

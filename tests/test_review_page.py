@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import streamlit as st
+from factories import LOCAL
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -46,7 +47,9 @@ def _play(svc: Services, strong: bool) -> None:
     """One phone screen: two questions answered (the reference answer, or its first sentence),
     then ended."""
     corpus = svc.corpus.by_id()
-    interview = svc.new_interview("backend-developer", Level.MID, "phone-screen", profile="kim")
+    interview = svc.new_interview(
+        "backend-developer", Level.MID, "phone-screen", profile="kim", viewer=LOCAL
+    )
     interview.start()
     for _ in range(2):
         state = interview.session.active

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from factories import damaged_sessions_db
+from factories import LOCAL, damaged_sessions_db
 from sqlalchemy import create_engine, text
 
 from interviewer.domain import Level, Session, Speaker, Turn, TurnKind
@@ -62,16 +62,16 @@ def test_save_appends_turns_and_loads_by_prefix(tmp_path: Path) -> None:
     store.save(session)
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM turns")).scalar_one() == 2
-    assert store.load("abcdef1").turns[-1].text == "q"
-    assert store.load("abcdef", prefix=True).turns[-1].text == "q"
+    assert store.load("abcdef1", viewer=LOCAL).turns[-1].text == "q"
+    assert store.load("abcdef", prefix=True, viewer=LOCAL).turns[-1].text == "q"
     store.save(_session("abcdef2"))
     with pytest.raises(StoreError, match="matches 2 sessions"):
-        store.load("abcdef", prefix=True)
+        store.load("abcdef", prefix=True, viewer=LOCAL)
     with pytest.raises(StoreError, match="No session"):
-        store.load("abcdef")  # without prefix=True only the whole id opens a session
+        store.load("abcdef", viewer=LOCAL)  # without prefix=True only the whole id opens a session
     with pytest.raises(StoreError, match="No session"):
-        store.load("ffffffff", prefix=True)
-    assert [r.id for r in store.list_sessions("kim")] == ["abcdef2", "abcdef1"]
+        store.load("ffffffff", prefix=True, viewer=LOCAL)
+    assert [r.id for r in store.list_sessions("kim", viewer=LOCAL)] == ["abcdef2", "abcdef1"]
 
 
 @pytest.mark.parametrize("hostile", ["%%%%%%", "a%%%%%", "abcde_", "______1", "abc%ef1", "%"])
@@ -81,10 +81,10 @@ def test_an_id_is_never_read_as_a_pattern(tmp_path: Path, hostile: str) -> None:
     for sid in ("abcdef1", "abcdef2", "a0b1c2d"):
         store.save(_session(sid))
     with pytest.raises(StoreError) as exact:
-        store.load(hostile)
+        store.load(hostile, viewer=LOCAL)
     assert "matches" not in str(exact.value)
     with pytest.raises(StoreError, match="is not a session id"):
-        store.load(hostile, prefix=True)
+        store.load(hostile, prefix=True, viewer=LOCAL)
 
 
 def test_damaged_database_is_a_clear_error(tmp_path: Path) -> None:
@@ -100,23 +100,23 @@ def _turn(text_: str, speaker: Speaker = Speaker.CANDIDATE) -> Turn:
 def _stale_writer_is_refused(store: SessionStore) -> None:
     first = _session("cafe01")
     store.save(first)
-    tab_a, tab_b = store.load("cafe01"), store.load("cafe01")
+    tab_a, tab_b = store.load("cafe01", viewer=LOCAL), store.load("cafe01", viewer=LOCAL)
     tab_a.turns.append(_turn("answer from tab A"))
     store.save(tab_a)
     tab_b.turns.append(_turn("answer from tab B"))
     with pytest.raises(SessionConflictError):
         store.save(tab_b)
-    stored = store.load("cafe01")
+    stored = store.load("cafe01", viewer=LOCAL)
     assert [t.text for t in stored.turns] == ["answer from tab A"]
     with store.engine.connect() as conn:
         rows = conn.execute(text("SELECT text FROM turns WHERE session_id = 'cafe01'")).all()
     assert [r[0] for r in rows] == ["answer from tab A"]
     # The refused copy can be saved again once it is read afresh.
-    fresh = store.load("cafe01")
+    fresh = store.load("cafe01", viewer=LOCAL)
     fresh.turns.append(_turn("answer from tab B"))
     store.save(fresh)
-    assert [t.text for t in store.load("cafe01").turns][-1] == "answer from tab B"
-    assert store.load("cafe01").revision == fresh.revision == 3
+    assert [t.text for t in store.load("cafe01", viewer=LOCAL).turns][-1] == "answer from tab B"
+    assert store.load("cafe01", viewer=LOCAL).revision == fresh.revision == 3
 
 
 def _write(
@@ -135,7 +135,7 @@ def _racing_writers_serialise(store: SessionStore, rounds: int = 10, writers: in
     """Writers that read the same revision at once: exactly one save wins each round."""
     store.save(_session("beef01"))
     for round_ in range(rounds):
-        copies = [store.load("beef01") for _ in range(writers)]
+        copies = [store.load("beef01", viewer=LOCAL) for _ in range(writers)]
         barrier = threading.Barrier(writers)
         outcomes: list[str] = []
         threads = [
@@ -149,7 +149,7 @@ def _racing_writers_serialise(store: SessionStore, rounds: int = 10, writers: in
         for t in threads:
             t.join()
         assert sorted(outcomes) == ["refused"] * (writers - 1) + ["saved"]
-    stored = store.load("beef01")
+    stored = store.load("beef01", viewer=LOCAL)
     with store.engine.connect() as conn:
         rows = conn.execute(
             text("SELECT seq, text FROM turns WHERE session_id = 'beef01' ORDER BY seq")
@@ -188,10 +188,10 @@ def test_damage_found_at_any_query_is_one_clear_message(tmp_path: Path) -> None:
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     store = SessionStore.for_data_dir(tmp_path)  # the first pages are fine: it opens
     calls: list[Callable[[], object]] = [
-        store.list_sessions,
-        lambda: store.load("abcdef1"),
-        lambda: store.load("abcdef", prefix=True),
-        lambda: store.recent_question_ids("kim"),
+        lambda: store.list_sessions(viewer=LOCAL),
+        lambda: store.load("abcdef1", viewer=LOCAL),
+        lambda: store.load("abcdef", prefix=True, viewer=LOCAL),
+        lambda: store.recent_question_ids("kim", viewer=LOCAL),
         lambda: store.save(_session("abcdef9")),
     ]
     for call in calls:

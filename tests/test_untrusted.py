@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 import streamlit as st
-from factories import report
+from factories import LOCAL, report
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from streamlit.testing.v1 import AppTest
@@ -205,7 +205,7 @@ def _hostile_session() -> str:
     from interviewer.services import Services
 
     services = Services.start(Settings())
-    interview = services.new_interview("backend-developer", Level.MID, "phone-screen")
+    interview = services.new_interview("backend-developer", Level.MID, "phone-screen", viewer=LOCAL)
     interview.start()
     interview.handle("I would add an index " + " ".join(HOSTILE))
     interview.handle("end")
@@ -305,7 +305,7 @@ def test_chat_page_renders_hostile_model_and_notice_text_as_text() -> None:
     from interviewer.services import Services
 
     services = Services.start(Settings())
-    interview = services.new_interview("backend-developer", Level.MID, "phone-screen")
+    interview = services.new_interview("backend-developer", Level.MID, "phone-screen", viewer=LOCAL)
     interview.start()
     session = interview.session
     now = datetime.now(UTC).isoformat()

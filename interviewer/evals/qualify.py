@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from interviewer.accounts.access import Viewer
 from interviewer.domain import Level, Question, Session, Turn, TurnKind
 from interviewer.scoring.text import sentences
 
@@ -363,7 +364,7 @@ def player_for(
         return [float(x) for x in vecs[1:] @ vecs[0]]
 
     return Player(
-        new_interview=lambda: services.new_interview(pack, level, fmt),
+        new_interview=lambda: services.new_interview(pack, level, fmt, viewer=Viewer.local()),
         similar=similar,
         questions=services.corpus.by_id(),
         behaviours=behaviours,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from interviewer.accounts.access import Viewer
 from interviewer.errors import InterviewerError
 from interviewer.evals.datasets import Dataset, EvalItem, Scale
 from interviewer.packs import Rubric
@@ -127,16 +128,18 @@ class GradeStore:
             if wanted is None or r[0] in wanted
         ]
 
-    def import_dataset(self, dataset: Dataset) -> tuple[int, int]:
-        """Add a dataset's items for grading; returns (added, already there)."""
+    def import_dataset(self, dataset: Dataset, team: str | None = None) -> tuple[int, int]:
+        """Add a dataset's items for grading (for every reviewer, or one team's); returns
+        (added, already there)."""
         name = dataset.info.name or "dataset"
         added = 0
         with self.engine.begin() as conn:
             for item in dataset.items:
                 added += conn.execute(
                     text("""
-                    INSERT INTO review_items (key, dataset, item, scale_min, scale_max, added_at)
-                    VALUES (:key, :dataset, :item, :lo, :hi, :at)
+                    INSERT INTO review_items (key, dataset, item, scale_min, scale_max, added_at,
+                        team)
+                    VALUES (:key, :dataset, :item, :lo, :hi, :at, :team)
                     ON CONFLICT(key) DO NOTHING"""),
                     {
                         "key": dataset_key(name, item.id),
@@ -145,25 +148,32 @@ class GradeStore:
                         "lo": dataset.info.scale.min,
                         "hi": dataset.info.scale.max,
                         "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                        "team": team,
                     },
                 ).rowcount
         return added, len(dataset.items) - added
 
-    def datasets(self) -> list[str]:
-        """Names of the imported datasets."""
+    def datasets(self, viewer: Viewer) -> list[str]:
+        """Names of the imported datasets ``viewer`` may grade."""
+        allowed, params = viewer.dataset_clause()
         with self.engine.connect() as conn:
-            rows = conn.execute(text("SELECT DISTINCT dataset FROM review_items ORDER BY 1"))
+            rows = conn.execute(
+                text(f"SELECT DISTINCT dataset FROM review_items WHERE {allowed} ORDER BY 1"),
+                params,
+            )
             return [r[0] for r in rows]
 
-    def dataset_items(self, name: str) -> list[tuple[str, EvalItem, Scale]]:
-        """An imported dataset's items: key, item and its scale, in the order added."""
+    def dataset_items(self, name: str, viewer: Viewer) -> list[tuple[str, EvalItem, Scale]]:
+        """An imported dataset's items ``viewer`` may grade: key, item and its scale, in the
+        order added."""
+        allowed, params = viewer.dataset_clause()
         with self.engine.connect() as conn:
             rows = conn.execute(
                 text(
                     "SELECT key, item, scale_min, scale_max FROM review_items "
-                    "WHERE dataset = :d ORDER BY added_at, key"
+                    f"WHERE dataset = :d AND {allowed} ORDER BY added_at, key"
                 ),
-                {"d": name},
+                {**params, "d": name},
             ).all()
         return [(r[0], EvalItem.model_validate_json(r[1]), Scale(min=r[2], max=r[3])) for r in rows]
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, partial
 
+from interviewer.accounts.access import Viewer
 from interviewer.domain import AnswerScore, Category, Level, Phase, Question
 from interviewer.evals.datasets import EvalItem, Scale
 from interviewer.evals.items import as_question, as_request
@@ -84,6 +85,8 @@ def interview_items(
     corpus: Mapping[str, Question],
     offline: Mapping[str, Scorer],
     filters: Filters = Filters(),
+    *,
+    viewer: Viewer,
 ) -> list[ReviewItem]:
     """Every answered (not skipped) question of the finished interviews the filters admit,
     oldest interview first. ``offline``: the offline scorer per pack id, to score an answer
@@ -91,12 +94,12 @@ def interview_items(
     items: list[ReviewItem] = []
     rows = [
         r
-        for r in store.list_sessions(limit=MAX_SESSIONS)
+        for r in store.list_sessions(limit=MAX_SESSIONS, viewer=viewer)
         if r.phase == Phase.DONE.value
         and filters.admit(r.pack_id, r.level, r.format, r.profile, r.started_at)
     ]
     for row in reversed(rows):
-        session = store.load(row.id)
+        session = store.load(row.id, viewer=viewer)
         pack = packs.get(session.pack_id)
         if pack is None:
             continue  # a pack no longer installed: nothing to show its rubric with
@@ -148,9 +151,12 @@ def dataset_items(
     pack: Pack,
     corpus: Mapping[str, Question],
     offline: Scorer,
+    *,
+    viewer: Viewer,
 ) -> list[ReviewItem]:
-    """An imported dataset's items, each scored offline with ``pack``'s rubric."""
-    found = grades.dataset_items(name)
+    """An imported dataset's items ``viewer`` may grade, each scored offline with ``pack``'s
+    rubric."""
+    found = grades.dataset_items(name, viewer)
     return [
         _dataset_item(key, item, scale, name, pack, corpus, offline) for key, item, scale in found
     ]

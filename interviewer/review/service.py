@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from interviewer.accounts.access import Viewer
 from interviewer.evals.datasets import Dataset
 from interviewer.review.agreement import AgreementReport, agreement_report
 from interviewer.review.export import export_lines
@@ -26,6 +27,8 @@ class Review:
     source: str = INTERVIEWS
     filters: Filters = field(default_factory=Filters)
     dataset_pack: str = DEFAULT_PACK
+    #: Whose round: the queue holds only the interviews this person may read.
+    viewer: Viewer = field(default_factory=Viewer.local, kw_only=True)
 
     @property
     def grades(self) -> GradeStore:
@@ -34,7 +37,7 @@ class Review:
 
     def sources(self) -> list[str]:
         """What can be graded: the interviews, and each imported dataset."""
-        return [INTERVIEWS, *self.grades.datasets()]
+        return [INTERVIEWS, *self.grades.datasets(self.viewer)]
 
     def queue(self) -> list[ReviewItem]:
         """The items of this round, in a stable order."""
@@ -42,15 +45,19 @@ class Review:
         corpus = svc.corpus.by_id()
         if self.source == INTERVIEWS:
             offline = {pid: svc.offline_scorer(pack) for pid, pack in svc.packs.items()}
-            return interview_items(svc.store, svc.packs, corpus, offline, self.filters)
-        if self.source not in self.grades.datasets():
+            return interview_items(
+                svc.store, svc.packs, corpus, offline, self.filters, viewer=self.viewer
+            )
+        if self.source not in self.grades.datasets(self.viewer):
             raise ReviewError(
                 f"No imported dataset named '{self.source}'. Import one with "
                 "`interviewer review import FILE`, or pick one of: "
                 f"{', '.join(self.sources())}."
             )
         pack = svc.pack(self.dataset_pack)
-        return dataset_items(self.grades, self.source, pack, corpus, svc.offline_scorer(pack))
+        return dataset_items(
+            self.grades, self.source, pack, corpus, svc.offline_scorer(pack), viewer=self.viewer
+        )
 
     def commit(
         self,
@@ -106,8 +113,8 @@ class Review:
         """The exported dataset's name (and the download's file name)."""
         return "review-interviews" if self.source == INTERVIEWS else f"review-{self.source}"
 
-    def import_dataset(self, dataset: Dataset) -> tuple[int, int]:
+    def import_dataset(self, dataset: Dataset, team: str | None = None) -> tuple[int, int]:
         """Add a dataset for grading; returns (added, already there)."""
         if not dataset.items:
             raise ReviewError(f"{dataset.source}: no items to import.")
-        return self.grades.import_dataset(dataset)
+        return self.grades.import_dataset(dataset, team)

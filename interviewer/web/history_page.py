@@ -6,6 +6,7 @@ import streamlit as st
 
 from interviewer.progress import progress
 from interviewer.untrusted import plain_markdown
+from interviewer.web.auth import viewer
 from interviewer.web.charts import progress_chart
 from interviewer.web.resources import guarded, services
 
@@ -16,16 +17,25 @@ def history_page() -> None:
 
 
 def _history() -> None:
-    svc = services()
+    svc, who = services(), viewer()
     st.title("History")
-    profile = st.text_input("Profile name", value=st.query_params.get("profile", ""), max_chars=60)
-    if not profile:
-        st.info("Enter the profile name you used when starting interviews.")
-        return
-    st.query_params["profile"] = profile
-    rows, points = progress(svc.store, svc.corpus.by_id(), profile)
+    if who.is_local:
+        profile = st.text_input(
+            "Profile name", value=st.query_params.get("profile", ""), max_chars=60
+        )
+        if not profile:
+            st.info("Enter the profile name you used when starting interviews.")
+            return
+        st.query_params["profile"] = profile
+        rows, points = progress(svc.store, svc.corpus.by_id(), profile, viewer=who)
+        empty = f"No interviews for “{plain_markdown(profile, inline=True)}” yet."
+    else:  # signed in: your own interviews, whatever your role
+        rows, points = progress(
+            svc.store, svc.corpus.by_id(), None, viewer=who, owner_id=who.user_id
+        )
+        empty = "No interviews yet: start one on the Interview page."
     if not rows:
-        st.info(f"No interviews for “{plain_markdown(profile, inline=True)}” yet.")
+        st.info(empty)
         return
     if points:
         by = st.segmented_control("Trend by", ["category", "criterion"], default="category")

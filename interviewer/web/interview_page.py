@@ -18,6 +18,7 @@ from interviewer.redact import redact_url
 from interviewer.services import Services
 from interviewer.turn_runner import Outcome, Submission, TurnRunner
 from interviewer.untrusted import model_markdown, plain_markdown
+from interviewer.web.auth import viewer
 from interviewer.web.report_view import show_report
 
 LEVELS = {
@@ -108,23 +109,28 @@ def setup(services: Services) -> None:
                 for f in formats.values()
             ],
         )
-    with st.expander("Optional: a job description and a profile"):
+    accounts = services.settings.accounts
+    with st.expander("Optional: a job description" + ("" if accounts else " and a profile")):
         job = st.text_area(
             "Job description",
             height=120,
             max_chars=20_000,
             help="Steers which questions are chosen.",
         )
-        profile = st.text_input(
-            "Profile name",
-            max_chars=60,
-            help="Keeps your history and avoids repeating recent questions.",
+        profile = (
+            ""
+            if accounts  # signed in: history follows the account
+            else st.text_input(
+                "Profile name",
+                max_chars=60,
+                help="Keeps your history and avoids repeating recent questions.",
+            )
         )
     coaching = st.toggle("Coaching mode: show each answer's score right away", value=False)
     if st.button("Start interview", type="primary", width="stretch"):
         with st.spinner("Choosing your questions…"):
             interview = services.new_interview(
-                pack_id, level or Level.MID, fmt or "phone-screen", profile, job
+                pack_id, level or Level.MID, fmt or "phone-screen", profile, job, viewer=viewer()
             )
             interview.start()
         st.session_state["coaching"] = coaching
@@ -341,11 +347,15 @@ def interview_page() -> None:
 def _interview_page() -> None:
     services = _services()
     session_id = st.query_params.get("session")
+    code = st.query_params.get("link")
+    if code and not session_id:
+        _from_link(services, code)
+        return
     if not session_id:
         setup(services)
         return
     try:
-        interview = services.open_interview(session_id)
+        interview = services.open_interview(session_id, viewer=viewer())
     except InterviewerError as exc:
         st.error(plain_markdown(str(exc)))  # it quotes the URL's session value
         if st.button("Start a new interview"):
@@ -361,6 +371,22 @@ def _interview_page() -> None:
             st.rerun()
         return
     chat(interview, runner)
+
+
+def _from_link(services: Services, code: str) -> None:
+    """Open the interview an interview link stands for (a new one, or this person's unfinished
+    one from the same link), then show it under its own session URL."""
+    try:
+        with st.spinner("Preparing your interview…"):
+            interview = services.interview_from_link(code, viewer())
+            if not interview.session.turns:
+                interview.start()
+    except InterviewerError as exc:
+        st.error(plain_markdown(str(exc)))
+        return
+    st.query_params.clear()
+    st.query_params["session"] = interview.session.id
+    st.rerun()
 
 
 def _ended_input() -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from interviewer.accounts.access import Role
 from interviewer.domain import Level
 from interviewer.evals.qualify import Behaviour, Qualification, qualify_model, to_markdown
 from interviewer.redact import redact_url
 from interviewer.untrusted import plain_markdown
+from interviewer.web.auth import viewer
 from interviewer.web.resources import guarded, services
 
 _VERDICT_STYLE = {"fit": st.success, "fit with guards": st.warning, "unfit": st.error}
@@ -61,6 +63,9 @@ def _render() -> None:
     svc = services()
     settings = svc.settings
     st.title("Model")
+    if not viewer().can(Role.ADMIN):
+        st.error("This page is for admins.")
+        return
     if not settings.model:
         st.info(
             "No model is configured: interviews run **offline** (curated questions, follow-ups "

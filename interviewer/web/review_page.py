@@ -17,9 +17,11 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from interviewer.accounts.access import Role
 from interviewer.domain import AnswerScore, Level
 from interviewer.review.agreement import OVERALL, AgreementReport, PairRow
 from interviewer.review.grades import (
+    MAX_GRADER_CHARS,
     MAX_NOTE_CHARS,
     Grade,
     GradeConflictError,
@@ -30,6 +32,7 @@ from interviewer.review.queue import MAX_SESSIONS, Filters, ReviewItem
 from interviewer.review.service import DEFAULT_PACK, INTERVIEWS, Review
 from interviewer.services import Services
 from interviewer.untrusted import model_markdown, plain_markdown
+from interviewer.web.auth import viewer
 from interviewer.web.charts import agreement_chart
 from interviewer.web.resources import guarded, services
 
@@ -54,6 +57,9 @@ def review_page() -> None:
 def _render() -> None:
     svc = services()
     st.title("Review")
+    if not viewer().can(Role.REVIEWER):
+        st.error("This page is for reviewers and admins.")
+        return
     st.caption(
         "Grade real answers against the pack's rubric, then see how graders agree with each "
         "other and with the scorers. Graded answers can be exported as an eval dataset."
@@ -85,7 +91,7 @@ def _choose(svc: Services) -> Review:
     packs = svc.packs
     with st.sidebar:
         st.header("What to grade")
-        review = Review(svc)
+        review = Review(svc, viewer=viewer())
         source = st.selectbox(
             "Answers from",
             review.sources(),
@@ -93,7 +99,7 @@ def _choose(svc: Services) -> Review:
             key="review-source",
         )
         if source is None or source == INTERVIEWS:
-            return Review(svc, INTERVIEWS, _filters(svc))
+            return Review(svc, INTERVIEWS, _filters(svc), viewer=viewer())
         ids = list(packs)
         pack = st.selectbox(
             "Rubric from the pack",
@@ -103,7 +109,7 @@ def _choose(svc: Services) -> Review:
             key="review-dataset-pack",
             help="The dataset's answers are graded, and scored offline, with this pack's rubric.",
         )
-        return Review(svc, source, dataset_pack=pack or DEFAULT_PACK)
+        return Review(svc, source, dataset_pack=pack or DEFAULT_PACK, viewer=viewer())
 
 
 def _filters(svc: Services) -> Filters:
@@ -137,7 +143,9 @@ def _filters(svc: Services) -> Filters:
         since=since if isinstance(since, date) else None,
         until=until if isinstance(until, date) else None,
     )
-    profiles = sorted({i.profile for i in _queue(Review(svc, INTERVIEWS, base)) if i.profile})
+    profiles = sorted(
+        {i.profile for i in _queue(Review(svc, INTERVIEWS, base, viewer=viewer())) if i.profile}
+    )
     profile = st.selectbox(
         "Profile",
         [None, *profiles],
@@ -162,13 +170,19 @@ def _queue(review: Review) -> list[ReviewItem]:
     seconds, and every click on this page reruns it."""
     svc = review.services
     if review.source == INTERVIEWS:
-        rows = svc.store.list_sessions(limit=MAX_SESSIONS)
+        rows = svc.store.list_sessions(limit=MAX_SESSIONS, viewer=review.viewer)
         token = ",".join(r.id for r in rows if r.phase == "done")
     else:
-        token = str(len(review.grades.dataset_items(review.source)))
+        token = str(len(review.grades.dataset_items(review.source, review.viewer)))
     packs = ",".join(f"{p.id}:{p.content_hash}" for p in svc.packs.values())
     return _built_queue(
-        review, id(svc), review.source, repr(review.filters), review.dataset_pack, packs, token
+        review,
+        id(svc),
+        review.source,
+        repr(review.filters),
+        review.dataset_pack,
+        packs,
+        f"{review.viewer!r}|{token}",  # whose queue: a reviewer's differs from an admin's
     )
 
 
@@ -229,7 +243,12 @@ def _grade(review: Review, items: Sequence[ReviewItem]) -> None:
 
 
 def _grader() -> str | None:
-    """The grader's name, asked once per browser session."""
+    """The grader's name: the signed-in account's email, or (single-user mode) a name asked
+    once per browser session."""
+    who = viewer()
+    if not who.is_local:
+        st.markdown(f"Grading as **{_plain(who.email)}**")
+        return grader_name(who.email[:MAX_GRADER_CHARS])
     name = st.session_state.get(GRADER)
     if isinstance(name, str):
         left, right = st.columns([5, 1], vertical_alignment="center")

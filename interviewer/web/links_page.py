@@ -1,0 +1,138 @@
+"""Interview links (reviewers and admins): make a link that fixes pack, level and format, send
+it, and follow who started and finished."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from urllib.parse import urlsplit
+
+import streamlit as st
+
+from interviewer.accounts.access import Role
+from interviewer.accounts.records import InterviewLink, LinkSpec
+from interviewer.domain import Level
+from interviewer.errors import InterviewerError
+from interviewer.services import Services
+from interviewer.untrusted import plain_markdown
+from interviewer.web.auth import viewer
+from interviewer.web.resources import guarded, services
+
+NEW_LINK = "links-new"  # session state: the URL of the link just made (shown once)
+
+
+def links_page() -> None:
+    """The links page; errors become messages."""
+    guarded(_links)
+
+
+def base_url(svc: Services) -> str:
+    """Where candidates reach this app: the public_url setting, else this page's address."""
+    if svc.settings.public_url:
+        return svc.settings.public_url.rstrip("/")
+    parts = urlsplit(st.context.url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+
+
+def _links() -> None:
+    svc, who = services(), viewer()
+    st.title("Interview links")
+    if not who.can(Role.REVIEWER):
+        st.error("This page is for reviewers and admins.")
+        return
+    st.caption(
+        "A link fixes the pack, level and format (and, if you like, a job description, the "
+        "questions, an expiry and how many people may use it). Whoever opens it signs in or "
+        "creates an account and lands in that interview; finished interviews appear on the "
+        "Review page of your team."
+    )
+    made = st.session_state.pop(NEW_LINK, None)
+    if made:
+        st.success("Link created. Copy it now: it is shown only once (it is stored hashed).")
+        st.code(made, language=None)
+    with st.expander("New link", expanded=not made, icon=":material/add_link:"):
+        _new_link(svc)
+    links = svc.accounts.links(who)
+    if not links:
+        st.info("No links yet.")
+        return
+    counts = _counts(svc)
+    for link in links:
+        _row(svc, link, counts.get(link.id, (0, 0)))
+
+
+def _new_link(svc: Services) -> None:
+    packs = svc.packs
+    pack_id = st.selectbox("Pack", list(packs), format_func=lambda p: packs[p].spec.name)
+    pack = packs[pack_id]
+    questions = [
+        q for q in svc.corpus.questions if q.category.value in {c.value for c in pack.spec.rubrics}
+    ]
+    with st.form("new-link"):
+        label = st.text_input("Label (for you: the role, the round)", max_chars=80)
+        left, right = st.columns(2)
+        level = left.radio("Level", list(Level), index=1, format_func=lambda v: v.value.title())
+        fmt = right.radio(
+            "Format", list(pack.spec.formats), format_func=lambda f: pack.spec.formats[f].name
+        )
+        job = st.text_area("Job description (optional)", max_chars=20_000, height=100)
+        chosen = st.multiselect(
+            "Questions (optional: otherwise they are chosen for each candidate)",
+            [q.id for q in questions],
+            format_func=lambda qid: f"{qid}: {svc.corpus.by_id()[qid].question[:90]}",
+            max_selections=40,
+        )
+        a, b = st.columns(2)
+        expires = a.date_input("Expires after (optional)", value=None, min_value="today")
+        uses = b.number_input("Uses (0: no limit)", min_value=0, max_value=10_000, value=1)
+        if not st.form_submit_button("Create link", type="primary"):
+            return
+    try:
+        spec = LinkSpec(
+            pack_id=pack.id,
+            level=level or Level.MID,
+            format=fmt or next(iter(pack.spec.formats)),
+            job_description=job,
+            question_ids=chosen,
+        )
+        until = datetime.combine(expires, time.max, tzinfo=UTC) if expires is not None else None
+        _, code = svc.accounts.create_link(viewer(), spec, label, until, int(uses) or None)
+    except (InterviewerError, ValueError) as exc:
+        st.error(plain_markdown(str(exc)))
+        return
+    st.session_state[NEW_LINK] = f"{base_url(svc)}/?link={code}"
+    st.rerun()
+
+
+def _counts(svc: Services) -> dict[str, tuple[int, int]]:
+    """Per link id: interviews started and finished, among those this viewer may read."""
+    out: dict[str, tuple[int, int]] = {}
+    for row in svc.store.list_sessions(limit=5000, viewer=viewer()):
+        if row.link_id:
+            started, done = out.get(row.link_id, (0, 0))
+            out[row.link_id] = (started + 1, done + (row.phase == "done"))
+    return out
+
+
+def _row(svc: Services, link: InterviewLink, counts: tuple[int, int]) -> None:
+    spec = link.spec
+    status = link.problem(svc.accounts.now())
+    with st.container(border=True):
+        a, b = st.columns([4, 1], vertical_alignment="center")
+        title = plain_markdown(link.label or "(no label)", inline=True)
+        a.markdown(
+            f"**{title}** · {plain_markdown(spec.pack_id, inline=True)} · {spec.level.value} · "
+            f"{plain_markdown(spec.format, inline=True)}"
+            + (f" · {len(spec.question_ids)} fixed questions" if spec.question_ids else "")
+        )
+        limit = f"{link.uses} of {link.max_uses}" if link.max_uses else f"{link.uses} (no limit)"
+        expiry = link.expires_at[:10] if link.expires_at else "never"
+        a.caption(
+            f"uses {limit} · expires {expiry} · interviews started {counts[0]}, finished "
+            f"{counts[1]} · team {plain_markdown(link.team, inline=True)} · "
+            + (plain_markdown(status, inline=True) if status else "open")
+        )
+        if link.revoked_at is None and b.button(
+            "Withdraw", key=f"revoke-{link.id}", icon=":material/link_off:"
+        ):
+            svc.accounts.revoke_link(viewer(), link.id)
+            st.rerun()
