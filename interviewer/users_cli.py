@@ -110,7 +110,10 @@ def users_list(
 ) -> None:
     """Every account, with role, team and last sign-in."""
     accounts = _accounts()
-    table = Table("email", "name", "role", "team", "status", "sign-in", "last sign-in")
+    table = Table()
+    table.add_column("email", no_wrap=True)  # whole: the other commands take it
+    for column in ("name", "role", "team", "status", "sign-in", "last sign-in"):
+        table.add_column(column)
     for user in accounts.store.users(team):
         methods = "+".join(
             m for m, on in (("password", user.has_password), ("sso", user.sso_subject)) if on
@@ -236,18 +239,19 @@ def _checked_spec(
 def links_list(team: Annotated[str | None, typer.Option(help="Only this team.")] = None) -> None:
     """Every link: what it fixes, its uses and whether it still works."""
     accounts = _accounts()
-    table = Table("id", "team", "label", "interview", "uses", "expires", "status")
+    table = Table("team", "label", "interview", "uses", "expires", "status")
+    table.add_column("id", no_wrap=True)  # whole: `links revoke` takes it
     now = accounts.now()
     for link in accounts.store.links(team):
         spec = link.spec
         table.add_row(
-            link.id,
             escape(link.team),
             escape(link.label),
             escape(f"{spec.pack_id} · {spec.level.value} · {spec.format}"),
             f"{link.uses}/{link.max_uses}" if link.max_uses else str(link.uses),
             (link.expires_at or "never")[:10],
             escape(link.problem(now) or "open"),
+            link.id,
         )
     out.print(table)
 
