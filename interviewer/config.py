@@ -138,6 +138,11 @@ class Settings(BaseSettings):
         description="A person your identity provider signs in, with no account here yet, gets "
         "a candidate account; off: only invited people.",
     )
+    candidates_see_bank: bool = Field(
+        default=True,
+        description="With accounts on, candidates may browse the question bank (its key points "
+        "and model answers); turn off when candidates take interviews that count.",
+    )
     public_url: str | None = Field(
         default=None,
         description="The address candidates open, such as https://interviews.example.com, "

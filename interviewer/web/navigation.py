@@ -16,7 +16,7 @@ from interviewer.web.review_page import review_page
 from interviewer.web.team_page import team_page
 
 
-def pages_for(viewer: Viewer) -> list[Any]:
+def pages_for(viewer: Viewer, candidates_see_bank: bool = True) -> list[Any]:
     """The pages of the navigation for ``viewer`` (each page checks the role again)."""
     interview = st.Page(
         interview_page, title="Interview", icon=":material/record_voice_over:", default=True
@@ -25,8 +25,11 @@ def pages_for(viewer: Viewer) -> list[Any]:
     pages = [
         interview,
         st.Page(history_page, title="History", url_path="history", icon=":material/insights:"),
-        st.Page(bank_page, title="Question bank", url_path="bank", icon=":material/menu_book:"),
     ]
+    if candidates_see_bank or viewer.can(Role.REVIEWER):
+        pages.append(
+            st.Page(bank_page, title="Question bank", url_path="bank", icon=":material/menu_book:")
+        )
     if viewer.can(Role.REVIEWER):
         pages.append(
             st.Page(review_page, title="Review", url_path="review", icon=":material/rate_review:")
