@@ -62,7 +62,7 @@ def gate() -> Viewer | None:
 
 
 def _password_user(accounts: Accounts) -> User | None:
-    cookie = st.context.cookies.get(COOKIE)
+    cookie = _cookie()
     if cookie and cookie == st.session_state.get(SIGNED_OUT):
         cookie = None  # this tab signed out; the request still carries the old cookie
     token = st.session_state.get(TOKEN) or cookie
@@ -79,6 +79,12 @@ def _password_user(accounts: Accounts) -> User | None:
         return None
     st.session_state[TOKEN] = token
     return user
+
+
+def _cookie() -> str | None:
+    """The sign-in cookie the browser sent, if any (a text value only)."""
+    value = st.context.cookies.get(COOKIE)
+    return value if isinstance(value, str) and value else None
 
 
 def _sso_user(accounts: Accounts) -> User | None:
@@ -118,9 +124,9 @@ def _signed_in(token: str) -> None:
 
 def sign_out(accounts: Accounts) -> None:
     """End this sign-in everywhere, forget it in the browser, and show the sign-in page."""
-    token = st.session_state.pop(TOKEN, None) or st.context.cookies.get(COOKIE)
+    token = st.session_state.pop(TOKEN, None) or _cookie()
     accounts.sign_out(token)
-    st.session_state[SIGNED_OUT] = st.context.cookies.get(COOKIE)
+    st.session_state[SIGNED_OUT] = _cookie()
     st.session_state.pop(VIEWER, None)
     st.session_state[COOKIE_PENDING] = "clear"
     if accounts.settings.sso and st.user.is_logged_in:
