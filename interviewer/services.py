@@ -35,7 +35,7 @@ from interviewer.report import Report, build_report
 from interviewer.retrieval import Retriever
 from interviewer.scoring import EmbeddingScorer, Scorer
 from interviewer.scoring.offline import ScorerParams
-from interviewer.store import SessionStore
+from interviewer.store import SessionStore, StoreError
 from interviewer.turn_runner import TurnRunner
 
 log = logging.getLogger(__name__)
@@ -318,7 +318,10 @@ class Services:
         (``prefix``: the command line's unique start of an id; the app always gives the whole
         id)."""
         session = self.store.load(session_id, viewer=viewer, prefix=prefix)
-        return self._interview(session, self.pack(session.pack_id))
+        interview = self._interview(session, self.pack(session.pack_id))
+        if not may_answer(viewer, session):
+            interview.persist = _read_only
+        return interview
 
     def _interview(self, session: Session, pack: Pack) -> Interview:
         holder: list[Interview] = []
@@ -359,6 +362,18 @@ class Services:
             services.catalog  # noqa: B018  (loads the packs and brings the index in step)
             services._progress = None
         return services
+
+
+def may_answer(viewer: Viewer, session: Session) -> bool:
+    """Only the candidate who took an interview answers in it; a reviewer or an admin who opens
+    it reads it (single-user mode, and sessions from before accounts, stay open to all)."""
+    return viewer.is_local or session.owner_id is None or session.owner_id == viewer.user_id
+
+
+def _read_only(session: Session) -> None:
+    raise StoreError(
+        "Only the candidate who took this interview can answer in it; you can read it."
+    )
 
 
 def _open_or_recover(

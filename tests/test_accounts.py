@@ -500,3 +500,15 @@ def test_users_and_links_from_the_command_line(
         "--questions",
         "nope",
     )
+
+
+def test_a_reviewer_or_admin_reads_an_interview_but_cannot_answer_in_it(team: Team) -> None:
+    svc = team.svc
+    before = len(svc.store.load(team.practice, viewer=team.ana).turns)
+    watched = svc.open_interview(team.practice, viewer=team.ada)  # the admin may read it
+    with pytest.raises(StoreError, match="Only the candidate"):
+        watched.handle("An answer typed by the admin into the candidate's interview.")
+    assert len(svc.store.load(team.practice, viewer=team.ana).turns) == before
+    mine = svc.open_interview(team.practice, viewer=team.ana)
+    mine.handle("My own answer.")
+    assert len(svc.store.load(team.practice, viewer=team.ana).turns) > before

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 from interviewer.accounts.access import Role
 from interviewer.accounts.records import InterviewLink, Invite, LinkSpec, User
@@ -144,6 +144,19 @@ class AccountStore:
         sets = ", ".join(f"{k} = :{k}" for k in values)
         with self.engine.begin() as conn:
             conn.execute(text(f"UPDATE users SET {sets} WHERE id = :id"), {**values, "id": user_id})
+
+    def emails(self, user_ids: list[str]) -> dict[str, str]:
+        """The email of each of these users (unknown ids are left out)."""
+        if not user_ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, email FROM users WHERE id IN :ids").bindparams(
+                    bindparam("ids", expanding=True)
+                ),
+                {"ids": list(user_ids)},
+            )
+            return {r[0]: r[1] for r in rows}
 
     def count_admins(self) -> int:
         """Active admins: the last one cannot be demoted or disabled."""

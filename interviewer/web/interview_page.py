@@ -15,7 +15,7 @@ from interviewer.engine import Command, Interview
 from interviewer.errors import InterviewerError
 from interviewer.packs import Pack
 from interviewer.redact import redact_url
-from interviewer.services import Services
+from interviewer.services import Services, may_answer
 from interviewer.turn_runner import Outcome, Submission, TurnRunner
 from interviewer.untrusted import model_markdown, plain_markdown
 from interviewer.web.auth import viewer
@@ -363,6 +363,9 @@ def _interview_page() -> None:
             st.rerun()
         return
     runner = services.turns
+    if not may_answer(viewer(), interview.session):
+        _read_only(services, interview)
+        return
     if interview.session.phase is Phase.DONE and runner.in_flight(session_id) is None:
         _ended_input()
         show_report(services.report(interview.session), interview)
@@ -371,6 +374,21 @@ def _interview_page() -> None:
             st.rerun()
         return
     chat(interview, runner)
+
+
+def _read_only(services: Services, interview: Interview) -> None:
+    """Someone else's interview (a reviewer's or an admin's view): its report when finished,
+    else the transcript so far; no input."""
+    session = interview.session
+    if session.phase is Phase.DONE:
+        show_report(services.report(session), interview)
+        return
+    answered = sum(1 for s in session.plan if s.answers or s.skipped)
+    st.info(
+        f"This interview is in progress ({answered} of {len(session.plan)} questions answered). "
+        "Only the candidate can answer; its report appears here when it is over."
+    )
+    transcript(interview, coaching=False)
 
 
 def _from_link(services: Services, code: str) -> None:

@@ -13,6 +13,7 @@ from interviewer.accounts.records import InterviewLink, LinkSpec
 from interviewer.domain import Level
 from interviewer.errors import InterviewerError
 from interviewer.services import Services
+from interviewer.store import SessionRow
 from interviewer.untrusted import plain_markdown
 from interviewer.web.auth import viewer
 from interviewer.web.resources import guarded, services
@@ -55,9 +56,10 @@ def _links() -> None:
     if not links:
         st.info("No links yet.")
         return
-    counts = _counts(svc)
+    rows = [r for r in svc.store.list_sessions(limit=5000, viewer=who) if r.link_id]
+    emails = svc.accounts.store.emails(sorted({r.owner_id for r in rows if r.owner_id}))
     for link in links:
-        _row(svc, link, counts.get(link.id, (0, 0)))
+        _row(svc, link, [r for r in rows if r.link_id == link.id], emails)
 
 
 def _new_link(svc: Services) -> None:
@@ -103,17 +105,9 @@ def _new_link(svc: Services) -> None:
     st.rerun()
 
 
-def _counts(svc: Services) -> dict[str, tuple[int, int]]:
-    """Per link id: interviews started and finished, among those this viewer may read."""
-    out: dict[str, tuple[int, int]] = {}
-    for row in svc.store.list_sessions(limit=5000, viewer=viewer()):
-        if row.link_id:
-            started, done = out.get(row.link_id, (0, 0))
-            out[row.link_id] = (started + 1, done + (row.phase == "done"))
-    return out
-
-
-def _row(svc: Services, link: InterviewLink, counts: tuple[int, int]) -> None:
+def _row(
+    svc: Services, link: InterviewLink, sessions: list[SessionRow], emails: dict[str, str]
+) -> None:
     spec = link.spec
     status = link.problem(svc.accounts.now())
     with st.container(border=True):
@@ -127,8 +121,9 @@ def _row(svc: Services, link: InterviewLink, counts: tuple[int, int]) -> None:
         limit = f"{link.uses} of {link.max_uses}" if link.max_uses else f"{link.uses} (no limit)"
         expiry = link.expires_at[:10] if link.expires_at else "never"
         a.caption(
-            f"uses {limit} · expires {expiry} · interviews started {counts[0]}, finished "
-            f"{counts[1]} · team {plain_markdown(link.team, inline=True)} · "
+            f"uses {limit} · expires {expiry} · interviews started {len(sessions)}, finished "
+            f"{sum(r.phase == 'done' for r in sessions)} · team "
+            f"{plain_markdown(link.team, inline=True)} · "
             + (plain_markdown(status, inline=True) if status else "open")
         )
         if link.revoked_at is None and b.button(
@@ -136,3 +131,18 @@ def _row(svc: Services, link: InterviewLink, counts: tuple[int, int]) -> None:
         ):
             svc.accounts.revoke_link(viewer(), link.id)
             st.rerun()
+        if sessions:
+            with st.expander(f"Interviews ({len(sessions)})"):
+                for row in sessions:
+                    _interview_row(row, emails.get(row.owner_id or "", "(deleted account)"))
+
+
+def _interview_row(row: SessionRow, email: str) -> None:
+    a, b, c = st.columns([3, 1, 1], vertical_alignment="center")
+    a.markdown(f"{plain_markdown(email, inline=True)} · {row.started_at[:16].replace('T', ' ')}")
+    done = row.phase == "done"
+    b.markdown(f"{row.overall:.1f}/5" if done and row.overall is not None else "in progress")
+    if c.button("Report" if done else "Follow", key=f"open-{row.id}"):
+        st.query_params.clear()
+        st.query_params["session"] = row.id
+        st.switch_page(st.session_state["interview_page"])
