@@ -167,10 +167,17 @@ def sign_in_page(accounts: Accounts) -> None:
             link_code = None
         else:
             spec = link.spec
+            pack = services().packs.get(spec.pack_id)
+            kind = (
+                pack.spec.formats[spec.format].name
+                if pack and spec.format in pack.spec.formats
+                else spec.format
+            )
+            role = f" ({pack.spec.name})" if pack else ""
             link_text = (
-                f"You have been invited to a **{plain_markdown(spec.format, inline=True)}** "
-                f"interview at **{spec.level.value}** level. Sign in, or create an account, "
-                "and it starts."
+                f"You have been invited to a **{plain_markdown(kind, inline=True)}** interview"
+                f"{plain_markdown(role, inline=True)} at **{spec.level.value}** level. Sign in, "
+                "or create an account, and it starts."
             )
             st.info(link_text, icon=":material/mail:")
     if accounts.settings.sso:
