@@ -289,14 +289,16 @@ class Services:
 
     def interview_from_link(self, code: str, viewer: Viewer) -> Interview:
         """The interview a link starts for ``viewer``: their unfinished one from this link
-        if there is one (a refresh, a second visit), else a new one, using one of the
-        link's uses."""
+        if there is one (a refresh, a second visit: even once the link is spent, expired or
+        withdrawn, as an interview already started goes on), else a new one, using one of
+        the link's uses."""
         accounts = self.accounts
-        link = accounts.open_link(code)
-        if viewer.user_id is not None:
-            open_id = accounts.store.link_session(link.id, viewer.user_id)
+        known = accounts.store.link(code=code) if code else None
+        if known is not None and viewer.user_id is not None:
+            open_id = accounts.store.link_session(known.id, viewer.user_id)
             if open_id is not None:
                 return self.open_interview(open_id, viewer=viewer)
+        link = accounts.open_link(code)
         if not accounts.store.take_link_use(link.id, accounts.now()):
             accounts.open_link(code)  # says why (spent, expired or withdrawn since)
             raise AccountError("This interview link cannot be used any more.")
