@@ -78,6 +78,13 @@ def gate() -> Viewer | None:
     return user.viewer
 
 
+def _cookie(name: str) -> str | None:
+    """A cookie of the request that opened this page (None when absent, or not text: Streamlit's
+    AppTest has no browser and hands back a stand-in object)."""
+    value = st.context.cookies.get(name)
+    return value if isinstance(value, str) and value else None
+
+
 def _signed_out(accounts: Accounts) -> None:
     """The sign-in page, at whichever page's address was opened (the address is kept: without
     a navigation of its own, Streamlit would take /review for an unknown page and go to /)."""
@@ -91,7 +98,7 @@ def _signed_out(accounts: Accounts) -> None:
 
 
 def _password_user(accounts: Accounts) -> User | None:
-    cookie = st.context.cookies.get(COOKIE)
+    cookie = _cookie(COOKIE)
     if cookie and cookie == st.session_state.get(SIGNED_OUT):
         cookie = None  # this tab signed out; the request still carries the old cookie
     token = st.session_state.get(TOKEN) or cookie
@@ -119,9 +126,10 @@ def _sso_user(accounts: Accounts) -> User | None:
         return None
     issued_at = st.user.get("iat")
     if not accounts.sso_current(issued_at):
-        hours = f"{accounts.settings.session_hours:g}"
+        hours = accounts.settings.session_hours
         st.session_state[FLASH] = (
-            f"Your single sign-on has ended (a sign-in lasts {hours} hours here). Sign in again."
+            f"Your single sign-on has ended (a sign-in lasts {hours:g} hour"
+            f"{'s' * (hours != 1)} here). Sign in again."
         )
         return None
     assert isinstance(issued_at, int | float)  # sso_current checked it
@@ -154,7 +162,7 @@ def _sso_signed_in() -> bool:
 def _pending_link() -> str | None:
     """The interview link this browser left for the identity provider from, not yet acted on
     in this tab."""
-    code = st.context.cookies.get(NEXT_COOKIE)
+    code = _cookie(NEXT_COOKIE)
     if not code or code == st.session_state.get(NEXT_TAKEN) or not LINK_CODE.fullmatch(code):
         return None
     return code
@@ -201,9 +209,9 @@ def _signed_in(token: str) -> None:
 
 def sign_out(accounts: Accounts) -> None:
     """End this sign-in everywhere, forget it in the browser, and show the sign-in page."""
-    token = st.session_state.pop(TOKEN, None) or st.context.cookies.get(COOKIE)
+    token = st.session_state.pop(TOKEN, None) or _cookie(COOKIE)
     accounts.sign_out(token)
-    st.session_state[SIGNED_OUT] = st.context.cookies.get(COOKIE)
+    st.session_state[SIGNED_OUT] = _cookie(COOKIE)
     st.session_state.pop(VIEWER, None)
     st.session_state[COOKIE_PENDING] = "clear"
     if accounts.settings.sso and _sso_signed_in():
