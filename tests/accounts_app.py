@@ -146,6 +146,7 @@ class AccountsApp:
 @contextmanager
 def _provider() -> Iterator[str]:
     """oidc-provider-mock on 127.0.0.1 in a thread; yields its issuer URL."""
+    import authlib.deprecate  # noqa: F401  (it sets its own filter on import: before ours)
     import werkzeug.serving
 
     with warnings.catch_warnings():  # the mock imports an Authlib module Authlib deprecated
@@ -210,7 +211,7 @@ def accounts_app(
             finally:
                 proc.terminate()
                 try:
-                    proc.wait(timeout=2)
+                    proc.wait(timeout=1)
                 except subprocess.TimeoutExpired:  # a throwaway server: no need to be patient
                     proc.kill()
                     proc.wait(timeout=10)

@@ -9,6 +9,7 @@ checked in the server's database as well as on screen.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,9 +67,16 @@ def idle(page: Page) -> None:
 
 
 def signed_in(page: Page, who: str) -> None:
+    """``who`` is signed in, and the browser holds the sign-in's cookie (a script in the page
+    sets the app's own one, a moment after the page shows the name: a reload before that would
+    find no cookie)."""
     from playwright.sync_api import expect
 
     expect(page.get_by_text(f"Signed in as {who}")).to_be_visible(timeout=WAIT)
+    deadline = time.monotonic() + WAIT / 1000
+    while not {"interviewer_auth", "_streamlit_user"} & {c["name"] for c in page.context.cookies()}:
+        assert time.monotonic() < deadline, "no sign-in cookie"
+        page.wait_for_timeout(50)
 
 
 def sign_in_page(page: Page) -> None:

@@ -127,3 +127,41 @@ def test_a_single_sign_on_lasts_session_hours(tmp_path: Path) -> None:
         assert not svc.sso_current(odd)
     svc.clock = lambda: NOW + timedelta(hours=11, minutes=59)
     assert svc.sso_current(issued)
+
+
+def test_the_app_accepts_a_single_sign_on_only_for_session_hours(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the app (AppTest sets st.user as Streamlit's identity cookie would): a sign-on
+    issued two hours ago, with one-hour sign-ins, is sent back to the sign-in page; a fresh
+    one signs the person in, with the account single sign-on made."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from interviewer.config import PROJECT_ROOT
+
+    for name, value in {"ACCOUNTS": "true", "SSO": "true", "SESSION_HOURS": "1"}.items():
+        monkeypatch.setenv(f"INTERVIEWER_{name}", value)
+    st.cache_resource.clear()  # services for these settings
+    now = datetime.now(UTC).timestamp()
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+    at.user = {"is_logged_in": True, "email": "kim@example.com", "sub": "k1", "iat": now - 7200}
+    at.run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning] == [
+        "Your single sign-on has ended (a sign-in lasts 1 hour here). Sign in again."
+    ]
+    assert any(b.label == "Sign in with single sign-on" for b in at.button)
+    assert not any("Signed in as" in c.value for c in at.sidebar.caption)
+    assert accounts(isolated_env).store.users() == []
+
+    at.user = {**at.user, "iat": now - 60}
+    at.run()
+    assert not at.exception, at.exception
+    signed = [c.value for c in at.sidebar.caption if c.value.startswith("Signed in as")]
+    assert len(signed) == 1 and signed[0].endswith("(candidate, team default)"), signed
+    assert at.warning.len == 0
+    (kim,) = accounts(isolated_env).store.users()
+    assert (kim.email, kim.sso_subject) == ("kim@example.com", "k1")
+    assert kim.last_sign_in_at == datetime.fromtimestamp(int(now - 60), UTC).isoformat()
+    st.cache_resource.clear()
