@@ -289,8 +289,9 @@ class Services:
 
     def interview_from_link(self, code: str, viewer: Viewer) -> Interview:
         """The interview a link starts for ``viewer``: their unfinished one from this link
-        if there is one (a refresh, a second visit), else a new one, using one of the
-        link's uses."""
+        if there is one (a refresh, a second visit: even once the link is spent, expired or
+        withdrawn, as an interview already started goes on), else a new one, using one of
+        the link's uses."""
         accounts = self.accounts
         known = accounts.store.link(code=code) if code else None
         if known is not None and viewer.user_id is not None:

@@ -1,9 +1,10 @@
 """Make the README screenshots: a finished interview's report, a chat in progress, the Review
-page (an answer graded, then its agreement view).
+page (an answer graded, then its agreement view), and with accounts on the sign-in page reached
+through an interview link, the Links page with a link just made, and the People page.
 
 Usage (from the repository root, with the app not running):
-    .venv/bin/python scripts/docs_screenshots.py docs/screenshots [pages] [review]
-(no group named: both). It starts `streamlit run` on 127.0.0.1 with a temporary data directory,
+    .venv/bin/python scripts/docs_screenshots.py docs/screenshots [pages] [review] [accounts]
+(no group named: all). It starts `streamlit run` on 127.0.0.1 with a temporary data directory,
 plays interviews through the engine (answers drawn from the corpus, some strong, some
 partial), and screenshots the pages in Debian's headless Chromium. For the Review page two
 graders' grades are recorded first with `Review.commit` (scores that follow how much of the
@@ -108,9 +109,11 @@ def play_review(data: Path) -> None:
 
 
 @contextmanager
-def serving(data: Path) -> Iterator[str]:
-    """The app on a free loopback port with ``data`` as its data directory; yields its URL."""
+def serving(data: Path, **settings: str) -> Iterator[str]:
+    """The app on a free loopback port with ``data`` as its data directory (and more
+    ``INTERVIEWER_`` settings); yields its URL."""
     env = dict(os.environ, INTERVIEWER_DATA_DIR=str(data))
+    env.update({f"INTERVIEWER_{k.upper()}": v for k, v in settings.items()})
     port = free_port()
     proc: subprocess.Popen[bytes] = start_app(port, env)
     url = f"http://127.0.0.1:{port}"
@@ -173,6 +176,86 @@ def shoot_review(out: Path) -> None:
         browser.close()
 
 
+PASSWORD = "screenshots only 1"
+
+
+def play_accounts(data: Path) -> str:
+    """An admin, two reviewers and three candidates of two teams, one invitation pending, one
+    link made; returns that link's code."""
+    from interviewer.accounts.access import Role
+    from interviewer.accounts.account_store import AccountStore
+    from interviewer.accounts.records import LinkSpec
+    from interviewer.accounts.service import Accounts
+    from interviewer.config import Settings
+    from interviewer.domain import Level
+    from interviewer.store import SessionStore
+
+    accounts = Accounts(
+        AccountStore(SessionStore.for_data_dir(data)), Settings(data_dir=data, accounts=True)
+    )
+    people = [
+        ("alex@example.com", "Alex Admin", Role.ADMIN, "platform"),
+        ("rita@example.com", "Rita Reviewer", Role.REVIEWER, "platform"),
+        ("sam@example.com", "Sam Lead", Role.REVIEWER, "payments"),
+        ("ana@example.com", "Ana Silva", Role.CANDIDATE, "platform"),
+        ("ben@example.com", "Ben Okafor", Role.CANDIDATE, "platform"),
+        ("chen@example.com", "Chen Wei", Role.CANDIDATE, "payments"),
+    ]
+    made = {e: accounts.add_user(e, r, t, n, PASSWORD) for e, n, r, t in people}
+    for email in ("ana@example.com", "rita@example.com", "alex@example.com"):
+        accounts.sign_in(email, PASSWORD)  # a last sign-in to show
+    admin = made["alex@example.com"].viewer
+    accounts.invite(admin, "dev@example.com", Role.REVIEWER, "payments")
+    spec = LinkSpec(pack_id="backend-developer", level=Level.MID, format="phone-screen")
+    reviewer = made["rita@example.com"].viewer
+    _, code = accounts.create_link(reviewer, spec, "Backend, first round", max_uses=20)
+    return code
+
+
+def shoot_accounts(out: Path) -> None:
+    """The sign-in page through an interview link, the Links page with a link just made, and
+    the People page (accounts on, password sign-in)."""
+    data = Path(tempfile.mkdtemp())
+    code = play_accounts(data)
+    public = "https://interviews.example.com"  # what the Links page shows
+    with serving(data, accounts="true", public_url=public) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 760})
+        page.goto(f"{url}/?link={code}")
+        page.get_by_text("You have been invited to a").wait_for(timeout=120_000)
+        _shot(page, out / "sign-in-link.png")
+        reviewer = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+        _sign_in(reviewer, f"{url}/links", "rita@example.com")
+        reviewer.get_by_label("Label (for you: the role, the round)").fill("Payments, senior loop")
+        reviewer.get_by_text("Senior", exact=True).click()
+        reviewer.get_by_text("Technical deep dive", exact=True).click()
+        reviewer.get_by_label("Uses (0: no limit)").fill("5")
+        reviewer.get_by_role("button", name="Create link").click()
+        reviewer.get_by_text("Link created").wait_for(timeout=60_000)
+        _shot(reviewer, out / "links.png")
+        admin = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+        _sign_in(admin, f"{url}/people", "alex@example.com")
+        admin.get_by_text("account(s)").wait_for(timeout=60_000)
+        admin.get_by_text("Invite someone").click()  # closed: the list is the point
+        _shot(admin, out / "people.png")
+        browser.close()
+
+
+def _sign_in(page: Page, address: str, email: str) -> None:
+    page.goto(address)
+    form = page.locator('[data-testid="stForm"]').first
+    form.get_by_label("Email", exact=True).fill(email, timeout=120_000)
+    form.get_by_label("Password", exact=True).fill(PASSWORD)
+    form.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as").wait_for(timeout=60_000)
+
+
+def _shot(page: Page, path: Path) -> None:
+    _top(page)
+    page.screenshot(path=str(path))
+    print(f"wrote {path}")
+
+
 def _top(page: Page) -> None:
     """Let the page settle, then scroll its main area back to the top."""
     page.wait_for_timeout(2500)
@@ -185,11 +268,13 @@ def main() -> None:
     """Play, serve, shoot: every group, or the groups named after the folder."""
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
-    groups = set(sys.argv[2:]) or {"pages", "review"}
+    groups = set(sys.argv[2:]) or {"pages", "review", "accounts"}
     if "pages" in groups:
         shoot_pages(out)
     if "review" in groups:
         shoot_review(out)
+    if "accounts" in groups:
+        shoot_accounts(out)
 
 
 if __name__ == "__main__":

@@ -109,10 +109,47 @@ class Accounts:
         if token:
             self.store.end_auth_sessions(token=token)
 
-    def sso_user(self, email: str, subject: str, name: str = "") -> User:
+    def sso_current(self, issued_at: object) -> bool:
+        """Whether a single sign-on that the identity provider issued at ``issued_at`` (the ID
+        token's ``iat``, seconds since 1970) is still within ``session_hours``. Streamlit keeps
+        its identity cookie for 30 days whatever this app's setting; this check makes a
+        single sign-on last as long as a password sign-in. A missing or odd value is not
+        current (ID tokens always carry ``iat``)."""
+        if isinstance(issued_at, bool) or not isinstance(issued_at, int | float):
+            return False
+        try:
+            issued = datetime.fromtimestamp(issued_at, UTC)
+        except (OverflowError, OSError, ValueError):
+            return False
+        now = self.clock()
+        return (
+            issued - timedelta(minutes=5)
+            <= now
+            < issued + timedelta(hours=self.settings.session_hours)
+        )
+
+    def sso_user(
+        self,
+        email: str,
+        subject: str,
+        name: str = "",
+        *,
+        email_verified: object = None,
+        signed_in_at: str | None = None,
+        link_code: str | None = None,
+    ) -> User:
         """The account of a person the identity provider signed in: found by email (and then
-        tied to the provider's subject), else created from a pending invitation, else (when
-        ``sso_registers``) as a candidate."""
+        tied to the provider's subject), else created from a pending invitation (with its
+        role and team), else through a valid interview link (a candidate of the link's team,
+        as registering through a link does), else, when ``sso_registers``, as a candidate.
+
+        An address the provider says it has not verified (``email_verified`` false) is
+        refused: it could name someone else's account. ``signed_in_at`` (when the provider
+        signed the person in) is recorded as the account's last sign-in, once per sign-in."""
+        if not subject:
+            raise AccountError(
+                "Your identity provider did not say who you are (no subject). Ask your admin."
+            )
         try:
             email = normal_email(email)
         except ValueError:
@@ -120,27 +157,48 @@ class Accounts:
                 "Your identity provider did not give an email address, which this app needs "
                 "to find your account. Ask your admin."
             ) from None
+        if email_verified is False or str(email_verified).lower() == "false":
+            raise AccountError(
+                f"Your identity provider has not verified the address {email}, so it cannot "
+                "sign you in to the account of that address. Verify it there, or ask your admin."
+            )
         user = self.store.user(email=email)
         if user is not None:
             if not user.active:
                 raise AccountError("This account is disabled. Ask your admin.")
             if user.sso_subject is None:
                 self.store.update_user(user.id, sso_subject=subject)
+                user = user.model_copy(update={"sso_subject": subject})
             elif user.sso_subject != subject:
                 raise AccountError(
                     "Your identity provider signed in a different person for this email "
                     "address than before. Ask your admin."
                 )
+            if signed_in_at and (user.last_sign_in_at or "") < signed_in_at:
+                self.store.update_user(user.id, last_sign_in_at=signed_in_at)
+                user = user.model_copy(update={"last_sign_in_at": signed_in_at})
             return user
         role, team = Role.CANDIDATE, DEFAULT_TEAM
         invite = self.store.pending_invite(email, self.now())
         if invite is not None:
             role, team = invite.role, invite.team
+        elif link_code:
+            try:
+                team = self.open_link(link_code).team
+            except AccountError:
+                if not self.settings.sso_registers:
+                    raise  # why the link cannot be used is the clearest answer
         elif not self.settings.sso_registers:
             raise AccountError(
-                f"There is no account for {email} here. Ask your admin for an invitation."
+                f"There is no account for {email} here, and accounts are not created on "
+                "single sign-on. Ask your admin for an invitation, or open the interview link "
+                "you were sent."
             )
-        return self.store.add_user(email, name[:80], role, team, None, subject, self.now())
+        user = self.store.add_user(email, name.strip()[:80], role, team, None, subject, self.now())
+        if signed_in_at:
+            self.store.update_user(user.id, last_sign_in_at=signed_in_at)
+            user = user.model_copy(update={"last_sign_in_at": signed_in_at})
+        return user
 
     # --- registering ----------------------------------------------------------------------
 

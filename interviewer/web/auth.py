@@ -5,11 +5,21 @@ every app server knows it, and signing out ends it everywhere). The browser keep
 first-party cookie, set by a one-line script (Streamlit cannot set cookies itself) and read
 back from the request on the next visit. Single sign-on goes through Streamlit's own
 ``st.login``; the person it signs in is matched to an account by email.
+
+Streamlit keeps its identity cookie for 30 days; a single sign-on counts here only for
+``session_hours`` after the identity provider issued it (the ID token's ``iat``, which the
+signed cookie carries), like a password sign-in. Unlike a password sign-in, it is not stored
+on the server: signing out clears it in this browser, and disabling the account ends it
+everywhere at once (the account is read on every page run).
 """
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 import streamlit as st
+from streamlit.errors import StreamlitAuthError
 
 from interviewer.accounts.access import Viewer
 from interviewer.accounts.records import User
@@ -24,6 +34,13 @@ VIEWER = "viewer"  # session state: who this run acts for
 COOKIE_PENDING = "auth-cookie"  # session state: "set" or "clear", done on the next render
 FLASH = "auth-flash"
 SIGNED_OUT = "auth-signed-out"  # session state: the cookie value this tab signed out of
+NEXT_COOKIE = "interviewer_next"  # the interview link a single sign-on started from
+NEXT_TAKEN = "auth-next-taken"  # session state: that cookie's value, once acted on
+LINK_CODE = re.compile(r"[A-Za-z0-9_-]{16,128}")  # what a link code can be (token_urlsafe)
+NEXT_MINUTES = 30  # how long the link waits for the identity provider to send the person back
+#: The address of every page but the interview's (navigation.py names its pages so): signed
+#: out, each shows the sign-in page, so that signing in lands on the page that was asked for.
+PAGE_PATHS = ("history", "bank", "review", "links", "people", "model")
 
 
 def viewer() -> Viewer:
@@ -54,15 +71,34 @@ def gate() -> Viewer | None:
         return None
     if user is None:
         st.session_state.pop(VIEWER, None)
-        sign_in_page(accounts)
+        _signed_out(accounts)
         return None
     st.session_state[VIEWER] = user.viewer
     _account_box(accounts, user)
     return user.viewer
 
 
+def _cookie(name: str) -> str | None:
+    """A cookie of the request that opened this page (None when absent, or not text: Streamlit's
+    AppTest has no browser and hands back a stand-in object)."""
+    value = st.context.cookies.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def _signed_out(accounts: Accounts) -> None:
+    """The sign-in page, at whichever page's address was opened (the address is kept: without
+    a navigation of its own, Streamlit would take /review for an unknown page and go to /)."""
+
+    def show() -> None:
+        sign_in_page(accounts)
+
+    pages = [st.Page(show, title="Sign in", default=True)]
+    pages += [st.Page(show, title="Sign in", url_path=path) for path in PAGE_PATHS]
+    st.navigation(pages, position="hidden").run()
+
+
 def _password_user(accounts: Accounts) -> User | None:
-    cookie = _cookie()
+    cookie = _cookie(COOKIE)
     if cookie and cookie == st.session_state.get(SIGNED_OUT):
         cookie = None  # this tab signed out; the request still carries the old cookie
     token = st.session_state.get(TOKEN) or cookie
@@ -78,25 +114,80 @@ def _password_user(accounts: Accounts) -> User | None:
             st.session_state[FLASH] += "elsewhere). Sign in again."
         return None
     st.session_state[TOKEN] = token
+    _take_pending_link()  # signed in with a password: the link is in the address already
     return user
 
 
-def _cookie() -> str | None:
-    """The sign-in cookie the browser sent, if any (a text value only)."""
-    value = st.context.cookies.get(COOKIE)
-    return value if isinstance(value, str) and value else None
-
-
 def _sso_user(accounts: Accounts) -> User | None:
-    if not accounts.settings.sso or not st.user.is_logged_in:
+    """The account of the person Streamlit's single sign-on signed in, while that sign-in is
+    within ``session_hours``; a sign-on that started from an interview link comes back to it
+    (the identity provider returns everyone to the app's home page)."""
+    if not accounts.settings.sso or not _sso_signed_in():
         return None
+    issued_at = st.user.get("iat")
+    if not accounts.sso_current(issued_at):
+        hours = accounts.settings.session_hours
+        st.session_state[FLASH] = (
+            f"Your single sign-on has ended (a sign-in lasts {hours:g} hour"
+            f"{'s' * (hours != 1)} here). Sign in again."
+        )
+        return None
+    assert isinstance(issued_at, int | float)  # sso_current checked it
+    pending = _pending_link()
     email, subject = str(st.user.get("email") or ""), str(st.user.get("sub") or "")
-    name = str(st.user.get("name") or "")
     try:
-        return accounts.sso_user(email, subject, name)
+        user = accounts.sso_user(
+            email,
+            subject,
+            str(st.user.get("name") or ""),
+            email_verified=st.user.get("email_verified"),
+            signed_in_at=datetime.fromtimestamp(issued_at, UTC).isoformat(timespec="seconds"),
+            link_code=st.query_params.get("link") or pending,
+        )
     except AccountError as exc:
         st.session_state[FLASH] = str(exc)
         return None
+    if _take_pending_link() and not any(k in st.query_params for k in ("link", "session")):
+        assert pending is not None
+        st.query_params["link"] = pending
+    return user
+
+
+def _sso_signed_in() -> bool:
+    """Whether Streamlit's single sign-on has signed someone in (False, not an error, when
+    .streamlit/secrets.toml has no [auth] section: st.user then has no is_logged_in)."""
+    return bool(st.user.get("is_logged_in"))
+
+
+def _pending_link() -> str | None:
+    """The interview link this browser left for the identity provider from, not yet acted on
+    in this tab."""
+    code = _cookie(NEXT_COOKIE)
+    if not code or code == st.session_state.get(NEXT_TAKEN) or not LINK_CODE.fullmatch(code):
+        return None
+    return code
+
+
+def _take_pending_link() -> bool:
+    """Forget the pending interview link (in this tab and in the browser); whether there
+    was one."""
+    pending = _pending_link()
+    if pending is None:
+        return False
+    st.session_state[NEXT_TAKEN] = pending
+    _write_cookie(NEXT_COOKIE, "", 0)
+    return True
+
+
+def _write_cookie(name: str, value: str, max_age: int) -> None:
+    """Set (or, with ``max_age`` 0, clear) a first-party cookie with a script run in the page:
+    Streamlit cannot set cookies itself. ``value`` must be cookie-safe (a token)."""
+    attributes = f"path=/; max-age={max_age}; SameSite=Strict"
+    secure = "(location.protocol === 'https:' ? '; Secure' : '')"
+    st.html(
+        f"<script>document.cookie = '{name}={value}; {attributes}' + {secure};</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def _apply_cookie() -> None:
@@ -105,15 +196,9 @@ def _apply_cookie() -> None:
     token = st.session_state.get(TOKEN, "")
     if action == "set" and token:
         hours = services().settings.session_hours
-        value = f"{COOKIE}={token}; path=/; max-age={int(hours * 3600)}; SameSite=Strict"
+        _write_cookie(COOKIE, token, int(hours * 3600))
     elif action == "clear":
-        value = f"{COOKIE}=; path=/; max-age=0; SameSite=Strict"
-    else:
-        return
-    secure = "(location.protocol === 'https:' ? '; Secure' : '')"
-    st.html(
-        f"<script>document.cookie = '{value}' + {secure};</script>", unsafe_allow_javascript=True
-    )
+        _write_cookie(COOKIE, "", 0)
 
 
 def _signed_in(token: str) -> None:
@@ -124,13 +209,15 @@ def _signed_in(token: str) -> None:
 
 def sign_out(accounts: Accounts) -> None:
     """End this sign-in everywhere, forget it in the browser, and show the sign-in page."""
-    token = st.session_state.pop(TOKEN, None) or _cookie()
+    token = st.session_state.pop(TOKEN, None) or _cookie(COOKIE)
     accounts.sign_out(token)
-    st.session_state[SIGNED_OUT] = _cookie()
+    st.session_state[SIGNED_OUT] = _cookie(COOKIE)
     st.session_state.pop(VIEWER, None)
     st.session_state[COOKIE_PENDING] = "clear"
-    if accounts.settings.sso and st.user.is_logged_in:
-        st.logout()
+    if accounts.settings.sso and _sso_signed_in():
+        _apply_cookie()  # now: the page leaves for the identity provider's sign-out
+        st.logout()  # clears Streamlit's identity cookie; back on the home page after
+        st.stop()
     st.rerun()
 
 
@@ -158,33 +245,10 @@ def sign_in_page(accounts: Accounts) -> None:
         _accept_invitation(accounts, invite_token)
         return
     link_code = st.query_params.get("link")
-    link_text = ""
     if link_code:
-        try:
-            link = accounts.open_link(link_code)
-        except InterviewerError as exc:
-            st.error(plain_markdown(str(exc)))
-            link_code = None
-        else:
-            spec = link.spec
-            pack = services().packs.get(spec.pack_id)
-            kind = (
-                pack.spec.formats[spec.format].name
-                if pack and spec.format in pack.spec.formats
-                else spec.format
-            )
-            role = f" ({pack.spec.name})" if pack else ""
-            link_text = (
-                f"You have been invited to a **{plain_markdown(kind, inline=True)}** interview"
-                f"{plain_markdown(role, inline=True)} at **{spec.level.value}** level. Sign in, "
-                "or create an account, and it starts."
-            )
-            st.info(link_text, icon=":material/mail:")
+        link_code = _link_notice(accounts, link_code)
     if accounts.settings.sso:
-        provider = accounts.settings.sso_provider
-        if st.button("Sign in with single sign-on", type="primary", icon=":material/key:"):
-            st.login(provider) if provider else st.login()
-        st.caption("Or with an email address and password:")
+        _sso_choices(accounts, link_code)
     can_register = bool(link_code) or accounts.settings.open_registration
     tabs = st.tabs(["Sign in", "Create an account"] if can_register else ["Sign in"])
     with tabs[0]:
@@ -192,6 +256,62 @@ def sign_in_page(accounts: Accounts) -> None:
     if can_register:
         with tabs[1]:
             _register_form(accounts, link_code)
+
+
+def _link_notice(accounts: Accounts, code: str) -> str | None:
+    """Say what the link in the address is for; returns its code when it can start an
+    interview (and so create an account), None when it cannot."""
+    try:
+        link = accounts.open_link(code)
+    except InterviewerError as exc:
+        known = accounts.store.link(code=code)
+        if known is None:
+            st.error(plain_markdown(str(exc)))
+        else:  # someone who started from it can still sign in and go on
+            st.warning(
+                plain_markdown(
+                    f"{exc} If you already started this interview, sign in to go on with it."
+                )
+            )
+        return None
+    spec = link.spec
+    pack = services().packs.get(spec.pack_id)
+    known_format = pack is not None and spec.format in pack.spec.formats
+    kind = pack.spec.formats[spec.format].name if pack and known_format else spec.format
+    role = f" ({pack.spec.name})" if pack else ""
+    st.info(
+        f"You have been invited to a **{plain_markdown(kind, inline=True)}** interview"
+        f"{plain_markdown(role, inline=True)} at **{spec.level.value}** level. Sign in, or "
+        "create an account, and it starts.",
+        icon=":material/mail:",
+    )
+    return code
+
+
+def _sso_choices(accounts: Accounts, link_code: str | None) -> None:
+    """The single sign-on button; when the identity provider has signed someone in whom this
+    app does not accept (the message above says why), a way to sign out of it."""
+    provider = accounts.settings.sso_provider
+    if link_code and LINK_CODE.fullmatch(link_code):
+        # The provider sends everyone back to the home page: remember where they came from.
+        _write_cookie(NEXT_COOKIE, link_code, NEXT_MINUTES * 60)
+    left, right = st.columns([1, 1])
+    if left.button(
+        "Sign in with single sign-on", type="primary", icon=":material/key:", key="sso-sign-in"
+    ):
+        try:
+            st.login(provider) if provider else st.login()
+        except StreamlitAuthError as exc:
+            st.error(
+                "Single sign-on is on (the setting sso) but Streamlit's [auth] settings in "
+                f".streamlit/secrets.toml are not usable: {plain_markdown(str(exc))}"
+            )
+    if _sso_signed_in() and right.button(
+        "Sign out of single sign-on", icon=":material/logout:", key="sso-sign-out"
+    ):
+        st.logout()
+        st.stop()
+    st.caption("Or with an email address and password:")
 
 
 def _sign_in_form(accounts: Accounts) -> None:
@@ -243,8 +363,11 @@ def _accept_invitation(accounts: Accounts, token: str) -> None:
     st.info(
         f"You are invited as **{invite.role.value}** (team "
         f"{plain_markdown(invite.team, inline=True)}) with the address "
-        f"**{plain_markdown(invite.email, inline=True)}**. Choose a password to finish."
+        f"**{plain_markdown(invite.email, inline=True)}**. Choose a password to finish"
+        + (", or sign in with single sign-on as that address." if accounts.settings.sso else ".")
     )
+    if accounts.settings.sso:
+        _sso_choices(accounts, None)
     with st.form("accept"):
         name = st.text_input("Your name", max_chars=80)
         password = st.text_input(

@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import IO
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -61,14 +62,18 @@ def run_args(port: int) -> list[str]:
     ]
 
 
-def start_app(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """``streamlit run app.py`` on 127.0.0.1:``port`` (headless, no usage stats)."""
+def start_app(
+    port: int, env: dict[str, str], extra: Sequence[str] = (), log: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
+    """``streamlit run app.py`` on 127.0.0.1:``port`` (headless, no usage stats); ``extra``:
+    more Streamlit options, such as ``--secrets.files PATH``; ``log``: where the server's
+    output goes (nowhere by default)."""
     from interviewer.config import PROJECT_ROOT
 
     return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", *run_args(port)],
+        [sys.executable, "-m", "streamlit", *run_args(port), *extra],
         cwd=PROJECT_ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log if log is not None else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
     )

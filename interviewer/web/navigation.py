@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -15,9 +16,19 @@ from interviewer.web.model_page import model_page
 from interviewer.web.review_page import review_page
 from interviewer.web.team_page import team_page
 
+#: Pages for some roles only: (title, url path, icon, page, the role it needs, accounts only).
+RESTRICTED: list[tuple[str, str, str, Callable[[], None], Role, bool]] = [
+    ("Review", "review", ":material/rate_review:", review_page, Role.REVIEWER, False),
+    ("Links", "links", ":material/link:", links_page, Role.REVIEWER, True),
+    ("People", "people", ":material/group:", team_page, Role.ADMIN, True),
+    ("Model", "model", ":material/smart_toy:", model_page, Role.ADMIN, False),
+]
+
 
 def pages_for(viewer: Viewer, candidates_see_bank: bool = True) -> list[Any]:
-    """The pages of the navigation for ``viewer`` (each page checks the role again)."""
+    """The pages of the navigation for ``viewer`` (each page checks the role again). A page
+    the viewer may not use is still there, out of the menu, saying so: opened by its address,
+    it refuses instead of falling back to the interview page without a word."""
     interview = st.Page(
         interview_page, title="Interview", icon=":material/record_voice_over:", default=True
     )
@@ -30,16 +41,35 @@ def pages_for(viewer: Viewer, candidates_see_bank: bool = True) -> list[Any]:
         pages.append(
             st.Page(bank_page, title="Question bank", url_path="bank", icon=":material/menu_book:")
         )
-    if viewer.can(Role.REVIEWER):
-        pages.append(
-            st.Page(review_page, title="Review", url_path="review", icon=":material/rate_review:")
-        )
-    if viewer.can(Role.REVIEWER) and not viewer.is_local:
-        pages.append(st.Page(links_page, title="Links", url_path="links", icon=":material/link:"))
-    if viewer.can(Role.ADMIN) and not viewer.is_local:
-        pages.append(st.Page(team_page, title="People", url_path="people", icon=":material/group:"))
-    if viewer.can(Role.ADMIN):
-        pages.append(
-            st.Page(model_page, title="Model", url_path="model", icon=":material/smart_toy:")
-        )
+    for title, path, icon, page, role, accounts_only in RESTRICTED:
+        if accounts_only and viewer.is_local:
+            continue
+        if viewer.can(role):
+            pages.append(st.Page(page, title=title, url_path=path, icon=icon))
+        else:
+            pages.append(
+                st.Page(
+                    _refusal(title, role, viewer),
+                    title=title,
+                    url_path=path,
+                    icon=icon,
+                    visibility="hidden",
+                )
+            )
     return pages
+
+
+def _refusal(title: str, role: Role, viewer: Viewer) -> Callable[[], None]:
+    """A page that only says who ``title`` is for (none of that page's code runs)."""
+    who = "reviewers and admins" if role is Role.REVIEWER else "admins"
+
+    def refused() -> None:
+        st.title(title)
+        st.error(
+            f"This page is for {who}. You are signed in as a {viewer.role.value}: ask an admin "
+            "if you need it.",
+            icon=":material/block:",
+        )
+
+    refused.__name__ = f"refused_{title.lower()}"  # Streamlit names a page by its function
+    return refused
