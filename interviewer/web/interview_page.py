@@ -16,7 +16,8 @@ from interviewer.errors import InterviewerError
 from interviewer.packs import Pack
 from interviewer.redact import redact_url
 from interviewer.services import Services
-from interviewer.turn_runner import Outcome, Submission, TurnRunner
+from interviewer.store import StoreUnavailableError
+from interviewer.turn_runner import UNREACHABLE, Outcome, Submission, TurnRunner
 from interviewer.untrusted import model_markdown, plain_markdown
 from interviewer.web.report_view import show_report
 
@@ -346,6 +347,9 @@ def _interview_page() -> None:
         return
     try:
         interview = services.open_interview(session_id)
+    except StoreUnavailableError as exc:
+        _database_down(exc)
+        return
     except InterviewerError as exc:
         st.error(plain_markdown(str(exc)))  # it quotes the URL's session value
         if st.button("Start a new interview"):
@@ -375,6 +379,36 @@ def _ended_input() -> None:
         carried = f"This interview has ended, so your last message was not used: {late}"
     if carried:
         st.warning(plain_markdown(carried), icon=":material/warning:")
+
+
+DATABASE_DOWN = (
+    "Your interview is safe up to the last reply you saw, but the database that holds it "
+    "cannot be reached just now, so nothing can be sent or saved. Try again in a moment."
+)
+
+
+def _database_down(exc: StoreUnavailableError) -> None:
+    """The session database is down: say so, and keep what the candidate types.
+
+    A message sent meanwhile is refused like one that came too late: its text goes back into
+    the input, and stays there until the database answers again and the candidate sends it.
+    """
+    session_id = st.query_params.get("session", "")
+    carried = _outcome_of_last_submission(session_id)  # puts a refused text back in the box
+    st.warning(DATABASE_DOWN, icon=":material/cloud_off:")
+    if carried:
+        st.warning(plain_markdown(carried), icon=":material/warning:")
+    st.caption(f"For whoever runs this server: {plain_markdown(str(exc), inline=True)}")
+    st.button("Try again", icon=":material/refresh:")  # a click reruns the page
+    typed = st.chat_input(
+        "Type your answer (or hint, skip, repeat, end)", key=_input_key(), submit_mode="disable"
+    )
+    if typed:
+        st.session_state[MINE] = (
+            Submission.refused(session_id, typed, UNREACHABLE),
+            True,
+        )
+        st.rerun()
 
 
 def _services() -> Services:
