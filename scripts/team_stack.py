@@ -383,14 +383,21 @@ def stop_chroma(folder: Folder, timeout: float = 20.0) -> bool:
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)  # reap it when it is our own child (tests)
+    while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if Path(f"/proc/{pid}").exists():
+    if _alive(pid):
         os.kill(pid, signal.SIGKILL)
     folder.chroma_pid.unlink(missing_ok=True)
     return True
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process still runs (a zombie waiting to be reaped does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -401,7 +408,7 @@ def create_or_load(folder: Folder, args: argparse.Namespace) -> StackConfig:
     if folder.state.is_file():
         return folder.load()
     folder.root.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder.root, 0o711)  # the server user may traverse it, not list it
+    folder.root.chmod(0o711)  # the server user may traverse it, not list it
     config = StackConfig(
         host=args.host,
         postgres_port=args.postgres_port or free_port(args.host),
@@ -449,7 +456,7 @@ def describe(folder: Folder, config: StackConfig, servers: int, first_port: int)
         f"{config.database}, role {config.role} (password in {folder.state})",
         f"  Chroma     {config.chroma_url()}",
         "",
-        "Give every app server these settings (or: eval \"$(.venv/bin/python "
+        'Give every app server these settings (or: eval "$(.venv/bin/python '
         f'scripts/team_stack.py env --dir {folder.root})")',
         *(f"  {key}={value}" for key, value in env.items()),
         "",
