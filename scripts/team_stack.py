@@ -439,6 +439,25 @@ def stop(folder: Folder, only: str | None) -> list[str]:
     return stopped
 
 
+def up(
+    root: Path, host: str = "127.0.0.1", postgres_port: int = 0, chroma_port: int = 0
+) -> dict[str, str]:
+    """From Python (the load benchmark): start the stack in ``root``, creating it on first use
+    (ports 0: any free port); the app servers' settings."""
+    folder = Folder(root)
+    options = argparse.Namespace(
+        host=host, postgres_port=postgres_port, chroma_port=chroma_port, allow=[]
+    )
+    config = create_or_load(folder, options)
+    start(folder, config, None)
+    return settings(config)
+
+
+def down(root: Path) -> list[str]:
+    """From Python: stop the stack in ``root``."""
+    return stop(Folder(root), None)
+
+
 def settings(config: StackConfig) -> dict[str, str]:
     """The settings every app server gets."""
     return {
