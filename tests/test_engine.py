@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from factories import shipped_settings
 
-from interviewer.domain import Flag, Level, Phase, Speaker, TurnKind
+from interviewer.domain import Flag, Level, Phase, Session, Speaker, TurnKind
 from interviewer.embeddings import MiniLMEmbeddings
 from interviewer.engine import Interview, parse_command
 from interviewer.report import build_report, to_json, to_markdown
