@@ -17,9 +17,10 @@ after the first, as a double submit does.
 Per turn: submit -> the interviewer's reply on screen (its first text in the deltas), and
 submit -> the script run over (``script_finished``). Per candidate: messages sent, stored (the
 ``turns`` table, read after the run: the data folder's sessions.db, or PostgreSQL), and refused
-with a visible notice ("was not used" / "not sent" in the deltas); lost = sent - stored -
-refused. Server CPU comes from /proc/<pid>/stat (and per thread from /proc/<pid>/task), summed
-over the servers, the split of a turn's time from the servers' probes.
+on screen (its text put back into the input, or a refusal notice, "was not used" / "not
+sent", new in that turn's deltas: one notice accounts for one message); lost = the rest.
+Server CPU comes from /proc/<pid>/stat (and per thread from /proc/<pid>/task), summed over the
+servers, the split of a turn's time from the servers' probes.
 
 With ``--database postgres`` the servers keep sessions in a PostgreSQL cluster and the index in
 a Chroma server, both started in a temporary folder by scripts/team_stack.py (its Python API);
@@ -134,8 +135,11 @@ class TurnResult:
     sent: int
     reply_s: float | None  # submit -> the interviewer's reply text in the deltas
     finish_s: float  # submit -> the last script run over
-    refused: int
+    refused: int  # refusal notices in the deltas (a notice shown by several runs counts each)
     restored: int  # the chat input was given its text back
+    texts: list[str] = field(default_factory=list)  # what was sent, in order
+    notices: list[str] = field(default_factory=list)  # refusal notices seen, as shown
+    given_back: list[str] = field(default_factory=list)  # texts put back into the input
 
 
 @dataclass
@@ -155,10 +159,31 @@ class CandidateResult:
         """Chat messages sent."""
         return sum(t.sent for t in self.turns)
 
-    @property
-    def refused(self) -> int:
-        """Chat messages refused with a notice on the page."""
-        return sum(t.refused for t in self.turns)
+    def account(self, stored: list[str]) -> list[str]:
+        """What became of each message sent, in order: 'stored'; 'given back' (its text was
+        put back into the input); 'refused' (not stored, and a refusal notice new in that turn
+        was on the page: a notice explains one message, and one still shown from the turn
+        before explains none); or 'lost'."""
+        left = list(stored)
+        out: list[str] = []
+        before: set[str] = set()
+        for turn in self.turns:
+            notices = [n for n in dict.fromkeys(turn.notices) if n not in before]
+            given = [part for text in turn.given_back for part in text.split("\n\n")]
+            for text in turn.texts:
+                if text in left:
+                    left.remove(text)
+                    out.append("stored")
+                elif text in given:
+                    given.remove(text)
+                    out.append("given back")
+                elif notices:
+                    notices.pop(0)
+                    out.append("refused")
+                else:
+                    out.append("lost")
+            before = set(turn.notices)
+        return out
 
 
 @dataclass
@@ -170,6 +195,8 @@ class RunView:
     refused: int = 0
     restored: int = 0
     report: bool = False
+    notices: list[str] = field(default_factory=list)
+    given_back: list[str] = field(default_factory=list)
 
 
 class Candidate:
@@ -239,8 +266,10 @@ class Candidate:
                     self.widgets["chat"] = element.chat_input.id
                     if element.chat_input.set_value and element.chat_input.value:
                         view.restored += 1
+                        view.given_back.append(element.chat_input.value)
                 elif etype == "alert" and any(r in element.alert.body for r in REFUSALS):
                     view.refused += 1
+                    view.notices.append(element.alert.body)
                 elif etype == "text" and echo is not None and element.text.body == echo:
                     echoed = True
                 elif etype == "markdown" and element.markdown.body.strip():
@@ -288,6 +317,9 @@ class Candidate:
                         finish_s=view.finished_at - t,
                         refused=view.refused,
                         restored=view.restored,
+                        texts=[first, last] if burst else [first],
+                        notices=view.notices,
+                        given_back=view.given_back,
                     )
                 )
                 if view.report or "chat" not in self.widgets:
@@ -500,7 +532,9 @@ def run_level(n: int, target: Target, args: argparse.Namespace) -> dict[str, Any
     sent = sum(r.sent for r in results)
     n_stored = sum(len(stored.get(r.session_id, [])) for r in results)
     unstored = [m for r in results for m in missing(r.texts, stored.get(r.session_id, []))]
-    refused = sum(r.refused for r in results)
+    fate = {r.name: r.account(stored.get(r.session_id, [])) for r in results}
+    fates = [f for r in results for f in fate[r.name]]
+    refused = fates.count("given back") + fates.count("refused")
     probe = {
         name: [
             round(a - b, 4) for a, b in zip(row, before_probes.get(name, [0, 0, 0]), strict=True)
@@ -537,7 +571,9 @@ def run_level(n: int, target: Target, args: argparse.Namespace) -> dict[str, Any
         "sent": sent,
         "stored": n_stored,
         "refused": refused,
-        "lost": sent - n_stored - refused,
+        "given_back": fates.count("given back"),
+        "lost": fates.count("lost"),
+        "refusal_notices_shown": sum(t.refused for t in turns),
         "restored_inputs": sum(t.restored for t in turns),
         "not_stored": {k: unstored.count(k) for k in ("single", "first", "second")},
         "interviews_finished": sum(r.finished_interview for r in results),
@@ -561,8 +597,8 @@ def run_level(n: int, target: Target, args: argparse.Namespace) -> dict[str, Any
                 "session": r.session_id,
                 "sent": r.sent,
                 "stored": len(stored.get(r.session_id, [])),
-                "refused": r.refused,
-                "lost": r.sent - len(stored.get(r.session_id, [])) - r.refused,
+                "fate": fate[r.name],
+                "lost": fate[r.name].count("lost"),
             }
             for r in results
         ],
@@ -579,7 +615,8 @@ def print_level(row: dict[str, Any]) -> None:
     flag = "OK" if row["lost"] == 0 else "<-- SUBMISSIONS LOST"
     print(
         f"  LOST {row['lost']}  {flag}   (sent {row['sent']}, stored {row['stored']}, "
-        f"refused with a notice {row['refused']}, input given back {row['restored_inputs']})"
+        f"refused on screen {row['refused']}, of which given back in the input "
+        f"{row['given_back']}; refusal notices drawn {row['refusal_notices_shown']})"
     )
     gone = row["not_stored"]
     print(
