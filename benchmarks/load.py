@@ -1,7 +1,9 @@
-"""Load: N simulated candidates at once against one real app server, over Streamlit's websocket.
+"""Load: N simulated candidates at once against real app servers, over Streamlit's websocket.
 
 Usage: ``./run bench --suite load`` or
-``python -m benchmarks.load [--candidates 1,4,8] [--turns 10] [--json out.json]``.
+``python -m benchmarks.load [--candidates 1,4,8] [--turns 10] [--json out.json]``; a team's
+shared deployment: ``python -m benchmarks.load --servers 2 --database postgres --candidates 8,16``
+(PostgreSQL and a Chroma server from scripts/team_stack.py, candidates spread over the servers).
 
 One `streamlit run app.py` server (offline mode, its own temporary data folder and question
 index, started through benchmarks/load_server.py, which adds timing probes) and, per N, N
@@ -14,10 +16,15 @@ after the first, as a double submit does.
 
 Per turn: submit -> the interviewer's reply on screen (its first text in the deltas), and
 submit -> the script run over (``script_finished``). Per candidate: messages sent, stored (the
-``turns`` table of the data folder's sessions.db, read after the run), and refused with a
-visible notice ("was not used" / "not sent" in the deltas); lost = sent - stored - refused.
-Server CPU comes from /proc/<pid>/stat (and per thread from /proc/<pid>/task), the split of a
-turn's time from the server's probes.
+``turns`` table, read after the run: the data folder's sessions.db, or PostgreSQL), and refused
+on screen (its text put back into the input, or a refusal notice, "was not used" / "not
+sent", new in that turn's deltas: one notice accounts for one message); lost = the rest.
+Server CPU comes from /proc/<pid>/stat (and per thread from /proc/<pid>/task), summed over the
+servers, the split of a turn's time from the servers' probes.
+
+With ``--database postgres`` the servers keep sessions in a PostgreSQL cluster and the index in
+a Chroma server, both started in a temporary folder by scripts/team_stack.py (its Python API);
+with ``--servers N`` (N > 1 needs postgres) candidate i talks to server i mod N.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
+import importlib.util
 import json
 import os
 import random
@@ -35,14 +44,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs
 
 import numpy as np
 
+from interviewer.accounts.access import Viewer
 from interviewer.web.local import free_port, run_args, wait_for
+
+LOCAL = Viewer.local()  # single-user: these sessions belong to no account
 
 TARGETS = {"turn_p95_s@8": 1.0}  # and lost = 0, printed on its own line
 TICK = os.sysconf("SC_CLK_TCK")
@@ -124,8 +138,11 @@ class TurnResult:
     sent: int
     reply_s: float | None  # submit -> the interviewer's reply text in the deltas
     finish_s: float  # submit -> the last script run over
-    refused: int
+    refused: int  # refusal notices in the deltas (a notice shown by several runs counts each)
     restored: int  # the chat input was given its text back
+    texts: list[str] = field(default_factory=list)  # what was sent, in order
+    notices: list[str] = field(default_factory=list)  # refusal notices seen, as shown
+    given_back: list[str] = field(default_factory=list)  # texts put back into the input
 
 
 @dataclass
@@ -145,10 +162,31 @@ class CandidateResult:
         """Chat messages sent."""
         return sum(t.sent for t in self.turns)
 
-    @property
-    def refused(self) -> int:
-        """Chat messages refused with a notice on the page."""
-        return sum(t.refused for t in self.turns)
+    def account(self, stored: list[str]) -> list[str]:
+        """What became of each message sent, in order: 'stored'; 'given back' (its text was
+        put back into the input); 'refused' (not stored, and a refusal notice new in that turn
+        was on the page: a notice explains one message, and one still shown from the turn
+        before explains none); or 'lost'."""
+        left = list(stored)
+        out: list[str] = []
+        before: set[str] = set()
+        for turn in self.turns:
+            notices = [n for n in dict.fromkeys(turn.notices) if n not in before]
+            given = [part for text in turn.given_back for part in text.split("\n\n")]
+            for text in turn.texts:
+                if text in left:
+                    left.remove(text)
+                    out.append("stored")
+                elif text in given:
+                    given.remove(text)
+                    out.append("given back")
+                elif notices:
+                    notices.pop(0)
+                    out.append("refused")
+                else:
+                    out.append("lost")
+            before = set(turn.notices)
+        return out
 
 
 @dataclass
@@ -160,6 +198,8 @@ class RunView:
     refused: int = 0
     restored: int = 0
     report: bool = False
+    notices: list[str] = field(default_factory=list)
+    given_back: list[str] = field(default_factory=list)
 
 
 class Candidate:
@@ -229,8 +269,10 @@ class Candidate:
                     self.widgets["chat"] = element.chat_input.id
                     if element.chat_input.set_value and element.chat_input.value:
                         view.restored += 1
+                        view.given_back.append(element.chat_input.value)
                 elif etype == "alert" and any(r in element.alert.body for r in REFUSALS):
                     view.refused += 1
+                    view.notices.append(element.alert.body)
                 elif etype == "text" and echo is not None and element.text.body == echo:
                     echoed = True
                 elif etype == "markdown" and element.markdown.body.strip():
@@ -278,6 +320,9 @@ class Candidate:
                         finish_s=view.finished_at - t,
                         refused=view.refused,
                         restored=view.restored,
+                        texts=[first, last] if burst else [first],
+                        notices=view.notices,
+                        given_back=view.given_back,
                     )
                 )
                 if view.report or "chat" not in self.widgets:
@@ -306,7 +351,9 @@ def engine_reference(turns: int = 24, seed: int = 7) -> dict[str, float]:
         services.embeddings.embed_query("warm up")
         for mode in ("kept", "reopened"):
             walls, cpus = [], []
-            interview = services.new_interview("backend-developer", Level.MID, "phone-screen")
+            interview = services.new_interview(
+                "backend-developer", Level.MID, "phone-screen", viewer=LOCAL
+            )
             interview.start()
             answers = rng.sample(ANSWERS, len(ANSWERS))
             for _ in range(turns):
@@ -315,12 +362,12 @@ def engine_reference(turns: int = 24, seed: int = 7) -> dict[str, float]:
                     answers = rng.sample(ANSWERS, len(ANSWERS))
                 if interview.session.phase.value == "done":
                     interview = services.new_interview(
-                        "backend-developer", Level.MID, "phone-screen"
+                        "backend-developer", Level.MID, "phone-screen", viewer=LOCAL
                     )
                     interview.start()
                 wall, cpu = time.perf_counter(), time.process_time()
                 if mode == "reopened":
-                    interview = services.open_interview(interview.session.id)
+                    interview = services.open_interview(interview.session.id, viewer=LOCAL)
                 interview.handle(text, lambda _chunk: None)
                 walls.append(time.perf_counter() - wall)
                 cpus.append(time.process_time() - cpu)
@@ -359,19 +406,38 @@ def start_server(port: int, env: dict[str, str], probes: Path) -> subprocess.Pop
     )
 
 
-def read_probes(path: Path) -> dict[str, list[float]]:
+def read_probes(path: Path, wait: bool = True) -> dict[str, list[float]]:
     """The probe totals the server wrote last (calls, wall s, thread CPU s per name)."""
-    time.sleep(0.6)  # the server writes them every 0.5 s
+    if wait:
+        time.sleep(0.6)  # the server writes them every 0.5 s
     data: dict[str, list[float]] = json.loads(path.read_text())
     return data
 
 
+CANDIDATE_TURNS = "SELECT session_id, text FROM turns WHERE speaker = 'candidate' ORDER BY seq"
+
+
 def stored_turns(db: Path) -> dict[str, list[str]]:
-    """Candidate turns stored per session, their texts in order."""
+    """Candidate turns stored per session in a SQLite file, their texts in order."""
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        rows = conn.execute(
-            "SELECT session_id, text FROM turns WHERE speaker = 'candidate' ORDER BY seq"
-        ).fetchall()
+        rows = conn.execute(CANDIDATE_TURNS).fetchall()
+    return _by_session(rows)
+
+
+def stored_turns_in(url: str) -> dict[str, list[str]]:
+    """The same, from the database at a SQLAlchemy URL (PostgreSQL)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = [(r[0], r[1]) for r in conn.execute(text(CANDIDATE_TURNS))]
+    finally:
+        engine.dispose()
+    return _by_session(rows)
+
+
+def _by_session(rows: list[tuple[str, str]] | list[Any]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for sid, text in rows:
         out.setdefault(sid, []).append(text)
@@ -395,17 +461,49 @@ def pct(values: list[float], p: float) -> float:
     return round(float(np.percentile(values, p)), 3) if values else 0.0
 
 
-def run_level(
-    n: int, port: int, pid: int, probes: Path, db: Path, args: argparse.Namespace
-) -> dict[str, Any]:
-    """N candidates at once; their figures, the server's CPU and the probes' split."""
-    url = f"ws://127.0.0.1:{port}/_stcore/stream"
+@dataclass
+class Target:
+    """The app servers under load, and where their stored turns are read."""
+
+    ports: list[int]
+    pids: list[int]
+    probes: list[Path]
+    stored: Callable[[], dict[str, list[str]]]
+    database: str = "sqlite"
+
+    def url(self, i: int) -> str:
+        """Candidate i's websocket: server i mod N."""
+        return f"ws://127.0.0.1:{self.ports[i % len(self.ports)]}/_stcore/stream"
+
+    def cpu(self) -> float:
+        """CPU seconds of all the servers."""
+        return sum(process_cpu(pid) for pid in self.pids)
+
+    def threads(self) -> dict[tuple[int, int], float]:
+        """CPU seconds of every live thread, by (server pid, thread id)."""
+        return {(pid, tid): cpu for pid in self.pids for tid, cpu in thread_cpu(pid).items()}
+
+    def read_probes(self) -> dict[str, list[float]]:
+        """The servers' probe totals, added up."""
+        total: dict[str, list[float]] = {}
+        for i, path in enumerate(self.probes):
+            for name, row in read_probes(path, wait=i == 0).items():
+                into = total.setdefault(name, [0.0, 0.0, 0.0])
+                for k, value in enumerate(row):
+                    into[k] += value
+        return total
+
+
+def run_level(n: int, target: Target, args: argparse.Namespace) -> dict[str, Any]:
+    """N candidates at once; their figures, the servers' CPU and the probes' split."""
     candidates = [
-        Candidate(url, f"c{i}", random.Random(args.seed * 1000 + n * 100 + i)) for i in range(n)
+        Candidate(target.url(i), f"c{i}", random.Random(args.seed * 1000 + n * 100 + i))
+        for i in range(n)
     ]
-    before_probes = read_probes(probes)
-    before_threads = thread_cpu(pid)
-    cpu0, busy0, wall0 = process_cpu(pid), machine_busy(), time.perf_counter()
+    before_probes = target.read_probes()
+    before_threads = target.threads()
+    per_server0 = [process_cpu(pid) for pid in target.pids]
+    busy0, wall0 = machine_busy(), time.perf_counter()
     client0 = sum(os.times()[:2])
 
     async def all_of_them() -> list[BaseException | None]:
@@ -417,16 +515,19 @@ def run_level(
 
     outcomes = asyncio.run(all_of_them())
     wall = time.perf_counter() - wall0
-    cpu = process_cpu(pid) - cpu0
+    per_server = [
+        process_cpu(pid) - before for pid, before in zip(target.pids, per_server0, strict=True)
+    ]
+    cpu = sum(per_server)
     busy1 = machine_busy()
     client_cpu = sum(os.times()[:2]) - client0
-    after_threads = thread_cpu(pid)
-    after_probes = read_probes(probes)
+    after_threads = target.threads()
+    after_probes = target.read_probes()
     for c, outcome in zip(candidates, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             c.result.error = f"{type(outcome).__name__}: {outcome}"
 
-    stored = stored_turns(db)
+    stored = target.stored()
     results = [c.result for c in candidates]
     turns = [t for r in results for t in r.turns]
     single = [t for t in turns if t.kind != "burst"]
@@ -436,7 +537,9 @@ def run_level(
     sent = sum(r.sent for r in results)
     n_stored = sum(len(stored.get(r.session_id, [])) for r in results)
     unstored = [m for r in results for m in missing(r.texts, stored.get(r.session_id, []))]
-    refused = sum(r.refused for r in results)
+    fate = {r.name: r.account(stored.get(r.session_id, [])) for r in results}
+    fates = [f for r in results for f in fate[r.name]]
+    refused = fates.count("given back") + fates.count("refused")
     probe = {
         name: [
             round(a - b, 4) for a, b in zip(row, before_probes.get(name, [0, 0, 0]), strict=True)
@@ -445,16 +548,19 @@ def run_level(
     }
     # CPU by thread: the event loop (main thread), the threads alive all along (ONNX Runtime's
     # pool, watchers), and the rest: script-run threads, which end after their run.
-    main = after_threads.get(pid, 0.0) - before_threads.get(pid, 0.0)
+    mains = [(pid, pid) for pid in target.pids]
+    main = sum(after_threads.get(t, 0.0) - before_threads.get(t, 0.0) for t in mains)
     lasting = sum(
         after_threads[t] - before_threads[t]
         for t in after_threads
-        if t in before_threads and t != pid
+        if t in before_threads and t not in mains
     )
     runs = probe.get("page", [0, 0, 0])
     n_turns = max(len(turns), 1)
     return {
         "candidates": n,
+        "servers": len(target.pids),
+        "database": target.database,
         "turns": len(turns),
         "single_turns": len(single),
         "burst_turns": len(bursts),
@@ -470,7 +576,9 @@ def run_level(
         "sent": sent,
         "stored": n_stored,
         "refused": refused,
-        "lost": sent - n_stored - refused,
+        "given_back": fates.count("given back"),
+        "lost": fates.count("lost"),
+        "refusal_notices_shown": sum(t.refused for t in turns),
         "restored_inputs": sum(t.restored for t in turns),
         "not_stored": {k: unstored.count(k) for k in ("single", "first", "second")},
         "interviews_finished": sum(r.finished_interview for r in results),
@@ -480,6 +588,7 @@ def run_level(
         "server_cpu_s_per_turn": round(cpu / n_turns, 3),
         "server_util_one_core_pct": round(100 * cpu / wall, 1),
         "server_util_machine_pct": round(100 * cpu / wall / (os.cpu_count() or 1), 1),
+        "server_cpu_s_each": [round(c, 2) for c in per_server],
         "client_cpu_s": round(client_cpu, 2),
         "machine_busy_pct": round(100 * (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]), 1),
         "cpu_event_loop_s": round(main, 2),
@@ -493,8 +602,8 @@ def run_level(
                 "session": r.session_id,
                 "sent": r.sent,
                 "stored": len(stored.get(r.session_id, [])),
-                "refused": r.refused,
-                "lost": r.sent - len(stored.get(r.session_id, [])) - r.refused,
+                "fate": fate[r.name],
+                "lost": fate[r.name].count("lost"),
             }
             for r in results
         ],
@@ -505,13 +614,14 @@ def run_level(
 def print_level(row: dict[str, Any]) -> None:
     """One load level as a short table, lost first."""
     print(
-        f"\nN = {row['candidates']}: {row['turns']} turns ({row['burst_turns']} bursts), "
-        f"{row['wall_s']} s"
+        f"\nN = {row['candidates']} on {row['servers']} server(s), {row['database']}: "
+        f"{row['turns']} turns ({row['burst_turns']} bursts), {row['wall_s']} s"
     )
     flag = "OK" if row["lost"] == 0 else "<-- SUBMISSIONS LOST"
     print(
         f"  LOST {row['lost']}  {flag}   (sent {row['sent']}, stored {row['stored']}, "
-        f"refused with a notice {row['refused']}, input given back {row['restored_inputs']})"
+        f"refused on screen {row['refused']}, of which given back in the input "
+        f"{row['given_back']}; refusal notices drawn {row['refusal_notices_shown']})"
     )
     gone = row["not_stored"]
     print(
@@ -530,6 +640,8 @@ def print_level(row: dict[str, Any]) -> None:
         f"{row['server_util_machine_pct']} % of the machine; machine busy "
         f"{row['machine_busy_pct']} % (this client {row['client_cpu_s']} s CPU)"
     )
+    if row["servers"] > 1:
+        print(f"  server CPU each: {', '.join(f'{c} s' for c in row['server_cpu_s_each'])}")
     print(
         f"  CPU by thread: script runs {row['cpu_script_threads_s']} s, event loop "
         f"{row['cpu_event_loop_s']} s, lasting threads (ONNX pool...) "
@@ -559,6 +671,8 @@ def run(
         burst_every=burst_every,
         seed=seed,
         keep_data=False,
+        servers=1,
+        database="sqlite",
     )
     levels = run_levels([int(n) for n in candidates.split(",")], args)
     top = levels[-1]
@@ -571,41 +685,96 @@ def run(
     }
 
 
-def run_levels(ns: list[int], args: argparse.Namespace) -> list[dict[str, Any]]:
-    """The server's life: index, start, warm up, one level per N, stop."""
-    port = free_port()
-    data = Path(tempfile.mkdtemp(prefix="interviewer-load-"))
-    probes = data / "probes.json"
-    env = dict(os.environ, INTERVIEWER_DATA_DIR=str(data))
-    env.pop("INTERVIEWER_MODEL", None)  # offline
-    # As `./run app` does: the index is built before the server starts.
-    subprocess.run(
-        [sys.executable, "-m", "interviewer", "corpus", "ingest", "--quiet"],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    proc = start_server(port, env, probes)
-    levels = []
+def team_stack() -> ModuleType:
+    """scripts/team_stack.py as a module (it is a script, not part of the package)."""
+    from interviewer.config import PROJECT_ROOT
+
+    path = PROJECT_ROOT / "scripts" / "team_stack.py"
+    spec = importlib.util.spec_from_file_location("team_stack", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves the models' annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def shared_services(data: Path, database: str) -> Iterator[dict[str, str]]:
+    """The settings the servers share: none for SQLite (each has its data folder), or a
+    PostgreSQL cluster and a Chroma server started in ``data``, stopped afterwards."""
+    if database == "sqlite":
+        yield {}
+        return
+    data.chmod(0o711)  # as root, PostgreSQL runs as 'postgres', which must reach the folder
+    stack = team_stack()
     try:
-        wait_for(f"http://127.0.0.1:{port}/_stcore/health", alive=lambda: proc.poll() is None)
-        # Warm up: the first page load builds the shared services (model, index, packs).
-        warm = Candidate(f"ws://127.0.0.1:{port}/_stcore/stream", "warm", random.Random(0))
-        asyncio.run(warm.run(1, (0.0, 0.0), 0))
-        for n in ns:
-            row = run_level(n, port, proc.pid, probes, data / "sessions.db", args)
-            print_level(row)
-            levels.append(row)
+        yield stack.up(data / "stack")
     finally:
-        proc.send_signal(signal.SIGTERM)
+        stack.down(data / "stack")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 20 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def run_levels(ns: list[int], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The servers' life: index, start, warm up, one level per N, stop."""
+    if args.servers > 1 and args.database != "postgres":
+        raise SystemExit("--servers > 1 needs --database postgres (one shared database)")
+    data = Path(tempfile.mkdtemp(prefix="interviewer-load-"))
+    levels = []
+    procs: list[subprocess.Popen[bytes]] = []
+    with shared_services(data, args.database) as shared:
+        env = dict(os.environ, INTERVIEWER_DATA_DIR=str(data))
+        for name in ("INTERVIEWER_MODEL", "INTERVIEWER_DATABASE_URL", "INTERVIEWER_CHROMA_URL"):
+            env.pop(name, None)  # offline, and only the shared services below
+        env |= shared
+        # As `./run app` does: the index is built before the servers start.
+        subprocess.run(
+            [sys.executable, "-m", "interviewer", "corpus", "ingest", "--quiet"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        ports = [free_port() for _ in range(args.servers)]
+        probes = [data / f"probes-{i}.json" for i in range(args.servers)]
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if args.keep_data:
-            print(f"\ndata folder kept: {data}")
-        else:
-            shutil.rmtree(data, ignore_errors=True)
+            for i, (port, probe) in enumerate(zip(ports, probes, strict=True)):
+                server_env = env | {"INTERVIEWER_DATA_DIR": str(data / f"server-{i}")}
+                if args.database == "sqlite":
+                    server_env["INTERVIEWER_DATA_DIR"] = str(data)  # the index built above
+                procs.append(start_server(port, server_env, probe))
+            for port, proc in zip(ports, procs, strict=True):
+                wait_for(
+                    f"http://127.0.0.1:{port}/_stcore/health",
+                    alive=lambda p=proc: p.poll() is None,
+                )
+            stored: Callable[[], dict[str, list[str]]] = (
+                functools.partial(stored_turns_in, shared["INTERVIEWER_DATABASE_URL"])
+                if shared
+                else functools.partial(stored_turns, data / "sessions.db")
+            )
+            target = Target(ports, [p.pid for p in procs], probes, stored, args.database)
+            # Warm up: the first page load builds each server's services (model, index, packs).
+            for i in range(args.servers):
+                warm = Candidate(target.url(i), f"warm{i}", random.Random(i))
+                asyncio.run(warm.run(1, (0.0, 0.0), 0))
+            for n in ns:
+                row = run_level(n, target, args)
+                print_level(row)
+                levels.append(row)
+        finally:
+            for proc in procs:
+                stop_server(proc)
+            if args.keep_data:
+                print(f"\ndata folder kept: {data}")
+    if not args.keep_data:
+        shutil.rmtree(data, ignore_errors=True)
     return levels
 
 
@@ -621,6 +790,15 @@ def main() -> None:
         "--burst-every", type=int, default=5, help="every k-th turn is a double submit (0: none)"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--servers", type=int, default=1, help="app servers; candidates are spread over them"
+    )
+    parser.add_argument(
+        "--database",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="postgres: PostgreSQL and a Chroma server shared by the servers (team_stack.py)",
+    )
     parser.add_argument(
         "--keep-data", action="store_true", help="keep the data folder (sessions.db) afterwards"
     )

@@ -119,8 +119,15 @@ def index_lock(settings: Settings, timeout: float = INDEX_LOCK_TIMEOUT) -> Itera
 
     `./run app` builds the index in one process while the server starts in another; a process
     that opened the embedded index while another was still writing it would keep a stale copy
-    in memory, so whoever comes second waits, then finds the index current. A Chroma server
-    orders its own writes, so nothing is locked then.
+    in memory, so whoever comes second waits, then finds the index current.
+
+    With a Chroma server nothing is locked: app servers on other machines share no folder, and
+    they need no lock, because a sync is idempotent. It writes by question id (upsert) with the
+    content hash in the metadata and deletes by id, so two servers with the same corpus and
+    packs that sync at once write the same items and converge on the same index (at worst both
+    embed the same questions once); tests/test_deployment.py starts two servers at once against
+    one new Chroma server and checks the result item by item. App servers with different
+    corpora would undo each other's changes at each start: run one release on all of them.
     """
     if settings.chroma_url:
         yield
@@ -140,6 +147,18 @@ def index_lock(settings: Settings, timeout: float = INDEX_LOCK_TIMEOUT) -> Itera
         lock.release()
 
 
+def chroma_unreachable(url: str, reason: object) -> IndexUnavailableError:
+    """The error for a Chroma server that does not answer: where it is and what to do."""
+    detail = str(reason).strip().rstrip(".?!") or type(reason).__name__
+    return IndexUnavailableError(
+        f"The question index server (Chroma) at {redact_url(url)} cannot be reached ({detail}). "
+        "Start it (`chroma run --path FOLDER --port PORT`, or `scripts/team_stack.py start` "
+        "for a team's stack), then reload the page or run the command again; stored "
+        "interviews are not affected. A single app server can use an embedded index instead: "
+        "unset INTERVIEWER_CHROMA_URL."
+    )
+
+
 def open_client(settings: Settings) -> ClientAPI:
     """A Chroma client: embedded in the data directory, or the configured server."""
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
@@ -157,11 +176,7 @@ def open_client(settings: Settings) -> ClientAPI:
                 settings=chroma_settings,
             )
         except Exception as exc:
-            raise IndexUnavailableError(
-                f"Cannot reach the Chroma server at {redact_url(settings.chroma_url)}: {exc}. "
-                "Start it, or "
-                "unset INTERVIEWER_CHROMA_URL to use the embedded index."
-            ) from exc
+            raise chroma_unreachable(settings.chroma_url, exc) from exc
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     try:
         return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
@@ -201,6 +216,7 @@ class QuestionIndex:
         self.embeddings = embeddings
         self.model_key = model_key
         self.vector_cache = vector_cache
+        self.server_url: str | None = None  # the Chroma server's URL, when it is one
         self.name = f"{base_name}-{model_key}"
         try:
             self.collection = client.get_or_create_collection(
@@ -226,13 +242,23 @@ class QuestionIndex:
         cls, settings: Settings, embeddings: Embeddings | None = None
     ) -> QuestionIndex:
         """Open (creating if needed) the collection the settings describe."""
-        return cls(
+        index = cls(
             open_client(settings),
             embeddings or get_embeddings(settings),
             embeddings_key(settings),
             settings.collection,
             VectorCache(settings.cache_dir),
         )
+        index.server_url = settings.chroma_url
+        return index
+
+    def answers(self) -> bool:
+        """Whether the Chroma client gets an answer (its heartbeat) right now."""
+        try:
+            self.client.heartbeat()
+        except Exception:
+            return False
+        return True
 
     def count(self) -> int:
         """Number of indexed questions."""

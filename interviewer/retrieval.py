@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.documents import Document
+
 from interviewer.domain import Category, Level, Question
-from interviewer.index import QuestionIndex
+from interviewer.index import QuestionIndex, chroma_unreachable
 
 
 @dataclass(frozen=True)
@@ -80,15 +82,25 @@ class Retriever:
         pool = len(self.questions) if allowed is None else len(allowed)
         restrict: dict[str, Any] = {} if allowed is None else {"ids": allowed}
         vector = self.index.embeddings.embed_query(query.strip() or "interview question")
+        try:
+            docs = self._nearest(vector, k, pool, restrict, diverse)
+        except Exception as exc:
+            if self.index.server_url is None or self.index.answers():
+                raise
+            # a Chroma server that went away: say where it is and what to do
+            raise chroma_unreachable(self.index.server_url, exc) from exc
+        found = [self.questions.get(str(doc.id)) for doc in docs]
+        return [q for q in found if q is not None]
+
+    def _nearest(
+        self, vector: list[float], k: int, pool: int, restrict: dict[str, Any], diverse: bool
+    ) -> list[Document]:
         if diverse:
-            docs = self.index.store.max_marginal_relevance_search_by_vector(
+            return self.index.store.max_marginal_relevance_search_by_vector(
                 vector,
                 k=min(k, pool),
                 fetch_k=min(max(4 * k, 20), pool),
                 lambda_mult=self.lambda_mult,
                 **restrict,
             )
-        else:
-            docs = self.index.store.similarity_search_by_vector(vector, k=min(k, pool), **restrict)
-        found = [self.questions.get(str(doc.id)) for doc in docs]
-        return [q for q in found if q is not None]
+        return self.index.store.similarity_search_by_vector(vector, k=min(k, pool), **restrict)

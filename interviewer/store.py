@@ -23,7 +23,13 @@ from typing import ParamSpec, TypeVar, cast
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 
 from interviewer.accounts.access import Viewer
 from interviewer.domain import Phase, Session
@@ -48,6 +54,11 @@ class SessionConflictError(StoreError):
             "after this copy of it was read, so this change was not saved."
         )
         self.session_id = session_id
+
+
+class StoreUnavailableError(StoreError):
+    """The database could not be reached or used just now (a server down or restarting, a
+    file locked); nothing was written, and the same call may work once it is back."""
 
 
 _P = ParamSpec("_P")
@@ -83,9 +94,33 @@ def _guard(method: Callable[_P, _R]) -> Callable[_P, _R]:
             return method(*args, **kwargs)
         except DBAPIError as exc:
             store = cast("SessionStore", args[0])
-            raise StoreError(store.describe_failure(exc)) from exc
+            unreachable = isinstance(exc, OperationalError | InterfaceError)
+            error = StoreUnavailableError if unreachable else StoreError
+            raise error(store.describe_failure(exc)) from exc
 
     return guarded
+
+
+#: PostgreSQL advisory lock key held while migrating ('intv'); locks are per database.
+MIGRATION_LOCK = 0x696E7476
+
+
+def _one_migration_at_a_time(
+    migrate: Callable[[SessionStore], list[int]],
+) -> Callable[[SessionStore], list[int]]:
+    """Two app servers opening a new PostgreSQL database at once would both create its tables
+    (one fails): the second waits on an advisory lock, then finds them made. SQLite serialises
+    writers on its own."""
+
+    @functools.wraps(migrate)
+    def locked(store: SessionStore) -> list[int]:
+        if store.engine.dialect.name != "postgresql":
+            return migrate(store)
+        with store.engine.begin() as conn:  # the lock ends with this transaction
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            return migrate(store)
+
+    return locked
 
 
 def _engine(url: str, shown: str) -> tuple[Engine, URL]:
@@ -112,7 +147,8 @@ def _engine(url: str, shown: str) -> tuple[Engine, URL]:
             "e.g. postgresql+psycopg://… or mysql+pymysql://…."
         )
     try:
-        return create_engine(url, future=True), parsed
+        # pre_ping: a connection the server dropped (a restart) is replaced, not used.
+        return create_engine(url, future=True, pool_pre_ping=True), parsed
     except ImportError as exc:
         module = exc.name or str(exc)
         package = DRIVER_PACKAGES.get(module.partition(".")[0], module)
@@ -377,6 +413,7 @@ class SessionStore:
         """The default SQLite file in the data directory."""
         return cls(f"sqlite:///{data_dir / 'sessions.db'}")
 
+    @_one_migration_at_a_time
     def migrate(self) -> list[int]:
         """Apply pending migrations; returns the versions applied."""
         applied: list[int] = []

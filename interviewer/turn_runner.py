@@ -23,7 +23,7 @@ from enum import StrEnum
 from interviewer.domain import Turn
 from interviewer.engine import Interview, Stream
 from interviewer.errors import InterviewerError
-from interviewer.store import SessionConflictError
+from interviewer.store import SessionConflictError, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,11 @@ BUSY = (
 MOVED_ON = (
     "The interview had moved on when this message arrived (a reply came in first, or another "
     "tab or window was used), so it was not sent."
+)
+UNREACHABLE = "Your message was not sent: the interview's database could not be reached."
+REPLY_UNSAVED = (
+    "Your message was saved, but the database went away before the reply was; the reply "
+    "follows once the database is back (reload the page)."
 )
 REPLY_REPLACED = (
     "Your message was saved, but the interview changed in another tab or window while the "
@@ -63,6 +68,13 @@ class Submission:
     chunks: list[str] = field(default_factory=list)
     reported: bool = False  # the page has told the candidate how it ended
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @classmethod
+    def refused(cls, session_id: str, text: str, reason: str) -> Submission:
+        """A message refused before it reached any interview (the page could not load it)."""
+        sub = cls(session_id, text)
+        sub._end(Outcome.REFUSED, reason)
+        return sub
 
     @property
     def finished(self) -> bool:
@@ -139,6 +151,12 @@ class TurnRunner:
                 outcome, reason = Outcome.FAILED, REPLY_REPLACED
             else:
                 outcome, reason = Outcome.REFUSED, MOVED_ON  # another process wrote first
+        except StoreUnavailableError as exc:  # the database went away: a server restart
+            log.warning("session %s not saved: %s", sub.session_id, exc)
+            if interview.saved_turns > before or sub.resuming:
+                outcome, reason = Outcome.FAILED, REPLY_UNSAVED
+            else:
+                outcome, reason = Outcome.REFUSED, UNREACHABLE
         except InterviewerError as exc:
             outcome, reason = Outcome.FAILED, str(exc)
         except Exception as exc:  # the page must hear of it: never a silent loss

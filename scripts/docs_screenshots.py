@@ -25,7 +25,10 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from interviewer.accounts.access import Viewer
 from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, wait_for
+
+LOCAL = Viewer.local()  # single-user: these sessions belong to no account
 
 
 def play(data: Path) -> tuple[str, str, str]:
@@ -39,7 +42,7 @@ def play(data: Path) -> tuple[str, str, str]:
     finished = ""
     for round_ in range(3):
         interview = services.new_interview(
-            "backend-developer", Level.MID, "phone-screen", profile="alex"
+            "backend-developer", Level.MID, "phone-screen", profile="alex", viewer=LOCAL
         )
         interview.start()
         i = 0
@@ -52,7 +55,9 @@ def play(data: Path) -> tuple[str, str, str]:
         interview.handle("How does your team handle on-call?")
         interview.handle("no")
         finished = interview.session.id
-    live = services.new_interview("backend-developer", Level.SENIOR, "mixed", profile="alex")
+    live = services.new_interview(
+        "backend-developer", Level.SENIOR, "mixed", profile="alex", viewer=LOCAL
+    )
     live.start()
     q = corpus[live.session.active.question_id]  # type: ignore[union-attr]
     live.handle(". ".join(q.reference_answer.split(". ")[:2]) + ".")
@@ -72,7 +77,9 @@ def play_review(data: Path) -> None:
     corpus = services.corpus.by_id()
     given: dict[str, float] = {}  # item key -> share of the reference answer given
     for round_, profile in enumerate(["ana", "ben", "chen", "dev"]):
-        interview = services.new_interview("backend-developer", Level.MID, "phone-screen", profile)
+        interview = services.new_interview(
+            "backend-developer", Level.MID, "phone-screen", profile, viewer=LOCAL
+        )
         interview.start()
         i = 0
         while interview.session.active is not None:

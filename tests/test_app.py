@@ -352,3 +352,21 @@ def test_model_page_qualifies_the_configured_model(
     assert list(table.index) == ["partial", "injecting", "all"]
     assert table.loc["all", "asked what was retrieved"] == "100%"
     assert not any("sk-model-page-secret" in m.value for m in at.markdown)
+
+
+def test_a_message_whose_run_was_cut_short_goes_back_in_the_box() -> None:
+    """Streamlit cuts a run short for a newer request (a click, a second message): a message
+    the input's callback kept but no run handed over is given back, never dropped."""
+    from interviewer.web.interview_page import TAB, Tab
+
+    at = _start(_app())
+    cut = "An answer whose run was cut short before it was handed over."
+    at.session_state[TAB] = Tab(unsent=[cut])  # as the input's on_submit callback kept it
+    at.chat_input[0].set_value("The message that came right after it.")
+    at.run()
+    assert not at.exception, at.exception
+    shown = [t.value for t in at.text]
+    assert "The message that came right after it." in shown and cut not in shown
+    assert any("came in right after it" in w.value for w in at.warning), at.warning
+    box = at.chat_input[0].proto
+    assert box.set_value and box.value == cut

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from factories import LOCAL, shipped_settings
 
-from interviewer.domain import Flag, Level, Phase, Speaker, TurnKind
+from interviewer.domain import Flag, Level, Phase, Session, Speaker, TurnKind
 from interviewer.embeddings import MiniLMEmbeddings
 from interviewer.engine import Interview, parse_command
 from interviewer.report import build_report, to_json, to_markdown
@@ -320,13 +320,16 @@ def test_runner_refuses_a_stale_copy_and_stores_nothing(services: Services) -> N
     assert "This window's answer." not in texts and "The other window's answer." in texts
 
 
-def test_runner_reports_a_failure_and_whether_the_words_were_saved(services: Services) -> None:
+def test_runner_reports_a_failure_and_whether_the_words_were_saved(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     interview = _new(services)
 
     def broken(*_: object) -> None:
         raise RuntimeError("scorer exploded")
 
-    interview.scorer.score = broken  # type: ignore[method-assign]
+    # undone afterwards: the offline scorer is shared by every interview of the pack
+    monkeypatch.setattr(interview.scorer, "score", broken)
     runner, held = _held_runner()
     sub = runner.submit(
         interview, "An answer the scorer cannot take.", len(interview.session.turns)
@@ -334,4 +337,37 @@ def test_runner_reports_a_failure_and_whether_the_words_were_saved(services: Ser
     held.pop()()
     assert sub.outcome is Outcome.FAILED and "RuntimeError" in sub.reason
     assert sub.stored  # saved before scoring: a reload answers it
+    assert runner.in_flight(interview.session.id) is None
+
+
+@pytest.mark.parametrize("fail_at", [1, 2])
+def test_runner_when_the_database_goes_away(services: Services, fail_at: int) -> None:
+    """The database down at the first save (the candidate's words): refused, the text goes
+    back; down at the second (the reply): the words are stored and a reload finishes it."""
+    from interviewer.store import StoreUnavailableError
+    from interviewer.turn_runner import REPLY_UNSAVED, UNREACHABLE
+
+    interview = _new(services)
+    saves: list[int] = []
+    save = interview.persist
+
+    def flaky(session: Session) -> None:
+        saves.append(1)
+        if len(saves) == fail_at:
+            raise StoreUnavailableError("connection refused")
+        save(session)
+
+    interview.persist = flaky
+    runner, held = _held_runner()
+    sub = runner.submit(interview, "An answer while the database restarts.", None)
+    held.pop()()
+    stored = services.store.load(interview.session.id)
+    answers = [t.text for t in stored.turns if t.speaker is Speaker.CANDIDATE]
+    if fail_at == 1:
+        assert (sub.outcome, sub.reason, sub.stored) == (Outcome.REFUSED, UNREACHABLE, False)
+        assert answers == []
+    else:
+        assert (sub.outcome, sub.reason, sub.stored) == (Outcome.FAILED, REPLY_UNSAVED, True)
+        assert answers == ["An answer while the database restarts."]
+        assert stored.turns[-1].speaker is Speaker.CANDIDATE  # a reload resumes from here
     assert runner.in_flight(interview.session.id) is None

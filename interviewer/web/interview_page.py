@@ -6,6 +6,7 @@ interview from the store; nothing about an interview is kept in server memory be
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -16,7 +17,8 @@ from interviewer.errors import InterviewerError
 from interviewer.packs import Pack
 from interviewer.redact import redact_url
 from interviewer.services import Services, may_answer
-from interviewer.turn_runner import Outcome, Submission, TurnRunner
+from interviewer.store import StoreUnavailableError
+from interviewer.turn_runner import UNREACHABLE, Outcome, Submission, TurnRunner
 from interviewer.untrusted import model_markdown, plain_markdown
 from interviewer.web.auth import viewer
 from interviewer.web.report_view import show_report
@@ -144,14 +146,16 @@ def _elapsed(started_at: str) -> str:
     return f"{minutes} min"
 
 
-def transcript(interview: Interview, coaching: bool) -> None:
-    """Every turn so far, as chat messages; notices inline; scores if coaching."""
-    scores = interview.session.scores
+def transcript(interview: Interview, coaching: bool, upto: int | None = None) -> None:
+    """Every turn so far (the first ``upto``), as chat messages; notices inline; scores if
+    coaching."""
+    scores = dict(interview.session.scores)
+    turns = interview.session.turns[:upto]
     last_answer: dict[str, int] = {}
-    for i, turn in enumerate(interview.session.turns):
+    for i, turn in enumerate(turns):
         if turn.kind is TurnKind.ANSWER and turn.question_id:
             last_answer[turn.question_id] = i
-    for i, turn in enumerate(interview.session.turns):
+    for i, turn in enumerate(turns):
         if turn.speaker is Speaker.SYSTEM:
             st.info(plain_markdown(turn.text), icon=":material/info:")
             continue
@@ -195,47 +199,95 @@ def _header(interview: Interview) -> None:
     )
 
 
-MINE = "submission"  # this tab's latest submission and whether it was typed (not a command)
+TAB = "tab"  # this tab's messages on their way (a Tab)
 NOTICE = "submission-notice"  # what the candidate was last told about a message not used
+NOTICE_FOR = "submission-notice-session"  # the interview that notice is about
 INPUT_GENERATION = "input-generation"  # bumped to draw a new input holding a refused text
 RESTORE = "submission-restore"  # that text, until the candidate sends something
+CUT_SHORT = (
+    "Your message was not sent: a click or another message came in right after it, before it "
+    "could be taken."
+)
+
+
+@dataclass
+class Tab:
+    """This tab's messages on their way, in a plain object fetched once per run.
+
+    Streamlit cuts a run short for a newer request (a click, a second message) at any
+    ``st.session_state`` access or drawing call, never inside plain Python code; so what must
+    not be lost between taking a message and handing it over lives here, not in session state.
+    """
+
+    unsent: list[str] = field(default_factory=list)  # typed, not handed over yet
+    mine: tuple[Submission, bool] | None = None  # the latest submission; was it typed
+    fresh: bool = False  # this run put a text back in the box: a new message keeps it there
+
+
+def _tab() -> Tab:
+    tab = st.session_state.get(TAB)
+    if not isinstance(tab, Tab):
+        tab = Tab()
+        st.session_state[TAB] = tab
+    return tab
 
 
 def _input_key() -> str:
     return f"chat-input-{st.session_state.get(INPUT_GENERATION, 0)}"
 
 
-def chat(interview: Interview, runner: TurnRunner) -> None:
+def chat(
+    interview: Interview,
+    runner: TurnRunner,
+    typed: str | None,
+    carried: str,
+    tab: Tab,
+    cut_short: list[str],
+) -> None:
     """The running interview. Every message ends up stored, or refused on screen with its text
-    given back; replies are produced by ``runner`` off this thread and followed here."""
+    given back; replies are produced by ``runner`` off this thread and followed here.
+
+    ``typed`` is the message this run carries, read from the input before the interview was
+    loaded, and it is handed to ``runner`` before anything is drawn: Streamlit cuts a run short
+    for a newer rerun request (a click, a second message) at a drawing call or a session-state
+    access, and a message whose run was cut short before the hand-over would be gone without a
+    word. ``cut_short`` are such messages (kept by the input's callback in ``tab``): they go
+    back into the box.
+    """
     session = interview.session
-    header = st.container()
-    token = len(session.turns)
+    token = len(session.turns)  # what this run shows: the transcript as loaded
     seen_key = f"seen-{session.id}"
     seen = st.session_state.get(seen_key)  # how many turns this tab showed last time
-    carried = _outcome_of_last_submission(session.id)  # before the input: may refill it
-    typed = st.chat_input(
-        "Type your answer (or hint, skip, repeat, end)", key=_input_key(), submit_mode="disable"
-    )
     clicked, stale = _clicked_commands(token)
-    transcript(interview, bool(st.session_state.get("coaching", False)))
-    if carried:
+    pending = typed if typed is not None else clicked
+    sub: Submission | None = None
+    if pending is not None:
+        # Plain Python from here to the runner: nothing can cut in between.
+        if typed is not None and tab.unsent and tab.unsent[-1] == typed:
+            tab.unsent.pop()
+        sub = runner.submit(interview, pending, seen)
+        tab.mine = (sub, typed is not None)
+        if not tab.fresh:  # the candidate sent this instead of the text put back earlier
+            st.session_state.pop(NOTICE, None)
+            st.session_state.pop(RESTORE, None)
+    if cut_short:
+        _give_back(session.id, cut_short, CUT_SHORT)
+        del tab.unsent[: len(cut_short)]  # only once they are back in the box
+    refused = sub is not None and sub.outcome is Outcome.REFUSED
+    if refused or (pending is None and cut_short):
+        st.rerun()  # the next run says why and puts the text back in the box
+    header = st.container()
+    transcript(interview, bool(st.session_state.get("coaching", False)), upto=token)
+    if carried and pending is None:  # about an earlier message: gone once another is sent
         st.warning(plain_markdown(carried), icon=":material/warning:")
     for command in stale:
         st.warning(
             f"'{command}' was not used: the interview had moved on when it arrived.",
             icon=":material/warning:",
         )
-    pending = typed if typed is not None else clicked
     running = runner.in_flight(session.id)
-    last = session.turns[-1] if session.turns else None
-    if pending is not None:
-        st.session_state.pop(NOTICE, None)
-        st.session_state.pop(RESTORE, None)
-        sub = runner.submit(interview, pending, seen)
-        st.session_state[MINE] = (sub, typed is not None)
-        if sub.outcome is Outcome.REFUSED:
-            st.rerun()  # the next run says why and puts the text back in the box
+    last = session.turns[token - 1] if token else None
+    if sub is not None and pending is not None:
         _follow(sub, session, show_words=bool(pending.strip()))
     elif running is not None:
         _follow(running, session, show_words=not _already_shown(running, session))
@@ -249,36 +301,71 @@ def chat(interview: Interview, runner: TurnRunner) -> None:
     _command_buttons(session, disabled=False)
 
 
-def _outcome_of_last_submission(session_id: str, ended: bool = False) -> str:
+def _outcome_of_last_submission(session_id: str, tab: Tab, ended: bool = False) -> str:
     """What to tell the candidate about this tab's last message; a refused text goes back into
     the input once (this must run before the input is drawn). The words stay on screen until
     the candidate sends something else, whatever reruns come in between."""
-    mine = st.session_state.get(MINE)
-    if mine is None or mine[0].session_id != session_id:
-        return ""
-    sub, typed = mine
-    if sub.finished and not sub.reported:
-        sub.reported = True
+    sub, typed = tab.mine if tab.mine is not None else (None, False)
+    tab.fresh = False
+    if sub is not None and sub.session_id == session_id and sub.finished and not sub.reported:
         if ended and typed and not sub.stored and sub.text.strip():
-            st.session_state[NOTICE] = (
-                f"This interview has ended, so your last message was not used: {sub.text}"
+            _notice(
+                session_id,
+                f"This interview has ended, so your last message was not used: {sub.text}",
             )
         elif typed and not sub.stored and sub.text.strip():
-            # A new input widget, created holding the text: an input that already exists
-            # may have cleared itself after the send, after the text was put back.
-            st.session_state[INPUT_GENERATION] = st.session_state.get(INPUT_GENERATION, 0) + 1
-            st.session_state[RESTORE] = sub.text
-            st.session_state[NOTICE] = (
-                f"{sub.reason} It is back in the box below: send it again if you still want to."
-            )
+            _give_back(session_id, [sub.text], sub.reason)
+            tab.fresh = True
         elif sub.outcome is not Outcome.HANDLED:
-            st.session_state[NOTICE] = sub.reason
+            _notice(session_id, sub.reason)
+        sub.reported = True  # only now: a run cut short above does this again next time
+    if st.session_state.get(NOTICE_FOR) != session_id:
+        return ""  # what was said concerns another interview
     if RESTORE in st.session_state and not st.session_state.get(_input_key()):
         # Pushed on every run until the candidate sends something (not in the run that
         # carries a new message): the browser may redraw the input from scratch on a later run.
         st.session_state[_input_key()] = st.session_state[RESTORE]
     notice: str = st.session_state.get(NOTICE, "")
     return notice
+
+
+def _notice(session_id: str, text: str) -> None:
+    """What to tell the candidate about a message of this interview that was not used."""
+    st.session_state[NOTICE] = text
+    st.session_state[NOTICE_FOR] = session_id
+
+
+def _give_back(session_id: str, texts: list[str], reason: str) -> None:
+    """Put messages that were not used back into the input (after any text already waiting
+    there), with the reason; a new input widget is drawn holding them."""
+    waiting = st.session_state.get(RESTORE) or ""
+    texts = [t for t in texts if t.strip() and t not in waiting.split("\n\n")]
+    if not texts:
+        return
+    st.session_state[RESTORE] = "\n\n".join([*([waiting] if waiting else []), *texts])
+    # A new input widget, created holding the text: an input that already exists may have
+    # cleared itself after the send, after the text was put back.
+    st.session_state[INPUT_GENERATION] = st.session_state.get(INPUT_GENERATION, 0) + 1
+    _notice(
+        session_id, f"{reason} It is back in the box below: send it again if you still want to."
+    )
+
+
+def _keep_unsent(key: str) -> None:
+    """The input's on_submit callback: it runs before the page's code, so a message is kept
+    here until a run hands it over, even when its own run is cut short first."""
+    text = st.session_state.get(key)
+    if isinstance(text, str):
+        _tab().unsent.append(text)
+
+
+def _cut_short(tab: Tab, typed: str | None) -> list[str]:
+    """Messages typed in runs that were cut short before handing them over (this run's own
+    message, ``typed``, is not one of them)."""
+    unsent = list(tab.unsent)
+    if typed is not None and unsent and unsent[-1] == typed:
+        unsent.pop()
+    return unsent
 
 
 def _clicked_commands(token: int) -> tuple[str | None, list[str]]:
@@ -344,6 +431,9 @@ def interview_page() -> None:
     guarded(_interview_page)
 
 
+ENDED_SEEN = "ended-sessions"  # the sessions this tab has seen ended (for the input's wording)
+
+
 def _interview_page() -> None:
     services = _services()
     session_id = st.query_params.get("session")
@@ -354,26 +444,54 @@ def _interview_page() -> None:
     if not session_id:
         setup(services)
         return
+    tab = _tab()
+    seen_ended: set[str] = st.session_state.setdefault(ENDED_SEEN, set())
+    was_ended = session_id in seen_ended
+    carried = _outcome_of_last_submission(session_id, tab, ended=was_ended)  # may refill it
+    # The input comes first, before the interview is read, and chat() hands its message over
+    # before drawing anything else: the window in which a newer request can cut this run
+    # short with the message not taken is as small as it can be, and a message caught in it
+    # stays in ``tab.unsent`` for the next run to give back.
+    typed = _message_input(ended=was_ended)
+    cut_short = _cut_short(tab, typed)
     try:
         interview = services.open_interview(session_id, viewer=viewer())
+    except StoreUnavailableError as exc:
+        unsent = "\n\n".join([*cut_short, *([typed] if typed else [])])
+        tab.unsent.clear()
+        _database_down(exc, session_id, unsent or None, carried, tab)
+        return
     except InterviewerError as exc:
         st.error(plain_markdown(str(exc)))  # it quotes the URL's session value
+        for text in [*cut_short, *([typed] if typed else [])]:
+            st.warning(plain_markdown(f"Your message was not used: {text}"))
+        tab.unsent.clear()
         if st.button("Start a new interview"):
             st.query_params.clear()
             st.rerun()
         return
     runner = services.turns
     if not may_answer(viewer(), interview.session):
+        for text in [*cut_short, *([typed] if typed else [])]:
+            st.warning(plain_markdown(f"Only the candidate can answer; not sent: {text}"))
+        tab.unsent.clear()
         _read_only(services, interview)
         return
     if interview.session.phase is Phase.DONE and runner.in_flight(session_id) is None:
-        _ended_input()
+        if not was_ended:
+            seen_ended.add(session_id)
+            if typed is None:
+                st.rerun()  # draw the input again, saying the interview has ended
+        late = "\n\n".join([*cut_short, *([typed] if typed else [])])
+        tab.unsent.clear()
+        _ended(late or None, carried)
         show_report(services.report(interview.session), interview)
         if st.button("Start another interview", type="primary"):
             st.query_params.clear()
             st.rerun()
         return
-    chat(interview, runner)
+    seen_ended.discard(session_id)
+    chat(interview, runner, typed, carried, tab, cut_short)
 
 
 def _read_only(services: Services, interview: Interview) -> None:
@@ -407,18 +525,59 @@ def _from_link(services: Services, code: str) -> None:
     st.rerun()
 
 
-def _ended_input() -> None:
-    """A message sent as the interview ended (from another tab, say) is named, not dropped.
+def _message_input(ended: bool) -> str | None:
+    """The chat input, and the message it carries in this run, if any.
 
-    The input stays enabled: a disabled widget hands the script no value, so a message sent
-    just before it was disabled would vanish without a word.
+    Once the interview has ended it stays enabled: a disabled widget hands the script no value,
+    so a message sent just before it was disabled would vanish without a word.
     """
-    carried = _outcome_of_last_submission(st.query_params.get("session", ""), ended=True)
-    late = st.chat_input("This interview has ended: start another one below", key=_input_key())
-    if late:
-        carried = f"This interview has ended, so your last message was not used: {late}"
+    key = _input_key()
+    if ended:
+        return st.chat_input(
+            "This interview has ended: start another one below",
+            key=key,
+            on_submit=_keep_unsent,
+            args=(key,),
+        )
+    return st.chat_input(
+        "Type your answer (or hint, skip, repeat, end)",
+        key=key,
+        submit_mode="disable",
+        on_submit=_keep_unsent,
+        args=(key,),
+    )
+
+
+def _ended(typed: str | None, carried: str) -> None:
+    """A message sent as the interview ended (from another tab, say) is named, not dropped."""
+    if typed:
+        carried = f"This interview has ended, so your last message was not used: {typed}"
     if carried:
         st.warning(plain_markdown(carried), icon=":material/warning:")
+
+
+DATABASE_DOWN = (
+    "Your interview is safe up to the last reply you saw, but the database that holds it "
+    "cannot be reached just now, so nothing can be sent or saved. Try again in a moment."
+)
+
+
+def _database_down(
+    exc: StoreUnavailableError, session_id: str, typed: str | None, carried: str, tab: Tab
+) -> None:
+    """The session database is down: say so, and keep what the candidate types.
+
+    A message sent meanwhile is refused like one that came too late: its text goes back into
+    the input, and stays there until the database answers again and the candidate sends it.
+    """
+    if typed:
+        tab.mine = (Submission.refused(session_id, typed, UNREACHABLE), True)
+        st.rerun()  # the next run says so and puts the text back in the box
+    st.warning(DATABASE_DOWN, icon=":material/cloud_off:")
+    if carried:
+        st.warning(plain_markdown(carried), icon=":material/warning:")
+    st.caption(f"For whoever runs this server: {plain_markdown(str(exc), inline=True)}")
+    st.button("Try again", icon=":material/refresh:")  # a click reruns the page
 
 
 def _services() -> Services:
