@@ -138,6 +138,12 @@ class Settings(BaseSettings):
         description="A person your identity provider signs in, with no account here yet, gets "
         "a candidate account; off: only invited people.",
     )
+    client_address_header: str | None = Field(
+        default=None,
+        description="The header your reverse proxy puts the browser's address in (such as "
+        "X-Forwarded-For or X-Real-IP), for the per-address sign-in limit; unset: the "
+        "connection's address (a proxy on another machine would then count as one client).",
+    )
     candidates_see_bank: bool = Field(
         default=True,
         description="With accounts on, candidates may browse the question bank (its key points "

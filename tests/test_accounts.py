@@ -512,3 +512,13 @@ def test_a_reviewer_or_admin_reads_an_interview_but_cannot_answer_in_it(team: Te
     mine = svc.open_interview(team.practice, viewer=team.ana)
     mine.handle("My own answer.")
     assert len(svc.store.load(team.practice, viewer=team.ana).turns) > before
+
+
+def test_the_client_address_is_the_entry_the_proxy_added() -> None:
+    from interviewer.web.auth import address_from
+
+    # A browser can send its own X-Forwarded-For; the proxy appends the address it saw.
+    assert address_from("6.6.6.6, 203.0.113.7", "10.0.0.2") == "203.0.113.7"
+    assert address_from("203.0.113.7", None) == "203.0.113.7"
+    assert address_from(None, "10.0.0.2") == "10.0.0.2"
+    assert address_from("  ", None) is None

@@ -118,6 +118,23 @@ def _password_user(accounts: Accounts) -> User | None:
     return user
 
 
+def client_address(accounts: Accounts) -> str | None:
+    """The browser's address, for the per-address sign-in limit: the last entry of the header
+    the proxy sets (``client_address_header``; earlier entries are the browser's own claims), else
+    the connection's address (None through a proxy on the same machine: no per-address limit)."""
+    header = accounts.settings.client_address_header
+    value = st.context.headers.get(header) if header else None
+    return address_from(value if isinstance(value, str) else None, st.context.ip_address)
+
+
+def address_from(forwarded: str | None, connection: str | None) -> str | None:
+    """The last entry of a forwarding header (the one the proxy added), else the connection's
+    address."""
+    if forwarded and forwarded.strip():
+        return forwarded.split(",")[-1].strip()[:64] or connection
+    return connection
+
+
 def _sso_user(accounts: Accounts) -> User | None:
     """The account of the person Streamlit's single sign-on signed in, while that sign-in is
     within ``session_hours``; a sign-on that started from an interview link comes back to it
@@ -323,7 +340,7 @@ def _sign_in_form(accounts: Accounts) -> None:
         if not st.form_submit_button("Sign in", type="primary"):
             return
     try:
-        _, token = accounts.sign_in(email, password, st.context.ip_address)
+        _, token = accounts.sign_in(email, password, client_address(accounts))
     except InterviewerError as exc:
         st.error(plain_markdown(str(exc)))
         return
