@@ -474,31 +474,10 @@ def test_users_and_links_from_the_command_line(
     assert "No account for nobody@example.com" in cli_error(
         monkeypatch, capsys, "users", "disable", "nobody@example.com"
     )
-    assert "no format 'lunch'" in cli_error(
-        monkeypatch,
-        capsys,
-        "links",
-        "create",
-        "--pack",
-        "backend-developer",
-        "--level",
-        "mid",
-        "--format",
-        "lunch",
-    )
+    create = ["links", "create", "--pack", "backend-developer", "--level", "mid", "--format"]
+    assert "no format 'lunch'" in cli_error(monkeypatch, capsys, *create, "lunch")
     assert "Not in the question bank: nope" in cli_error(
-        monkeypatch,
-        capsys,
-        "links",
-        "create",
-        "--pack",
-        "backend-developer",
-        "--level",
-        "mid",
-        "--format",
-        "phone-screen",
-        "--questions",
-        "nope",
+        monkeypatch, capsys, *create, "phone-screen", "--questions", "nope"
     )
 
 

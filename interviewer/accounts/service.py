@@ -35,6 +35,14 @@ class AccountError(InterviewerError):
     person may know)."""
 
 
+def _checked(normalise: Callable[[str], str], raw: str) -> str:
+    """``normalise(raw)``, its ValueError as an `AccountError` (an email, a team id)."""
+    try:
+        return normalise(raw)
+    except ValueError as exc:
+        raise AccountError(f"{exc}.") from None
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
@@ -231,10 +239,7 @@ class Accounts:
 
     @staticmethod
     def _email(raw: str) -> str:
-        try:
-            return normal_email(raw)
-        except ValueError as exc:
-            raise AccountError(f"{exc}.") from None
+        return _checked(normal_email, raw)
 
     # --- administration -------------------------------------------------------------------
 
@@ -362,10 +367,7 @@ class Accounts:
 
     @staticmethod
     def _team(raw: str) -> str:
-        try:
-            return team_id(raw)
-        except ValueError as exc:
-            raise AccountError(f"{exc}.") from None
+        return _checked(team_id, raw)
 
     # --- interview links ------------------------------------------------------------------
 
