@@ -361,7 +361,7 @@ def test_runner_when_the_database_goes_away(services: Services, fail_at: int) ->
     runner, held = _held_runner()
     sub = runner.submit(interview, "An answer while the database restarts.", None)
     held.pop()()
-    stored = services.store.load(interview.session.id)
+    stored = services.store.load(interview.session.id, viewer=LOCAL)
     answers = [t.text for t in stored.turns if t.speaker is Speaker.CANDIDATE]
     if fail_at == 1:
         assert (sub.outcome, sub.reason, sub.stored) == (Outcome.REFUSED, UNREACHABLE, False)
