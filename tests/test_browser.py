@@ -224,7 +224,7 @@ def test_two_tabs_submitting_at_once_keep_the_session_whole(server: str, tmp_pat
         _settle(two)
         tabs = (one, two)
         sent: list[tuple[int, str]] = []
-        for round_ in range(12):
+        for round_ in range(8):
             texts = [
                 f"Round {round_} from tab {i}: I would shard by customer id and cache reads."
                 for i in (1, 2)
@@ -249,7 +249,7 @@ def test_two_tabs_submitting_at_once_keep_the_session_whole(server: str, tmp_pat
             for tab in tabs:
                 _no_error_shown(tab)
         browser.close()
-    assert len(sent) >= 12  # at least one tab could send in every round
+    assert len(sent) >= 8  # at least one tab could send in every round
     # The turns table, the saved state and the report tell the same story.
     session = SessionStore.for_data_dir(tmp_path / "data").load(session_id, viewer=LOCAL)
     rows = _turn_rows(tmp_path / "data", session_id)

@@ -109,7 +109,7 @@ def test_dropped_numbers_and_named_terms_are_found() -> None:
 def test_the_prepared_question_passes_every_check(
     guard: ReplyGuard, questions: dict[str, Question]
 ) -> None:
-    for q in list(questions.values())[:40]:
+    for q in list(questions.values())[::20]:  # every 20th: `eval guards` checks them all
         checks = guard.check_ask(f"Let's move on to the next question. {q.question}", q)
         assert all(c.passed for c in checks), (q.id, [c for c in checks if not c.passed])
 
@@ -148,7 +148,7 @@ def test_the_curated_follow_ups_pass_as_a_models_follow_up(
     guard: ReplyGuard, questions: dict[str, Question]
 ) -> None:
     stopped = []
-    qs = [q for q in questions.values() if q.follow_ups][:60]
+    qs = [q for q in questions.values() if q.follow_ups][::14]  # `eval guards`: all of them
     for q in qs:
         for f in q.follow_ups:
             checks = guard.check_follow_up(f"Interesting. {f.text}", q, f)
