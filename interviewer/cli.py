@@ -327,11 +327,7 @@ def sessions_list(
     from interviewer.store import SessionStore
 
     settings = _settings()
-    store = (
-        SessionStore(settings.database_url)
-        if settings.database_url
-        else SessionStore.for_data_dir(settings.data_dir)
-    )
+    store = SessionStore.from_settings(settings.database_url, settings.data_dir)
     _notices(store.take_notices())
     rows = store.list_sessions(profile, limit, viewer=LOCAL)
     if as_json:

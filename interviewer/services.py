@@ -110,9 +110,8 @@ class Services:
     def store(self) -> SessionStore:
         """The session store (opened and migrated on first use)."""
         if self._store is None:
-            url = self.settings.database_url
-            self._store = (
-                SessionStore(url) if url else SessionStore.for_data_dir(self.settings.data_dir)
+            self._store = SessionStore.from_settings(
+                self.settings.database_url, self.settings.data_dir
             )
         return self._store
 

@@ -409,6 +409,11 @@ class SessionStore:
         return notices
 
     @classmethod
+    def from_settings(cls, database_url: str | None, data_dir: Path) -> SessionStore:
+        """The configured database, else the default SQLite file in the data directory."""
+        return cls(database_url) if database_url else cls.for_data_dir(data_dir)
+
+    @classmethod
     def for_data_dir(cls, data_dir: Path) -> SessionStore:
         """The default SQLite file in the data directory."""
         return cls(f"sqlite:///{data_dir / 'sessions.db'}")

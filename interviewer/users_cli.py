@@ -38,8 +38,7 @@ def _accounts() -> Accounts:
     from interviewer.store import SessionStore
 
     settings = Settings()
-    url = settings.database_url
-    store = SessionStore(url) if url else SessionStore.for_data_dir(settings.data_dir)
+    store = SessionStore.from_settings(settings.database_url, settings.data_dir)
     return Accounts(AccountStore(store), settings)
 
 

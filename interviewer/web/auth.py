@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import streamlit as st
 from streamlit.errors import StreamlitAuthError
 
-from interviewer.accounts.access import Viewer
+from interviewer.accounts.access import Role, Viewer
 from interviewer.accounts.records import User
 from interviewer.accounts.service import AccountError, Accounts
 from interviewer.errors import InterviewerError
@@ -47,6 +47,21 @@ def viewer() -> Viewer:
     """Who the current page acts for (set by `gate`; single-user mode: the local viewer)."""
     current = st.session_state.get(VIEWER)
     return current if isinstance(current, Viewer) else Viewer.local()
+
+
+def allowed(role: Role) -> bool:
+    """True when the current person has ``role``'s rights; else the page's one refusal is shown
+    (every restricted page checks again, whatever the navigation offered)."""
+    who = viewer()
+    if who.can(role):
+        return True
+    needed = "reviewers and admins" if role is Role.REVIEWER else "admins"
+    st.error(
+        f"This page is for {needed}. You are signed in as a {who.role.value}: ask an admin "
+        "if you need it.",
+        icon=":material/block:",
+    )
+    return False
 
 
 def gate() -> Viewer | None:

@@ -15,7 +15,7 @@ from interviewer.errors import InterviewerError
 from interviewer.services import Services
 from interviewer.store import SessionRow
 from interviewer.untrusted import plain_markdown
-from interviewer.web.auth import viewer
+from interviewer.web.auth import allowed, viewer
 from interviewer.web.resources import guarded, services
 
 NEW_LINK = "links-new"  # session state: the URL of the link just made (shown once)
@@ -37,8 +37,7 @@ def base_url(svc: Services) -> str:
 def _links() -> None:
     svc, who = services(), viewer()
     st.title("Interview links")
-    if not who.can(Role.REVIEWER):
-        st.error("This page is for reviewers and admins.")
+    if not allowed(Role.REVIEWER):
         return
     st.caption(
         "A link fixes the pack, level and format (and, if you like, a job description, the "

@@ -10,7 +10,7 @@ from interviewer.domain import Level
 from interviewer.evals.qualify import Behaviour, Qualification, qualify_model, to_markdown
 from interviewer.redact import redact_url
 from interviewer.untrusted import plain_markdown
-from interviewer.web.auth import viewer
+from interviewer.web.auth import allowed
 from interviewer.web.resources import guarded, services
 
 _VERDICT_STYLE = {"fit": st.success, "fit with guards": st.warning, "unfit": st.error}
@@ -63,8 +63,7 @@ def _render() -> None:
     svc = services()
     settings = svc.settings
     st.title("Model")
-    if not viewer().can(Role.ADMIN):
-        st.error("This page is for admins.")
+    if not allowed(Role.ADMIN):
         return
     if not settings.model:
         st.info(

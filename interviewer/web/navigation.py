@@ -44,32 +44,15 @@ def pages_for(viewer: Viewer, candidates_see_bank: bool = True) -> list[Any]:
     for title, path, icon, page, role, accounts_only in RESTRICTED:
         if accounts_only and viewer.is_local:
             continue
-        if viewer.can(role):
-            pages.append(st.Page(page, title=title, url_path=path, icon=icon))
-        else:
-            pages.append(
-                st.Page(
-                    _refusal(title, role, viewer),
-                    title=title,
-                    url_path=path,
-                    icon=icon,
-                    visibility="hidden",
-                )
+        # A page the role may not use stays reachable by its address, out of the menu, and
+        # refuses there itself (`auth.allowed`): no silent fallback to the interview page.
+        pages.append(
+            st.Page(
+                page,
+                title=title,
+                url_path=path,
+                icon=icon,
+                visibility="visible" if viewer.can(role) else "hidden",
             )
-    return pages
-
-
-def _refusal(title: str, role: Role, viewer: Viewer) -> Callable[[], None]:
-    """A page that only says who ``title`` is for (none of that page's code runs)."""
-    who = "reviewers and admins" if role is Role.REVIEWER else "admins"
-
-    def refused() -> None:
-        st.title(title)
-        st.error(
-            f"This page is for {who}. You are signed in as a {viewer.role.value}: ask an admin "
-            "if you need it.",
-            icon=":material/block:",
         )
-
-    refused.__name__ = f"refused_{title.lower()}"  # Streamlit names a page by its function
-    return refused
+    return pages

@@ -32,7 +32,7 @@ from interviewer.review.queue import MAX_SESSIONS, Filters, ReviewItem
 from interviewer.review.service import DEFAULT_PACK, INTERVIEWS, Review
 from interviewer.services import Services
 from interviewer.untrusted import model_markdown, plain_markdown
-from interviewer.web.auth import viewer
+from interviewer.web.auth import allowed, viewer
 from interviewer.web.charts import agreement_chart
 from interviewer.web.resources import guarded, services
 
@@ -57,8 +57,7 @@ def review_page() -> None:
 def _render() -> None:
     svc = services()
     st.title("Review")
-    if not viewer().can(Role.REVIEWER):
-        st.error("This page is for reviewers and admins.")
+    if not allowed(Role.REVIEWER):
         return
     st.caption(
         "Grade real answers against the pack's rubric, then see how graders agree with each "

@@ -9,7 +9,7 @@ from interviewer.accounts.records import DEFAULT_TEAM, User
 from interviewer.errors import InterviewerError
 from interviewer.services import Services
 from interviewer.untrusted import plain_markdown
-from interviewer.web.auth import viewer
+from interviewer.web.auth import allowed, viewer
 from interviewer.web.links_page import base_url
 from interviewer.web.resources import guarded, services
 
@@ -25,8 +25,7 @@ def team_page() -> None:
 def _people() -> None:
     svc, who = services(), viewer()
     st.title("People")
-    if not who.can(Role.ADMIN):
-        st.error("This page is for admins.")
+    if not allowed(Role.ADMIN):
         return
     message = st.session_state.pop(MESSAGE, None)
     if message:
