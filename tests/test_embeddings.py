@@ -63,3 +63,22 @@ def test_openai_embeddings_are_selectable() -> None:
     )
     assert isinstance(chosen, OpenAIEmbeddings)
     assert chosen.check_embedding_ctx_length is False
+
+
+def test_embedding_imports_neither_pytorch_nor_transformers(embeddings: MiniLMEmbeddings) -> None:
+    """Once exported, the ONNX model runs on its own: every app server and command that embeds
+    is spared the four-second PyTorch import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from interviewer.embeddings import MiniLMEmbeddings\n"
+        f"e = MiniLMEmbeddings(Path({str(embeddings.cache_dir)!r}))\n"
+        "assert len(e.embed_query('ping')) == 384 and e.backend == 'onnx'\n"
+        "print(sorted({'torch', 'transformers', 'sentence_transformers'} & set(sys.modules)))\n"
+    )
+    embeddings.embed_query("ping")  # the export exists
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
