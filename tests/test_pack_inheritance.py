@@ -349,7 +349,7 @@ def test_an_edited_pack_is_picked_up_by_the_next_interview(
 def test_eval_compare_across_two_pack_versions(tmp_path: Path) -> None:
     data = PROJECT_ROOT / "evals" / "datasets" / "backend-v1.jsonl"
     small = tmp_path / "small.jsonl"
-    small.write_text("\n".join(data.read_text().splitlines()[:31]) + "\n")
+    small.write_text("\n".join(data.read_text().splitlines()[:13]) + "\n")
     runs = {}
     for pack_id in ("backend-developer", "backend-onsite"):
         runs[pack_id] = tmp_path / pack_id
@@ -365,7 +365,7 @@ def test_eval_compare_across_two_pack_versions(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "backend-developer 1.0.0" in result.output and "backend-onsite 1.0.0" in result.output
-    assert "paired on 30 shared items" in result.output
+    assert "paired on 12 shared items" in result.output
 
 
 def test_validate_checks_every_format_against_the_questions_the_pack_can_ask(
