@@ -79,7 +79,10 @@ def setup(services: Services) -> None:
     catalog = services.catalog  # checked for edits once per render
     packs, problems = catalog.packs, catalog.problems
     if problems:
-        with st.expander(f"⚠️ {len(problems)} pack problem(s): some packs were not loaded"):
+        with st.expander(
+            f"{len(problems)} pack problem(s): some packs were not loaded",
+            icon=":material/warning:",
+        ):
             st.code("\n\n".join(problems), language=None)
     pack_id = st.selectbox("Interview pack", list(packs), format_func=lambda p: packs[p].spec.name)
     pack = packs[pack_id]

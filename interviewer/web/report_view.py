@@ -85,13 +85,13 @@ def show_report(report: Report, interview: Interview | None = None) -> None:
             if covered:
                 st.markdown("**Covered**")
                 for kp in covered:
-                    st.markdown(f"- ✅ {_safe(kp.text)}")
+                    st.markdown(f"- :green[:material/check_circle:] {_safe(kp.text)}")
                     if kp.evidence:
                         st.caption(f"You said: “{_safe(kp.evidence)}”")
             if missed:
                 st.markdown("**Missed**")
                 for kp in missed:
-                    st.markdown(f"- ⬜ {_safe(kp.text)}")
+                    st.markdown(f"- :gray[:material/radio_button_unchecked:] {_safe(kp.text)}")
             for flag in r.score.red_flags:
                 st.warning(f"Misconception to revisit: {_safe(flag)}")
             with st.expander("Model answer"):
