@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,3 +83,25 @@ def test_embedding_imports_neither_pytorch_nor_transformers(embeddings: MiniLMEm
     embeddings.embed_query("ping")  # the export exists
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_failed_export_falls_back_to_pytorch_with_the_same_vectors(
+    embeddings: MiniLMEmbeddings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import interviewer.embeddings as module
+
+    def broken(source: Path, target: Path) -> None:
+        raise RuntimeError("no space left on device")
+
+    monkeypatch.setattr(module, "_export_onnx", broken)
+    fallback = MiniLMEmbeddings(tmp_path / "fresh-cache")
+    texts = ["Explain optimistic locking.", "Tell me about a failure you owned."]
+    got = np.asarray(fallback.embed_documents(texts))
+    assert fallback.backend == "torch"
+    assert "embedding with PyTorch instead" in caplog.text
+    assert "no space left on device" in caplog.text
+    expected = np.asarray(embeddings.embed_documents(texts))
+    assert np.min(np.sum(expected * got, axis=1)) > 0.9999
