@@ -183,7 +183,7 @@ def _print_suite(title: str, figures: dict[str, float], targets: dict[str, float
 def main() -> None:
     """Run every size in its own process and print a table with ratios to the targets."""
     parser = argparse.ArgumentParser(description=__doc__)
-    suites = ["all", "index", "engine", "scoring", "browser", "load"]
+    suites = ["all", "index", "startup", "engine", "scoring", "browser", "load"]
     parser.add_argument("--suite", choices=suites, default="all")
     parser.add_argument("--sizes", default="corpus,10000")
     parser.add_argument("--queries", type=int, default=200)
@@ -197,6 +197,10 @@ def main() -> None:
         "browser": (
             "benchmarks.browser",
             "browser (headless Chromium, streamlit run on 127.0.0.1, offline)",
+        ),
+        "startup": (
+            "benchmarks.startup",
+            "process start (a fresh process: the app's imports and one embedding)",
         ),
         "engine": ("benchmarks.engine", "engine (offline, model loaded, phone screen, mid)"),
         "scoring": (
