@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ print(json.dumps({"dims": len(vector), "heavy": heavy, "peak_mb": peak_mb}))
 """
 
 
-def _one(env_cache: str) -> tuple[float, dict[str, object]]:
+def _one(env_cache: str) -> tuple[float, dict[str, Any]]:
     """One cold process: wall seconds to its exit, and what it printed."""
     env = dict(os.environ, INTERVIEWER_CACHE_DIR=env_cache)
     started = time.perf_counter()
@@ -50,8 +51,8 @@ def run(rounds: int = 7) -> dict[str, float]:
         for _ in range(rounds):
             seconds, out = _one(cache)
             times.append(seconds)
-            peaks.append(float(out["peak_mb"]))  # type: ignore[arg-type]
-            heavy += len(out["heavy"])  # type: ignore[arg-type]
+            peaks.append(float(out["peak_mb"]))
+            heavy += len(out["heavy"])
     return {
         "start_to_vector_p50_s": round(float(np.percentile(times, 50)), 3),
         "start_to_vector_p95_s": round(float(np.percentile(times, 95)), 3),
