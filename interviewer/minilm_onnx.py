@@ -45,12 +45,15 @@ class OnnxMiniLM:
 
         Texts are batched longest first, as sentence-transformers does, so a batch pads little.
         """
-        out = np.zeros((len(texts), 384), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out: NDArray[np.float32] | None = None
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            out[rows] = self._batch([texts[i] for i in rows])
-        return out
+            vectors = self._batch([texts[i] for i in rows])
+            if out is None:  # the model's own width (384 for all-MiniLM-L6-v2)
+                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[rows] = vectors
+        return out if out is not None else np.zeros((0, 384), dtype=np.float32)
 
     def _batch(self, texts: list[str]) -> NDArray[np.float32]:
         encoded = self.tokenizer.encode_batch(texts)
