@@ -105,3 +105,16 @@ def test_a_failed_export_falls_back_to_pytorch_with_the_same_vectors(
     assert "no space left on device" in caplog.text
     expected = np.asarray(embeddings.embed_documents(texts))
     assert np.min(np.sum(expected * got, axis=1)) > 0.9999
+
+
+def test_batched_vectors_keep_their_order_and_match_one_by_one(
+    embeddings: MiniLMEmbeddings,
+) -> None:
+    """Texts are batched longest first and padded within a batch: neither may change a vector
+    or its place."""
+    texts = [f"Question {i}: " + "why do indexes speed up reads? " * (i % 7) for i in range(70)]
+    together = np.asarray(embeddings.embed_documents(texts))
+    alone = np.asarray([embeddings.embed_query(t) for t in texts[::9]])
+    assert together.shape == (70, 384)
+    assert np.min(np.sum(together[::9] * alone, axis=1)) > 0.99999
+    assert np.max(np.sum(together[::9] * alone[::-1], axis=1)) < 0.99999  # order matters
