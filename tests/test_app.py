@@ -370,3 +370,15 @@ def test_a_message_whose_run_was_cut_short_goes_back_in_the_box() -> None:
     assert any("came in right after it" in w.value for w in at.warning), at.warning
     box = at.chat_input[0].proto
     assert box.set_value and box.value == cut
+
+
+def test_the_shipped_server_config_keeps_messages_under_load() -> None:
+    """Two runner settings the load benchmark found essential (benchmarks/README.md): with fast
+    reruns a saturated server dropped a double submit's first message before the page saw it,
+    and a full garbage collection after every run held the interpreter for every candidate."""
+    import tomllib
+
+    from interviewer.config import PROJECT_ROOT
+
+    config = tomllib.loads((PROJECT_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"] == {"postScriptGC": False, "fastReruns": False}
