@@ -6,6 +6,7 @@ interview from the store; nothing about an interview is kept in server memory be
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,6 +23,9 @@ from interviewer.turn_runner import UNREACHABLE, Outcome, Submission, TurnRunner
 from interviewer.untrusted import model_markdown, plain_markdown
 from interviewer.web.auth import viewer
 from interviewer.web.report_view import show_report
+
+REDRAW_S = 0.5
+"""How often a reply on its way is drawn again while nothing new has come in."""
 
 LEVELS = {
     Level.JUNIOR: "Fundamentals: what things are and when to use them.",
@@ -403,12 +407,16 @@ def _follow(sub: Submission, session: Session, show_words: bool) -> None:
         placeholder = st.empty()
     _command_buttons(session, disabled=True)
     shown: str | None = None
+    drawn_at = 0.0
     while True:
         done = sub.wait(0.05)
         text = sub.reply_so_far()
-        if text != shown:
+        # Drawn again at least every REDRAW_S even when unchanged: each drawing call is where
+        # Streamlit takes a click or a page change (fast reruns are off, .streamlit/config.toml),
+        # so a model slow to its first word does not hold them up.
+        if text != shown or time.monotonic() - drawn_at >= REDRAW_S:
             placeholder.markdown(model_markdown(text) or "…")
-            shown = text
+            shown, drawn_at = text, time.monotonic()
         if done:
             break
     st.rerun()
