@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from fake_llm import FakeLLM
     from playwright.sync_api import Page
 
 from factories import LOCAL
@@ -360,3 +361,54 @@ def test_a_second_grader_grades_five_answers_then_agrees_and_exports(
     run = ["eval", "run", "--dataset", str(export), "--out", str(tmp_path / "run")]
     result = CliRunner().invoke(app, [*run, "--robustness-sample", "0"])
     assert result.exit_code == 0, result.output
+
+
+def test_a_page_change_is_taken_while_a_slow_model_is_still_answering(
+    fake_llm: FakeLLM, tmp_path: Path, model_cache: Path
+) -> None:
+    """With Streamlit's fast reruns off (.streamlit/config.toml), a click is taken at the page's
+    next drawing call: the reply on its way is drawn again every half second, so a model that
+    takes seconds to answer does not hold up leaving the page."""
+    from playwright.sync_api import expect, sync_playwright
+
+    fake_llm.default = "What would you measure first, and how?"
+    port = free_port()
+    env = dict(
+        os.environ,
+        INTERVIEWER_DATA_DIR=str(tmp_path / "data"),
+        INTERVIEWER_CACHE_DIR=str(model_cache),
+        INTERVIEWER_MODEL="openai:fake-model",
+        INTERVIEWER_BASE_URL=fake_llm.base_url,
+        INTERVIEWER_API_KEY="sk-test",
+        INTERVIEWER_LLM_MAX_RETRIES="0",
+    )
+    proc = start_app(port, env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/_stcore/health", timeout=60, alive=lambda: proc.poll() is None)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            _start_interview(page, url)
+            fake_llm.latency = 5.0  # every model call from now on takes 5 s
+            before = len(fake_llm.requests)
+            box = page.get_by_placeholder("Type your answer").last
+            box.fill("I would look at the slow query log first, then at the plan.")
+            box.press("Enter")
+            expect(page.get_by_text("I would look at the slow query log first")).to_be_visible(
+                timeout=10_000
+            )
+            page.wait_for_timeout(1_000)  # the reply is on its way
+            asked = len(fake_llm.requests)
+            started = time.monotonic()
+            page.get_by_role("link", name="History").click()
+            expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=20_000)
+            waited = time.monotonic() - started
+            fake_llm.latency = 0.0
+            browser.close()
+    finally:
+        fake_llm.latency = 0.0
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert asked > before  # a model call for the answer was under way when the link was clicked
+    assert waited < 2.5, f"the page change waited {waited:.1f} s for the model"
