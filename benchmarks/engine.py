@@ -8,9 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from interviewer.accounts.access import Viewer
-
-LOCAL = Viewer.local()  # single-user: these sessions belong to no account
+from interviewer.accounts.access import LOCAL
 
 TARGETS = {"turn_p95_ms": 150.0, "start_p95_s": 2.0}
 

@@ -53,10 +53,8 @@ from urllib.parse import parse_qs
 
 import numpy as np
 
-from interviewer.accounts.access import Viewer
+from interviewer.accounts.access import LOCAL
 from interviewer.web.local import free_port, run_args, wait_for
-
-LOCAL = Viewer.local()  # single-user: these sessions belong to no account
 
 TARGETS = {"turn_p95_s@8": 1.0}  # and lost = 0, printed on its own line
 TICK = os.sysconf("SC_CLK_TCK")

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from interviewer.accounts.access import Viewer
+from interviewer.accounts.access import LOCAL  # the server's command line sees everything
 from interviewer.config import PROJECT_ROOT, Settings
 from interviewer.corpus import (
     Problem,
@@ -32,9 +32,6 @@ from interviewer.untrusted import terminal_markup as escape
 
 if TYPE_CHECKING:
     from interviewer.evals.datasets import Dataset
-
-#: The command line runs on the server and reads the database directly: it sees everything.
-LOCAL = Viewer.local()
 
 app = typer.Typer(
     help="Interviewer: practise mock interviews, offline or with any LLM.",

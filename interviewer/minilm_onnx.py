@@ -8,7 +8,6 @@ of CPU in every process that embeds: each app server, each `interviewer` command
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ class OnnxMiniLM:
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        tokenizer.enable_truncation(max_length=_max_tokens(folder, max_tokens))
+        tokenizer.enable_truncation(max_length=max_tokens)
         pad = tokenizer.token_to_id("[PAD]")
         tokenizer.enable_padding(pad_id=0 if pad is None else pad, pad_token="[PAD]")
         self.tokenizer = tokenizer
@@ -67,12 +66,3 @@ class OnnxMiniLM:
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return np.asarray(pooled / np.clip(norms, 1e-12, None), dtype=np.float32)
-
-
-def _max_tokens(folder: Path, default: int) -> int:
-    """The folder's own ``max_seq_length`` when it states one."""
-    try:
-        config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
-        return int(config.get("max_seq_length", default))
-    except (OSError, ValueError, TypeError):
-        return default

@@ -25,10 +25,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from interviewer.accounts.access import Viewer
+from interviewer.accounts.access import LOCAL
 from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, wait_for
-
-LOCAL = Viewer.local()  # single-user: these sessions belong to no account
 
 
 def play(data: Path) -> tuple[str, str, str]:

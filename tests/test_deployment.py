@@ -32,11 +32,9 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import create_engine, text
 
-from interviewer.accounts.access import Viewer
+from interviewer.accounts.access import LOCAL
 from interviewer.config import PROJECT_ROOT, Settings
 from interviewer.web.local import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, wait_for
-
-LOCAL = Viewer.local()  # single-user: these sessions belong to no account
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page

@@ -69,3 +69,7 @@ class Viewer:
         if self.role is Role.ADMIN:
             return "1 = 1", {}
         return "(team IS NULL OR team = :viewer_team)", {"viewer_team": self.team}
+
+
+LOCAL = Viewer.local()
+"""The single-user viewer, shared (a frozen value): the command line, scripts and benchmarks."""

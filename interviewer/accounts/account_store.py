@@ -237,14 +237,15 @@ class AccountStore:
             ).one()
         return int(row[0]), row[1]
 
-    def clear_failures(self, key: str, before: str | None = None) -> None:
-        """Forget a key's failures (after a successful sign-in), or every failure before a
-        time (housekeeping)."""
+    def clear_failures(self, key: str) -> None:
+        """Forget a key's failures (after a successful sign-in)."""
         with self.engine.begin() as conn:
-            if before is not None:
-                conn.execute(text("DELETE FROM sign_in_failures WHERE at <= :b"), {"b": before})
-            else:
-                conn.execute(text("DELETE FROM sign_in_failures WHERE key = :k"), {"k": key})
+            conn.execute(text("DELETE FROM sign_in_failures WHERE key = :k"), {"k": key})
+
+    def purge_failures(self, before: str) -> None:
+        """Forget every failure up to ``before`` (housekeeping: older ones no longer count)."""
+        with self.engine.begin() as conn:
+            conn.execute(text("DELETE FROM sign_in_failures WHERE at <= :b"), {"b": before})
 
     # --- invitations ----------------------------------------------------------------------
 

@@ -102,7 +102,7 @@ class Accounts:
         self.store.add_auth_session(token, user.id, method, self.now(), _iso(until))
         # Housekeeping on each sign-in: expired tokens and old failures are never needed again.
         self.store.purge_expired(self.now())
-        self.store.clear_failures("", before=_iso(self.clock() - WINDOW))
+        self.store.purge_failures(_iso(self.clock() - WINDOW))
         return token
 
     def user_for(self, token: str | None) -> User | None:

@@ -465,16 +465,16 @@ def _interview_page() -> None:
     # stays in ``tab.unsent`` for the next run to give back.
     typed = _message_input(ended=was_ended)
     cut_short = _cut_short(tab, typed)
+    held = [*cut_short, *([typed] if typed else [])]  # what this run must not lose
     try:
         interview = services.open_interview(session_id, viewer=viewer())
     except StoreUnavailableError as exc:
-        unsent = "\n\n".join([*cut_short, *([typed] if typed else [])])
         tab.unsent.clear()
-        _database_down(exc, session_id, unsent or None, carried, tab)
+        _database_down(exc, session_id, "\n\n".join(held) or None, carried, tab)
         return
     except InterviewerError as exc:
         st.error(plain_markdown(str(exc)))  # it quotes the URL's session value
-        for text in [*cut_short, *([typed] if typed else [])]:
+        for text in held:
             st.warning(plain_markdown(f"Your message was not used: {text}"))
         tab.unsent.clear()
         if st.button("Start a new interview"):
@@ -483,7 +483,7 @@ def _interview_page() -> None:
         return
     runner = services.turns
     if not may_answer(viewer(), interview.session):
-        for text in [*cut_short, *([typed] if typed else [])]:
+        for text in held:
             st.warning(plain_markdown(f"Only the candidate can answer; not sent: {text}"))
         tab.unsent.clear()
         _read_only(services, interview)
@@ -493,9 +493,8 @@ def _interview_page() -> None:
             seen_ended.add(session_id)
             if typed is None:
                 st.rerun()  # draw the input again, saying the interview has ended
-        late = "\n\n".join([*cut_short, *([typed] if typed else [])])
         tab.unsent.clear()
-        _ended(late or None, carried)
+        _ended("\n\n".join(held) or None, carried)
         show_report(services.report(interview.session), interview)
         if st.button("Start another interview", type="primary"):
             st.query_params.clear()

@@ -55,10 +55,14 @@ def _links() -> None:
     if not links:
         st.info("No links yet.")
         return
-    rows = [r for r in svc.store.list_sessions(limit=5000, viewer=who) if r.link_id]
-    emails = svc.accounts.store.emails(sorted({r.owner_id for r in rows if r.owner_id}))
+    by_link: dict[str, list[SessionRow]] = {}
+    for row in svc.store.list_sessions(limit=5000, viewer=who):
+        if row.link_id:
+            by_link.setdefault(row.link_id, []).append(row)
+    owners = {r.owner_id for rows in by_link.values() for r in rows if r.owner_id}
+    emails = svc.accounts.store.emails(sorted(owners))
     for link in links:
-        _row(svc, link, [r for r in rows if r.link_id == link.id], emails)
+        _row(svc, link, by_link.get(link.id, []), emails)
 
 
 def _new_link(svc: Services) -> None:
