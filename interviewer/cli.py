@@ -863,6 +863,46 @@ def eval_cross(
     err.print(f"Wrote {out}/cross.md, cross.json and cross.png")
 
 
+@eval_app.command("points")
+def eval_points(
+    dataset: Annotated[
+        Path,
+        typer.Option(help="Key-point labels (JSONL), e.g. evals/datasets/key-points-v1.jsonl."),
+    ] = Path("evals/datasets/key-points-v1.jsonl"),
+    pack: Annotated[
+        str, typer.Option(help="Pack whose scorer settings are used.")
+    ] = "backend-developer",
+) -> None:
+    """How far the offline scorer's covered / missed key points agree with a grader's labels."""
+    from interviewer.evals.key_points import load_points, point_agreement
+    from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
+    from interviewer.services import Services
+
+    settings = _settings()
+    # the labels are checked against the corpus before the model loads
+    questions = load_corpus(settings.corpus_dir).require_valid().by_id()
+    labels = load_points(dataset, questions)
+    services = Services.start(settings)
+    params = ScorerParams.load(services.pack(pack).calibration_path)
+    scorer = EmbeddingScorer(services.embeddings, params)
+    result = point_agreement(labels.items, scorer, questions)
+    table = Table(title=f"Key points covered: {pack} against {labels.info.name or dataset.name}")
+    for column in ("questions", "points", "labelled covered", "ticked", "precision", "recall"):
+        table.add_column(column, justify="left" if column == "questions" else "right")
+    table.add_column("kappa", justify="right")
+    for name, a in result.items():
+        table.add_row(
+            name,
+            str(a.points),
+            f"{a.labelled_covered:.0%}",
+            f"{a.called_covered:.0%}",
+            f"{a.precision:.2f}",
+            f"{a.recall:.2f}",
+            f"{a.kappa:.2f}",
+        )
+    Console().print(table)
+
+
 @eval_app.command("compare")
 def eval_compare(
     run_a: Annotated[Path, typer.Argument(help="The baseline run folder.")],

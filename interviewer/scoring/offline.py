@@ -1,7 +1,8 @@
 """The offline scorer: key-point coverage, relevance, red flags and structure, from embeddings.
 
 Each answer sentence is embedded once and compared with every key point; a point counts as
-covered when some sentence comes close enough, and that sentence is kept as the evidence. The
+covered when a sentence says it nearly as written, or comes near it while the answer also uses
+the point's own words, and that sentence is kept as the evidence. The
 answer's relevance to the question caps everything, so an off-topic answer scores low whatever
 its vocabulary, and sentences that try to instruct the grader are dropped before scoring. Raw
 features in 0..1 are turned into 1..5 per rubric criterion by ``ScorerParams``, which
@@ -25,6 +26,7 @@ from interviewer.domain import (
     AnswerScore,
     CriterionScore,
     Flag,
+    KeyPoint,
     KeyPointResult,
     Level,
     Question,
@@ -39,6 +41,7 @@ from interviewer.scoring.text import (
     is_keyword_run,
     is_non_answer,
     is_prose,
+    point_words,
     sentences,
 )
 
@@ -81,6 +84,10 @@ agreement on interview answers (question-grouped QWK 0.84 without it, 0.75 with)
 flags the answer and lowers the correctness criterion.
 """
 
+
+POINT_OWN_WORDS = 3
+"""A key point with fewer content words of its own (beyond the question's) is judged by
+closeness alone: "States the outcome." has no words an answer would repeat."""
 
 SHORT_AT = float(np.log(0.5))
 """Log length ratio above which length no longer counts: half the reference's length. Counting
@@ -181,7 +188,22 @@ class ScorerParams(BaseModel):
 
     cover_low: float = Field(default=0.35, description="Similarity at which coverage starts.")
     cover_high: float = Field(default=0.62, description="Similarity of a fully covered point.")
-    covered_at: float = Field(default=0.5, description="Coverage that counts as 'covered'.")
+    covered_at: float = Field(
+        default=0.5,
+        description="Coverage that counts as 'covered' for a key point with fewer than "
+        "``POINT_OWN_WORDS`` content words of its own (the others need their words too).",
+    )
+    point_close_at: float = Field(
+        default=0.75, description="Similarity at which a sentence says a key point by itself."
+    )
+    point_near_at: float = Field(
+        default=0.40,
+        description="Similarity at which a sentence says a key point when the answer also "
+        "uses ``point_words_at`` of the point's own content words.",
+    )
+    point_words_at: float = Field(
+        default=0.35, description="Share of a key point's own content words the answer uses."
+    )
     red_flag_at: float = Field(default=0.68)
     off_topic_below: float = Field(
         default=0.22, description="Relevance under which an answer is off topic."
@@ -377,6 +399,26 @@ class EmbeddingScorer:
             pieces = [s for s in spoken if is_prose(s)] or spoken
         return pieces
 
+    def _says_point(
+        self, point: KeyPoint, similarity: float, cover: float, said: set[str], asked: set[str]
+    ) -> bool:
+        """Whether the answer covers a key point (what the report ticks and the interviewer
+        stops probing).
+
+        Closeness alone over-credits an answer on the right topic, so a sentence must say the
+        point nearly as written, or come near it while the answer also uses a share of the
+        point's own words (beyond the question's). A point with too few words of its own ("States
+        the outcome") is judged by closeness alone. Checked against labelled points in
+        ``evals/datasets/key-points-v1.jsonl``.
+        """
+        p = self.params
+        own = point_words(point.text) - asked
+        if len(own) < POINT_OWN_WORDS:
+            return cover >= p.covered_at
+        if similarity >= p.point_close_at:
+            return True
+        return similarity >= p.point_near_at and len(own & said) / len(own) >= p.point_words_at
+
     def features(
         self, q: Question, answer: str, level: Level
     ) -> tuple[Features, list[KeyPointResult], list[str]]:
@@ -417,14 +459,21 @@ class EmbeddingScorer:
         cover = np.array(
             [_ramp(float(sims[i, best[i]]), p.cover_low, p.cover_high) for i in range(len(sims))]
         )
+        # four letters: short answers say "connects" where the reference says "connected"
+        asked = content_tokens(q.question, letters=4)
+        said = content_tokens(whole, letters=4) - asked
+        covered = [
+            self._says_point(kp, float(sims[i, best[i]]), float(cover[i]), said, asked)
+            for i, kp in enumerate(q.key_points)
+        ]
         results = [
             KeyPointResult(
                 id=kp.id,
                 text=kp.text,
                 weight=kp.weight,
-                covered=bool(cover[i] >= p.covered_at),
+                covered=covered[i],
                 similarity=round(float(sims[i, best[i]]), 3),
-                evidence=pieces[int(quoted[i])] if cover[i] >= p.covered_at else "",
+                evidence=pieces[int(quoted[i])] if covered[i] else "",
             )
             for i, kp in enumerate(q.key_points)
         ]
@@ -447,9 +496,6 @@ class EmbeddingScorer:
                 for flag, row in zip(q.red_flags, rf, strict=True)
                 if float(row.max()) >= p.red_flag_at
             ]
-        # four letters: short answers say "connects" where the reference says "connected"
-        asked = content_tokens(q.question, letters=4)
-        said = content_tokens(whole, letters=4) - asked
         expected_words = content_tokens(q.reference_answer, letters=4) - asked
         feats = Features(
             coverage,

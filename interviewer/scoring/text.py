@@ -179,6 +179,16 @@ def content_tokens(text: str, letters: int = 6) -> set[str]:
     return {w[:letters] for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _FUNCTION_WORDS}
 
 
+_GRADER_VERB = re.compile(r"[A-Z][a-z]+s")
+
+
+def point_words(text: str) -> set[str]:
+    """A key point's content words at four letters, without the grader's verb it opens with
+    ("Explains", "Knows", "Names"): the words an answer that makes the point tends to use."""
+    first, _, rest = text.partition(" ")
+    return content_tokens(rest if _GRADER_VERB.fullmatch(first) else text, letters=4)
+
+
 _NON_ANSWER = re.compile(
     r"\b(?:i\s+)?(?:really\s+)?(?:do\s*n[o'\u2019]?t|dont|do\s+not)\s+(?:really\s+)?know\b"
     r"|\bno\s+(?:idea|clue)\b|\bnot\s+(?:sure|certain)\b|\bunsure\b|\bidk\b|\bdunno\b"

@@ -1,0 +1,161 @@
+"""Key-point labels: which of a curated question's key points an answer covers, as a grader
+reads it, and how far the offline scorer's covered / missed agrees.
+
+The scorer's covered points are what the report ticks, what the interviewer stops probing and
+what a hint skips, so they are measured on their own, apart from the overall score.
+
+JSONL: an optional header line ``{"dataset": {"name": ..., "description": ...}}``, then one
+``PointItem`` per line: a corpus question id, the level, the answer and a label per key point
+id (2 covered, 1 partly, 0 not covered or said wrongly). The scorer is judged against
+"covered" (2): a partly made point is one the interviewer should still probe.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sklearn.metrics import cohen_kappa_score, precision_score, recall_score
+
+from interviewer.domain import Level, Question
+from interviewer.evals.datasets import DatasetError
+from interviewer.scoring.offline import EmbeddingScorer
+
+
+class PointsInfo(BaseModel):
+    """The optional header line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    description: str = ""
+
+
+class PointItem(BaseModel):
+    """One answer with a grader's label for each key point of its question."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1, description="A corpus question id.")
+    level: Level
+    answer: str
+    points: dict[str, Literal[0, 1, 2]] = Field(
+        min_length=1, description="Key point id -> 2 covered, 1 partly, 0 not covered."
+    )
+    source: str = ""
+    why: dict[str, str] = Field(default_factory=dict, description="A grader's note per point.")
+
+
+@dataclass(frozen=True)
+class PointsFile:
+    """A read key-point label file."""
+
+    info: PointsInfo
+    items: list[PointItem]
+    source: str
+
+
+def load_points(path: Path, questions: Mapping[str, Question]) -> PointsFile:
+    """Read and check a label file: every question and key point id must exist, and every
+    key point of the question must be labelled."""
+    info = PointsInfo()
+    items: list[PointItem] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot read it ({exc})") from exc
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{where}: not JSON ({exc.msg})") from exc
+        try:
+            if number == 1 and isinstance(data, dict) and set(data) == {"dataset"}:
+                info = PointsInfo.model_validate(data["dataset"])
+                continue
+            item = PointItem.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(map(str, first["loc"])) or "line"
+            raise DatasetError(f"{where}: field {field}: {first['msg']}") from None
+        _check(item, questions, where)
+        items.append(item)
+    if not items:
+        raise DatasetError(f"{path}: no labelled answers")
+    return PointsFile(info, items, str(path))
+
+
+def _check(item: PointItem, questions: Mapping[str, Question], where: str) -> None:
+    q = questions.get(item.question)
+    if q is None:
+        raise DatasetError(f"{where}: field question: no corpus question '{item.question}'")
+    ids = [kp.id for kp in q.key_points]
+    unknown = [k for k in item.points if k not in ids]
+    if unknown:
+        raise DatasetError(
+            f"{where}: field points: {', '.join(unknown)} not a key point of {q.id} "
+            f"(its points: {', '.join(ids)})"
+        )
+    missing = [k for k in ids if k not in item.points]
+    if missing:
+        raise DatasetError(f"{where}: field points: no label for {', '.join(missing)}")
+
+
+@dataclass(frozen=True)
+class PointAgreement:
+    """The scorer's covered / missed against the labels, over some labelled points."""
+
+    points: int
+    labelled_covered: float
+    """Share of points the labels call covered (2)."""
+    called_covered: float
+    """Share of points the scorer calls covered."""
+    precision: float
+    """Of the points the scorer ticks, the share the labels call covered."""
+    recall: float
+    """Of the points the labels call covered, the share the scorer ticks."""
+    kappa: float
+    """Cohen's kappa of the two, covered against not."""
+
+
+def _agreement(labels: np.ndarray, called: np.ndarray) -> PointAgreement:
+    truth = labels == 2
+    both_kinds = len(set(truth)) > 1 or len(set(called)) > 1
+    return PointAgreement(
+        points=len(labels),
+        labelled_covered=float(truth.mean()),
+        called_covered=float(called.mean()),
+        precision=float(precision_score(truth, called, zero_division=0.0)),
+        recall=float(recall_score(truth, called, zero_division=0.0)),
+        kappa=float(cohen_kappa_score(truth, called)) if both_kinds else 1.0,
+    )
+
+
+def point_agreement(
+    items: Sequence[PointItem], scorer: EmbeddingScorer, questions: Mapping[str, Question]
+) -> dict[str, PointAgreement]:
+    """Agreement over all points (key ``all``) and per question category."""
+    labels: list[int] = []
+    called: list[bool] = []
+    categories: list[str] = []
+    for item in items:
+        q = questions[item.question]
+        _, results, _ = scorer.features(q, item.answer, item.level)
+        for result in results:
+            labels.append(item.points[result.id])
+            called.append(result.covered)
+            categories.append(q.category.value)
+    y, c, cat = np.array(labels), np.array(called), np.array(categories)
+    out = {"all": _agreement(y, c)}
+    for name in sorted(set(categories)):
+        out[name] = _agreement(y[cat == name], c[cat == name])
+    return out

@@ -1,0 +1,91 @@
+"""Which key points the offline scorer ticks, against a grader's labels
+(evals/datasets/key-points-v1.jsonl): what the report shows covered, what the interviewer stops
+probing and what a hint skips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from factories import cli_error
+
+from interviewer.config import PROJECT_ROOT
+from interviewer.corpus import load_corpus
+from interviewer.domain import Question
+from interviewer.embeddings import MiniLMEmbeddings
+from interviewer.evals.datasets import DatasetError
+from interviewer.evals.key_points import load_points, point_agreement
+from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
+
+LABELS = PROJECT_ROOT / "evals" / "datasets" / "key-points-v1.jsonl"
+CALIBRATION = PROJECT_ROOT / "prompts" / "backend-developer" / "calibration.json"
+
+
+@pytest.fixture(scope="module")
+def questions() -> dict[str, Question]:
+    return load_corpus(PROJECT_ROOT / "corpus").by_id()
+
+
+def test_the_shipped_labels_cover_every_point_of_real_questions(
+    questions: dict[str, Question],
+) -> None:
+    labels = load_points(LABELS, questions)
+    assert len(labels.items) == 80
+    assert sum(len(item.points) for item in labels.items) == 445
+    categories = {questions[item.question].category.value for item in labels.items}
+    assert categories == {"technical", "system_design", "behavioral", "soft_skills"}
+    assert {item.level.value for item in labels.items} == {"junior", "mid", "senior"}
+    assert all(item.why.keys() == item.points.keys() for item in labels.items)
+
+
+def test_ticked_points_agree_with_the_graders_far_better_than_closeness_alone(
+    model_cache: Path, questions: dict[str, Question]
+) -> None:
+    items = load_points(LABELS, questions).items
+    embeddings = MiniLMEmbeddings(model_cache)
+    shipped = ScorerParams.load(CALIBRATION)
+    now = point_agreement(items, EmbeddingScorer(embeddings, shipped), questions)
+    # the rule before: a sentence at cosine 0.485 or more ticked the point, whatever it said
+    closeness = shipped.model_copy(update={"point_close_at": 0.485, "point_near_at": 2.0})
+    before = point_agreement(items, EmbeddingScorer(embeddings, closeness), questions)
+    assert now["all"].kappa >= 0.55 and now["all"].precision >= 0.7, now["all"]
+    assert now["all"].kappa - before["all"].kappa >= 0.2, (now["all"], before["all"])
+    # as many ticks as the graders gave, give or take; before, half the ticks were wrong
+    assert abs(now["all"].called_covered - now["all"].labelled_covered) <= 0.1
+    assert before["all"].precision < 0.55
+    for category in ("technical", "system_design", "behavioral"):
+        assert now[category].kappa > before[category].kappa, category
+
+
+def _write(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_label_file_that_does_not_fit_the_corpus_names_the_line_and_field(
+    tmp_path: Path,
+    questions: dict[str, Question],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    q = questions["db-isolation-lost-update"]
+    ids = [kp.id for kp in q.key_points]
+    good = {"id": "a", "question": q.id, "level": "mid", "answer": "We lock the row."}
+    full = dict.fromkeys(ids, 0)
+    cases = [
+        ({**good, "points": {**full, "no-such-point": 2}}, "field points: no-such-point not a key"),
+        ({**good, "points": {ids[0]: 2}}, f"field points: no label for {ids[1]}"),
+        ({**good, "points": {**full, ids[0]: 3}}, f"field points.{ids[0]}:"),
+        ({**good, "question": "nope", "points": full}, "field question: no corpus question 'nope'"),
+        ({**good, "level": "staff", "points": full}, "field level:"),
+    ]
+    for row, message in cases:
+        path = _write(tmp_path / "labels.jsonl", [{"dataset": {"name": "x"}}, row])
+        with pytest.raises(DatasetError) as raised:
+            load_points(path, questions)
+        assert f"{path}:2: {message}" in str(raised.value)
+    # the command says so before loading any model, and exits 2
+    path = _write(tmp_path / "labels.jsonl", [{**good, "points": {ids[0]: 2}}])
+    shown = cli_error(monkeypatch, capsys, "eval", "points", "--dataset", str(path))
+    assert f"{path}:1: field points: no label for {ids[1]}" in shown
