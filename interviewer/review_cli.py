@@ -74,6 +74,12 @@ def review_export(
         bool,
         typer.Option("--with-names", help="Keep graders' names, their notes and interview ids."),
     ] = False,
+    points_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--points", help="Also write the graders' key-point marks here (for `eval points`)."
+        ),
+    ] = None,
     pack: Annotated[str | None, typer.Option(help="Only interviews with this pack.")] = None,
     level: Annotated[Level | None, typer.Option(help="Only this level.")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="Only this format.")] = None,
@@ -90,6 +96,15 @@ def review_export(
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out.print(f"Wrote {len(lines) - 1} graded item(s) to {escape(str(out_file))}")
+    if points_file is not None:
+        marked = review.export_points(review.queue())
+        points_file.parent.mkdir(parents=True, exist_ok=True)
+        points_file.write_text("\n".join(marked) + "\n", encoding="utf-8")
+        out.print(
+            f"Wrote {len(marked) - 1} answer(s) with every key point marked to "
+            f"{escape(str(points_file))}; check the offline scorer's ticks with "
+            f"`interviewer eval points --dataset {escape(str(points_file))}`"
+        )
 
 
 @review_app.command("agreement")
@@ -124,3 +139,20 @@ def review_agreement(source: SourceOpt = "interviews") -> None:
             "",
         )
     out.print(table)
+    if report.points:
+        points = Table(title="Key points: each grader's marks against the offline scorer's ticks")
+        for column in ("grader", "points", "marked covered", "ticked", "precision", "recall"):
+            points.add_column(column)
+        points.add_column("kappa")
+        for mark in report.points:
+            a = mark.agreement
+            points.add_row(
+                escape(mark.grader),
+                str(a.points),
+                f"{a.labelled_covered:.0%}",
+                f"{a.called_covered:.0%}",
+                f"{a.precision:.2f}",
+                f"{a.recall:.2f}",
+                f"{a.kappa:.2f}",
+            )
+        out.print(points)

@@ -315,6 +315,11 @@ def _m005_accounts(conn: Connection) -> None:
     )
 
 
+def _m006_point_marks(conn: Connection) -> None:
+    """A grader may mark each key point covered, partly or missed (JSON; none before)."""
+    conn.execute(text("ALTER TABLE grades ADD COLUMN points TEXT"))
+
+
 #: Applied in order, once each; never edit a shipped migration, add a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial", _m001_initial),
@@ -322,6 +327,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (3, "session revision for refusing stale writes", _m003_revision),
     (4, "human review: imported items and grades", _m004_review),
     (5, "accounts, sign-in, invitations and interview links", _m005_accounts),
+    (6, "graders' key point marks", _m006_point_marks),
 ]
 
 

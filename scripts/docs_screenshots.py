@@ -62,9 +62,10 @@ def play(data: Path) -> tuple[str, str, str]:
     return finished, live.session.id, "alex"
 
 
-def play_review(data: Path) -> None:
+def play_review(data: Path) -> list[bool]:
     """Four finished phone screens, answers from thin to full, graded by Priya and Sam; one
-    technical answer is left for Priya to grade in the browser."""
+    technical answer is left for Priya to grade in the browser (returned: which of its key
+    points the offline scorer ticks)."""
     from interviewer.config import Settings
     from interviewer.domain import Level
     from interviewer.review.grades import interview_key
@@ -111,6 +112,8 @@ def play_review(data: Path) -> None:
             total = sum(c.weight for c in item.rubric.criteria)
             overall = sum(c.weight * criteria[c.id] for c in item.rubric.criteria) / total
             review.commit(item, grader, criteria, round(overall, 1))
+    chosen = next(i for i in items if i.key == left)
+    return [kp.covered for kp in chosen.offline.key_points] if chosen.offline else []
 
 
 @contextmanager
@@ -155,7 +158,7 @@ def shoot_pages(out: Path) -> None:
 def shoot_review(out: Path) -> None:
     """The Review page: an answer graded in the browser and revealed, then the agreement."""
     data = Path(tempfile.mkdtemp())
-    play_review(data)
+    ticked = play_review(data)
     with serving(data) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1500})
@@ -164,14 +167,29 @@ def shoot_review(out: Path) -> None:
         page.keyboard.press("Enter")
         page.get_by_text("Grading as").wait_for(timeout=60_000)
         controls = page.get_by_role("radiogroup").all()[1:]  # the first one is the view
-        for control, score in zip(controls, [4, 3, 3, 4, 2, 3], strict=False):
-            control.get_by_role("radio", name=str(score), exact=True).click()
+        # Priya reads the points as the scorer ticked them, but one she calls partly made
+        reading = ["covered" if hit else "missed" for hit in ticked]
+        reading[1:2] = ["partly"] * min(1, len(reading) - 1)
+        scores, marks = iter([4, 3, 3, 4, 2, 3]), iter(reading)
+        for control in controls:  # the criteria (1 to 5), then the key points
+            scored = control.get_by_role("radio", name="5", exact=True).count() > 0
+            name = str(next(scores)) if scored else next(marks)
+            control.get_by_role("radio", name=name, exact=True).click()
             page.wait_for_timeout(600)
+        box = page.locator('[data-testid="stVerticalBlock"]')
+        box.filter(has_text="Mark what the answer covers").last.screenshot(
+            path=str(out / "review-mark.png")
+        )
+        print(f"wrote {out / 'review-mark.png'}")
         page.get_by_role("button", name="Save grade").click()
         page.get_by_text("Grade saved").wait_for(timeout=60_000)
         _top(page)
         page.screenshot(path=str(out / "review.png"))
         print(f"wrote {out / 'review.png'}")
+        page.get_by_text("Offline scorer", exact=True).last.scroll_into_view_if_needed()
+        table = page.locator("table").filter(has_text="Key point").last
+        table.screenshot(path=str(out / "review-points.png"))
+        print(f"wrote {out / 'review-points.png'}")
         page.set_viewport_size({"width": 1280, "height": 2300})
         page.get_by_role("radio", name="Agreement").click()
         page.get_by_text("Where graders and a scorer part most").wait_for(timeout=120_000)

@@ -263,3 +263,94 @@ def test_review_commands_import_export_and_agreement(
     bad.write_text('{"id": "x", "question": "Q?"}\n')
     refused = cli_error(monkeypatch, capsys, "review", "import", str(bad))
     assert "bad.jsonl:1: field answer" in refused
+
+
+def test_key_point_marks_are_kept_set_against_the_ticks_and_exported_as_labels(
+    reviewed: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from interviewer.cli import app
+    from interviewer.evals.key_points import load_points
+
+    review = Review(reviewed)
+    items = [i for i in review.queue() if i.offline and i.question.key_points]
+    ticked = {i.key: {kp.id: kp.covered for kp in i.offline.key_points} for i in items[:4]}
+    assert any(any(t.values()) for t in ticked.values())
+    assert any(not all(t.values()) for t in ticked.values())
+    with pytest.raises(ReviewError, match="no key point nope"):
+        review.commit(items[0], "kp-a", _scores(items[0], 3), 3.0, points={"nope": 2})
+    for item in items[:3]:  # kp-a reads every point as the scorer ticked it
+        marks = {p: 2 if hit else 0 for p, hit in ticked[item.key].items()}
+        review.commit(item, "kp-a", _scores(item, 3), 3.0, points=marks)
+    # kp-b calls every point of one more answer partly made, and marks only some of another
+    review.commit(
+        items[3], "kp-b", _scores(items[3], 3), 3.0, points=dict.fromkeys(ticked[items[3].key], 1)
+    )
+    some = dict(list(dict.fromkeys(ticked[items[0].key], 2).items())[:1])
+    review.commit(items[0], "kp-b", _scores(items[0], 3), 3.0, points=some)
+    review.commit(items[4], "kp-c", _scores(items[4], 3), 3.0)  # marks nothing: allowed
+    assert review.graded_by("kp-a", items)[items[1].key].points == {
+        p: 2 if hit else 0 for p, hit in ticked[items[1].key].items()
+    }
+    rows = {row.grader: row.agreement for row in review.agreement(items).points}
+    assert rows["kp-a"].kappa == pytest.approx(1.0) and rows["kp-a"].precision == 1.0
+    assert "kp-c" not in rows
+    # labels: the lower median of the graders' marks, for answers with every point marked
+    lines = review.export_points(items)
+    labelled = {row["id"]: row for row in map(json.loads, lines[1:])}
+    assert json.loads(lines[0])["dataset"]["name"].endswith("-key-points")
+    assert len(labelled) == 4  # items[0..2] by kp-a, items[3] by kp-b; items[4] unmarked
+    first = next(r for r in labelled.values() if r["answer"] == items[0].answer)
+    marked_by_b = next(iter(some))
+    # kp-a's mark and kp-b's 2 on one point: the lower of the two; the rest kp-a's alone
+    assert first["points"][marked_by_b] == (2 if ticked[items[0].key][marked_by_b] else 0)
+    partly = next(r for r in labelled.values() if r["answer"] == items[3].answer)
+    assert set(partly["points"].values()) == {1}
+    path = tmp_path / "marks.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    assert len(load_points(path, reviewed.corpus.by_id()).items) == 4
+    # the commands: agreement prints the marks beside the ticks; export writes the labels
+    settings = reviewed.settings
+    assert reviewed.store.path is not None
+    monkeypatch.setenv("INTERVIEWER_CORPUS_DIR", str(settings.corpus_dir))
+    monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(reviewed.store.path.parent))
+    monkeypatch.setenv("INTERVIEWER_CACHE_DIR", str(settings.cache_dir))
+    runner = CliRunner()
+    agreement = runner.invoke(app, ["review", "agreement"])
+    assert agreement.exit_code == 0, agreement.output
+    assert "Key points" in agreement.output and "kp-a" in agreement.output
+    out = tmp_path / "cli-marks.jsonl"
+    exported = runner.invoke(
+        app, ["review", "export", "--out", str(tmp_path / "g.jsonl"), "--points", str(out)]
+    )
+    assert exported.exit_code == 0, exported.output
+    assert len(load_points(out, reviewed.corpus.by_id()).items) >= 4
+    checked = runner.invoke(app, ["eval", "points", "--dataset", str(out)])
+    assert checked.exit_code == 0, checked.output
+    assert "kappa" in checked.output
+
+
+def test_grades_saved_before_key_point_marks_read_as_unmarked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+
+    import interviewer.store as store_module
+    from interviewer.review.grades import GradeStore
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:5])
+    old = SessionStore.for_data_dir(tmp_path)  # a database as version 5 left it
+    with old.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO grades (id, item_key, grader, criteria, overall, note, rubric_hash, "
+                "at) VALUES ('g1', 'k', 'ana', '{\"correctness\": 4}', 4.0, '', 'h', 't')"
+            )
+        )
+    old.engine.dispose()
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
+    store = SessionStore.for_data_dir(tmp_path)  # opening it applies migration 6
+    assert store.migrate() == []
+    (grade,) = GradeStore(store).grades()
+    assert grade.grader == "ana" and grade.criteria == {"correctness": 4} and grade.points == {}

@@ -259,3 +259,34 @@ def test_agreement_export_and_opening_a_disagreement(
     assert at.segmented_control(key="review-view").value == "Grade"
     assert _position(at).startswith(f"Item {index + 1} of 4")
     assert items[index].question.question[:60] in _everything(at)
+
+
+def test_key_points_marked_on_the_page_are_saved_and_set_beside_the_ticks(
+    items: list[ReviewItem],
+) -> None:
+    item = items[0]
+    assert item.offline is not None and len(item.question.key_points) >= 2
+    first, second = item.question.key_points[:2]
+    ticked = {kp.id: kp.covered for kp in item.offline.key_points}
+    at = _open("Kai")
+    for c in item.rubric.criteria:
+        at.segmented_control(key=PASSED.format(key=item.key, criterion=c.id)).set_value(3)
+    at.segmented_control(key=f"review-point|{item.key}|{first.id}").set_value("covered")
+    at.segmented_control(key=f"review-point|{item.key}|{second.id}").set_value("partly")
+    at.run()
+    _click(at, "Save grade")
+    assert not at.exception, at.exception
+    saved = Review(_svc()).graded_by("Kai", items)[item.key]
+    assert saved.points == {first.id: 2, second.id: 1}  # unmarked points stay unmarked
+    rows = [line for line in _everything(at).splitlines() if line.startswith("| ")]
+    scorer = "covered" if ticked[first.id] else "missed"
+    assert any(
+        r.startswith(f"| {first.text[:30]}") and r.endswith(f"| covered | {scorer} |") for r in rows
+    )
+    assert any(r.startswith(f"| {second.text[:30]}") and "| partly |" in r for r in rows)
+
+    at.segmented_control(key="review-view").set_value("Agreement").run()
+    assert not at.exception, at.exception
+    marks = next(d.value for d in at.dataframe if "Cohen's kappa" in d.value.columns)
+    kai = marks[marks["Grader"] == "Kai"]
+    assert len(kai) == 1 and kai.iloc[0]["Points marked"] == 2

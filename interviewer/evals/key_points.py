@@ -127,7 +127,8 @@ class PointAgreement:
     """Cohen's kappa of the two, covered against not."""
 
 
-def _agreement(labels: np.ndarray, called: np.ndarray) -> PointAgreement:
+def agreement_of(labels: np.ndarray, called: np.ndarray) -> PointAgreement:
+    """Ticks (``called``) against labels (2 covered, 1 partly, 0 not)."""
     truth = labels == 2
     both_kinds = len(set(truth)) > 1 or len(set(called)) > 1
     return PointAgreement(
@@ -155,7 +156,7 @@ def point_agreement(
             called.append(result.covered)
             categories.append(q.category.value)
     y, c, cat = np.array(labels), np.array(called), np.array(categories)
-    out = {"all": _agreement(y, c)}
+    out = {"all": agreement_of(y, c)}
     for name in sorted(set(categories)):
-        out[name] = _agreement(y[cat == name], c[cat == name])
+        out[name] = agreement_of(y[cat == name], c[cat == name])
     return out

@@ -4,7 +4,8 @@ Pairs (grader with grader, grader with the offline scorer, grader with the LLM j
 quadratic weighted kappa and Pearson's r with 95% bootstrap intervals (``evals.metrics``);
 several graders together get Krippendorff's alpha (the ``krippendorff`` package, ordinal) with
 an interval from resampling items. Items where the graders' mean and a scorer part most are
-listed, each with its key so the page can open it.
+listed, each with its key so the page can open it. A grader's key-point marks are set against
+the offline scorer's ticks (kappa, precision, recall over the points they marked).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from interviewer.domain import AnswerScore
 from interviewer.evals.datasets import Scale
+from interviewer.evals.key_points import PointAgreement, agreement_of
 from interviewer.evals.metrics import METRICS, on_resamples
 from interviewer.review.grades import Grade
 from interviewer.review.queue import ReviewItem
@@ -75,6 +77,15 @@ class Disagreement:
 
 
 @dataclass(frozen=True)
+class PointRow:
+    """One grader's key-point marks against the offline scorer's ticks, over the points they
+    marked."""
+
+    grader: str
+    agreement: PointAgreement
+
+
+@dataclass(frozen=True)
 class AgreementReport:
     """Everything the agreement view shows."""
 
@@ -84,6 +95,7 @@ class AgreementReport:
     pairs: list[PairRow]
     alphas: list[AlphaRow]
     disagreements: list[Disagreement]
+    points: list[PointRow]
 
 
 def _value(score: AnswerScore, target: str) -> float | None:
@@ -207,7 +219,28 @@ def agreement_report(
         pairs=pairs,
         alphas=alphas,
         disagreements=_disagreements(by_key, graded, top),
+        points=_point_rows(by_key, graded, names),
     )
+
+
+def _point_rows(
+    by_key: dict[str, ReviewItem], graded: dict[str, dict[str, Grade]], names: list[str]
+) -> list[PointRow]:
+    rows: list[PointRow] = []
+    for name in names:
+        marks: list[int] = []
+        ticked: list[bool] = []
+        for key, per in graded.items():
+            grade, score = per.get(name), by_key[key].offline
+            if grade is None or score is None:
+                continue
+            for point in score.key_points:
+                if point.id in grade.points:
+                    marks.append(grade.points[point.id])
+                    ticked.append(point.covered)
+        if len(marks) >= MIN_PAIRS:
+            rows.append(PointRow(name, agreement_of(np.array(marks), np.array(ticked))))
+    return rows
 
 
 def _disagreements(

@@ -7,10 +7,12 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Literal
 
 import numpy as np
 
 from interviewer.evals.datasets import EvalItem
+from interviewer.evals.key_points import PointItem
 from interviewer.review.grades import Grade, ReviewError
 from interviewer.review.queue import ReviewItem
 
@@ -68,3 +70,49 @@ def export_lines(
         )
         lines.append(line.model_dump_json(exclude_defaults=False))
     return lines
+
+
+def export_point_lines(
+    items: Sequence[ReviewItem], grades: Sequence[Grade], name: str = ""
+) -> list[str]:
+    """Key-point labels (the format of ``interviewer eval points``) for the answers to corpus
+    questions whose every key point some grader marked: each point's label is the graders'
+    median mark, rounded down (a point one grader calls covered and another partly is partly)."""
+    marks: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for g in grades:
+        for point, mark in g.points.items():
+            marks[g.item_key][point].append(mark)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    header = {
+        "dataset": {
+            "name": f"{name or 'review'}-key-points",
+            "description": f"Graders' key-point marks from the Review page, exported {stamp}.",
+        }
+    }
+    lines = [json.dumps(header)]
+    for item in items:
+        q, per = item.question, marks.get(item.key, {})
+        if q.id.startswith("eval-") or not q.key_points:
+            continue  # not a corpus question: nothing to check the ticks against
+        if any(kp.id not in per for kp in q.key_points):
+            continue
+        line = PointItem(
+            id="r-" + hashlib.sha256(item.key.encode()).hexdigest()[:16],
+            question=q.id,
+            level=item.level,
+            answer=item.answer,
+            points={kp.id: _median_mark(per[kp.id]) for kp in q.key_points},
+            source="review",
+        )
+        lines.append(line.model_dump_json(exclude={"why"}))
+    if len(lines) == 1:
+        raise ReviewError(
+            "No answer has every key point marked yet: mark them in the Key points box while "
+            "grading (each point by at least one grader)."
+        )
+    return lines
+
+
+def _median_mark(values: list[int]) -> Literal[0, 1, 2]:
+    middle = sorted(values)[(len(values) - 1) // 2]  # the lower median
+    return 2 if middle >= 2 else 1 if middle == 1 else 0

@@ -1,4 +1,4 @@
-"""Grades and imported review items in the session database (migration 4 of the store)."""
+"""Grades and imported review items in the session database (migrations 4 and 6 of the store)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Collection
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import text
@@ -32,6 +32,8 @@ class GradeConflictError(ReviewError):
 
 
 Score = Annotated[int, Field(ge=1, le=5)]
+PointMark = Literal[0, 1, 2]
+"""A grader's reading of one key point: 2 covered, 1 partly, 0 missed (or said wrongly)."""
 
 
 class Grade(BaseModel):
@@ -46,6 +48,10 @@ class Grade(BaseModel):
     criteria: dict[str, Score] = Field(min_length=1)
     overall: float = Field(ge=1, le=5)
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NOTE_CHARS)] = ""
+    points: dict[str, PointMark] = Field(
+        default_factory=dict,
+        description="Key point id -> 2 covered, 1 partly, 0 missed (optional, any subset).",
+    )
     rubric_hash: str
     at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
@@ -84,13 +90,16 @@ class GradeStore:
                 conn.execute(
                     text("""
                     INSERT INTO grades (id, item_key, grader, criteria, overall, note,
-                        rubric_hash, at)
+                        rubric_hash, at, points)
                     VALUES (:id, :item_key, :grader, :criteria, :overall, :note, :rubric_hash,
-                        :at)"""),
+                        :at, :points)"""),
                     {
                         "id": uuid.uuid4().hex,
-                        **grade.model_dump(exclude={"criteria"}),
+                        **grade.model_dump(exclude={"criteria", "points"}),
                         "criteria": json.dumps(grade.criteria, sort_keys=True),
+                        "points": (
+                            json.dumps(grade.points, sort_keys=True) if grade.points else None
+                        ),
                     },
                 )
         except IntegrityError:
@@ -103,7 +112,9 @@ class GradeStore:
 
     def grades(self, keys: Collection[str] | None = None, grader: str | None = None) -> list[Grade]:
         """Grades, oldest first, optionally of some items or by one grader."""
-        query = "SELECT item_key, grader, criteria, overall, note, rubric_hash, at FROM grades"
+        query = (
+            "SELECT item_key, grader, criteria, overall, note, rubric_hash, at, points FROM grades"
+        )
         clauses, params = [], {}
         if grader is not None:
             clauses.append("grader = :grader")
@@ -123,6 +134,7 @@ class GradeStore:
                 note=r[4],
                 rubric_hash=r[5],
                 at=r[6],
+                points=json.loads(r[7]) if r[7] else {},
             )
             for r in rows
             if wanted is None or r[0] in wanted

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from interviewer.accounts.access import Viewer
 from interviewer.evals.datasets import Dataset
 from interviewer.review.agreement import AgreementReport, agreement_report
-from interviewer.review.export import export_lines
+from interviewer.review.export import export_lines, export_point_lines
 from interviewer.review.grades import Grade, GradeStore, ReviewError, grader_name
 from interviewer.review.queue import Filters, ReviewItem, dataset_items, interview_items
 from interviewer.services import Services
@@ -66,12 +66,20 @@ class Review:
         criteria: Mapping[str, int],
         overall: float,
         note: str = "",
+        points: Mapping[str, int] | None = None,
     ) -> Grade:
-        """Record one grade: every criterion of the item's rubric scored, the grader named."""
+        """Record one grade: every criterion of the item's rubric scored, the grader named, and
+        any of the question's key points marked (2 covered, 1 partly, 0 missed)."""
         name = grader_name(grader)
         missing = [c.name for c in item.rubric.criteria if c.id not in criteria]
         if missing:
             raise ReviewError(f"Score every criterion before saving: {', '.join(missing)}.")
+        known = {kp.id for kp in item.question.key_points}
+        unknown = sorted(set(points or {}) - known)
+        if unknown:
+            raise ReviewError(
+                f"This question has no key point {', '.join(unknown)}: reload the page."
+            )
         try:
             grade = Grade(
                 item_key=item.key,
@@ -79,6 +87,7 @@ class Review:
                 criteria={c.id: int(criteria[c.id]) for c in item.rubric.criteria},
                 overall=float(overall),
                 note=note,
+                points=dict(points or {}),
                 rubric_hash=item.rubric_hash,
             )
         except ValidationError as exc:
@@ -107,6 +116,11 @@ class Review:
         """The graded items as dataset lines (header first)."""
         grades = self.grades.grades({i.key for i in items})
         return export_lines(items, grades, with_names, self.export_name)
+
+    def export_points(self, items: Sequence[ReviewItem]) -> list[str]:
+        """The graders' key-point marks as labels ``interviewer eval points`` reads."""
+        grades = self.grades.grades({i.key for i in items})
+        return export_point_lines(items, grades, self.export_name)
 
     @property
     def export_name(self) -> str:

@@ -38,6 +38,8 @@ from interviewer.web.resources import guarded, services
 
 GRADE, AGREEMENT = "Grade", "Agreement"
 SCORES = [1, 2, 3, 4, 5]
+POINT_MARKS = {"covered": 2, "partly": 1, "missed": 0}
+MARK_NAMES = {v: k for k, v in POINT_MARKS.items()}
 # Session state: the grader's name, the view, where each queue stands, a message kept across
 # one rerun, and an item to open (from the agreement view).
 GRADER, VIEW, POSITIONS, FLASH, OPEN = (
@@ -399,6 +401,7 @@ def _grade_form(review: Review, item: ReviewItem, grader: str, position: int) ->
                     for n, text in sorted(c.anchors.items())
                 )
             )
+    points = _point_marks(item)
     overall_key = f"review-overall|{item.key}"
     touched_key = f"review-overall-touched|{item.key}"
     mean = _weighted_mean(item, chosen)
@@ -426,8 +429,38 @@ def _grade_form(review: Review, item: ReviewItem, grader: str, position: int) ->
     )
     save, back, skip, _ = st.columns([1, 1, 1, 3])
     if save.button("Save grade", type="primary", width="stretch", key=_save_key(item)):
-        _save(review, item, grader, chosen, overall, note)
+        _save(review, item, grader, chosen, overall, note, points)
     _nav(_queue_key(review, grader), position, graded=False, columns=(back, skip))
+
+
+def _point_key(item: ReviewItem, point: str) -> str:
+    return f"review-point|{item.key}|{point}"
+
+
+def _point_marks(item: ReviewItem) -> dict[str, int]:
+    """The key points the grader marks (optional): covered, partly or missed."""
+    q = item.question
+    if not q.key_points:
+        return {}
+    marks: dict[str, int] = {}
+    with st.container(border=True):
+        st.markdown("**Key points** · optional")
+        st.caption(
+            "Mark what the answer covers, as you read it: the offline scorer's ticks decide "
+            "what the report shows covered and what the interviewer probes next."
+        )
+        for kp in q.key_points:
+            left, right = st.columns([3, 2])
+            left.markdown(f"{_plain(kp.text)}  \n:small[expected from {kp.level.value}]")
+            value = right.segmented_control(
+                f"Key point {kp.id}",
+                list(POINT_MARKS),
+                key=_point_key(item, kp.id),
+                label_visibility="collapsed",
+            )
+            if isinstance(value, str):
+                marks[kp.id] = POINT_MARKS[value]
+    return marks
 
 
 def _touch(key: str) -> None:
@@ -451,11 +484,12 @@ def _save(
     chosen: dict[str, int],
     overall: float | None,
     note: str,
+    points: dict[str, int],
 ) -> None:
     try:
         if overall is None and len(chosen) == len(item.rubric.criteria):
             raise ReviewError("Give an overall score (1 to 5) before saving.")
-        review.commit(item, grader, chosen, overall or 0.0, note)
+        review.commit(item, grader, chosen, overall or 0.0, note, points)
     except GradeConflictError as exc:  # graded in another tab: that grade stands
         st.session_state[FLASH] = ("warning", str(exc))
         st.rerun()
@@ -508,8 +542,23 @@ def _revealed(item: ReviewItem, grade: Grade) -> None:
             st.markdown("\n".join(lines))
             if len(quoted) == 1:  # the offline scorer quotes one sentence for every criterion
                 st.caption(f"It quoted: “{_plain(quoted.pop())}”")
+    if grade.points:
+        _points_beside(item, grade)
     if grade.rubric_hash != item.rubric_hash:
         st.caption("You graded this answer under an earlier version of the rubric.")
+
+
+def _points_beside(item: ReviewItem, grade: Grade) -> None:
+    """The key points the grader marked, beside what the offline scorer ticked."""
+    ticked = {kp.id: kp.covered for kp in item.offline.key_points} if item.offline else {}
+    rows = ["| Key point | You | Offline scorer |", "| --- | --- | --- |"]
+    for kp in item.question.key_points:
+        mine = grade.points.get(kp.id)
+        theirs = ticked.get(kp.id)
+        yours = MARK_NAMES[mine] if mine is not None else "-"
+        scorer = "-" if theirs is None else "covered" if theirs else "missed"
+        rows.append(f"| {plain_markdown(kp.text, inline=True)} | {yours} | {scorer} |")
+    st.markdown("\n".join(rows))
 
 
 # --- Agreement ------------------------------------------------------------------------------
@@ -533,8 +582,39 @@ def _agreement(review: Review, items: Sequence[ReviewItem]) -> None:
     names = _criterion_names(items)
     _pairs(report, names)
     _alphas(report, names)
+    _points(report)
     _disagreements(report)
     _export(review, items)
+
+
+def _points(report: AgreementReport) -> None:
+    """Each grader's key-point marks against the offline scorer's ticks."""
+    if not report.points:
+        return
+    st.subheader("Key points")
+    st.caption("Each grader's marks against the points the offline scorer ticked.")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Grader": row.grader,
+                    "Points marked": row.agreement.points,
+                    "You: covered": f"{row.agreement.labelled_covered:.0%}",
+                    "Scorer: ticked": f"{row.agreement.called_covered:.0%}",
+                    "Ticks right": round(row.agreement.precision, 2),
+                    "Covered and ticked": round(row.agreement.recall, 2),
+                    "Cohen's kappa": round(row.agreement.kappa, 2),
+                }
+                for row in report.points
+            ]
+        ),
+        hide_index=True,
+    )
+    st.caption(
+        "Ticks right: of the points the scorer ticked, the share you marked covered. Covered "
+        "and ticked: of the points you marked covered, the share it ticked. A point you marked "
+        "partly counts as not covered: the interviewer should still probe it."
+    )
 
 
 def _criterion_names(items: Sequence[ReviewItem]) -> dict[str, str]:
@@ -649,6 +729,21 @@ def _export(review: Review, items: Sequence[ReviewItem]) -> None:
     st.caption(
         f"{len(lines) - 1} graded answer(s) as an eval dataset: score them with "
         "`interviewer eval run --dataset FILE`."
+    )
+    try:
+        marked = review.export_points(items)
+    except ReviewError:
+        return  # nobody has marked every key point of an answer yet
+    st.download_button(
+        ":material/download: Key-point marks (JSONL)",
+        "\n".join(marked) + "\n",
+        file_name=f"{review.export_name}-key-points.jsonl",
+        mime="application/jsonl",
+        on_click="ignore",
+    )
+    st.caption(
+        f"{len(marked) - 1} answer(s) with every key point marked: check the offline scorer's "
+        "ticks with `interviewer eval points --dataset FILE`."
     )
 
 
