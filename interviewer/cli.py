@@ -891,15 +891,7 @@ def eval_points(
         table.add_column(column, justify="left" if column == "questions" else "right")
     table.add_column("kappa", justify="right")
     for name, a in result.items():
-        table.add_row(
-            name,
-            str(a.points),
-            f"{a.labelled_covered:.0%}",
-            f"{a.called_covered:.0%}",
-            f"{a.precision:.2f}",
-            f"{a.recall:.2f}",
-            f"{a.kappa:.2f}",
-        )
+        table.add_row(name, *a.cells())
     Console().print(table)
 
 

@@ -145,14 +145,5 @@ def review_agreement(source: SourceOpt = "interviews") -> None:
             points.add_column(column)
         points.add_column("kappa")
         for mark in report.points:
-            a = mark.agreement
-            points.add_row(
-                escape(mark.grader),
-                str(a.points),
-                f"{a.labelled_covered:.0%}",
-                f"{a.called_covered:.0%}",
-                f"{a.precision:.2f}",
-                f"{a.recall:.2f}",
-                f"{a.kappa:.2f}",
-            )
+            points.add_row(escape(mark.grader), *mark.agreement.cells())
         out.print(points)

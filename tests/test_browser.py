@@ -286,12 +286,23 @@ def _grade_five(page: Page, server: str, grader: str, scores: list[int]) -> None
     for n, score in enumerate(scores, start=1):
         expect(page.get_by_text(f"Item {n} of")).to_be_visible(timeout=60_000)
         assert page.get_by_text("Offline scorer").count() == 0, "scores shown before saving"
+        marked = 0
         for control in page.get_by_role("radiogroup").all()[1:]:  # the first is the view
-            control.get_by_role("radio", name=str(score), exact=True).click()
+            if control.get_by_role("radio", name="5", exact=True).count():  # a criterion
+                control.get_by_role("radio", name=str(score), exact=True).click()
+            elif n == 1:  # a key point: the first answer's are marked, the others left
+                control.get_by_role("radio", name="covered", exact=True).click()
+                marked += 1
+            else:
+                continue
             _idle(page)
         page.get_by_role("button", name="Save grade").click()
         expect(page.get_by_text("Grade saved")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Offline scorer").first).to_be_visible()
+        if marked:  # the marks beside the scorer's ticks, one row per point
+            table = page.locator("table").filter(has_text="Key point").last
+            expect(table).to_be_visible()
+            assert table.locator("tbody tr").count() == marked
         page.get_by_role("button", name="Next item").click()
         _idle(page)
 
@@ -351,6 +362,9 @@ def test_a_second_grader_grades_five_answers_then_agrees_and_exports(
             page.get_by_role("button", name="Graded answers (JSONL)").click()
         download.value.save_as(export)
         browser.close()
+    first = review.queue()[0]  # Sam marked every key point of it covered
+    saved = review.graded_by("Sam", [first])[first.key].points
+    assert saved == {kp.id: 2 for kp in first.question.key_points}
     lines = export.read_text().splitlines()
     schema = json.loads((PROJECT_ROOT / "evals/schema/eval-dataset-line.schema.json").read_text())
     rows = [json.loads(line) for line in lines[1:]]

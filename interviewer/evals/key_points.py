@@ -126,6 +126,17 @@ class PointAgreement:
     kappa: float
     """Cohen's kappa of the two, covered against not."""
 
+    def cells(self) -> list[str]:
+        """The figures in the order above, as the command line prints them."""
+        return [
+            str(self.points),
+            f"{self.labelled_covered:.0%}",
+            f"{self.called_covered:.0%}",
+            f"{self.precision:.2f}",
+            f"{self.recall:.2f}",
+            f"{self.kappa:.2f}",
+        ]
+
 
 def agreement_of(labels: np.ndarray, called: np.ndarray) -> PointAgreement:
     """Ticks (``called``) against labels (2 covered, 1 partly, 0 not)."""

@@ -446,8 +446,9 @@ def _point_marks(item: ReviewItem) -> dict[str, int]:
     with st.container(border=True):
         st.markdown("**Key points** · optional")
         st.caption(
-            "Mark what the answer covers, as you read it: the offline scorer's ticks decide "
-            "what the report shows covered and what the interviewer probes next."
+            "Mark what the answer covers, as you read it. After saving, your marks stand "
+            "beside the points the scorer ticked: what the report shows covered and what the "
+            "interviewer probes next."
         )
         for kp in q.key_points:
             left, right = st.columns([3, 2])
