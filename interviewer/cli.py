@@ -71,6 +71,24 @@ def _notices(notices: list[str]) -> None:
         err.print(f"[yellow]{escape(notice)}[/yellow]", highlight=False, soft_wrap=True)
 
 
+def _scorer_settings(scorer: str, model: str | None) -> Settings:
+    """The settings for ``--scorer offline`` (no model, whatever is configured) or ``--scorer
+    llm`` (the configured model, or ``--model``)."""
+    if scorer not in ("offline", "llm"):
+        raise typer.BadParameter("choose offline or llm", param_hint="--scorer")
+    settings = _settings()
+    if scorer == "offline":
+        return settings.model_copy(update={"model": None})
+    if model:
+        settings = settings.model_copy(update={"model": model})
+    if not settings.model:
+        raise typer.BadParameter(
+            "--scorer llm needs --model or INTERVIEWER_MODEL (and a base URL or API key)",
+            param_hint="--model",
+        )
+    return settings
+
+
 def _settings(corpus: Path | None = None) -> Settings:
     settings = Settings()  # a bad file or value raises SettingsError, shown without a traceback
     if corpus is not None:
@@ -573,18 +591,7 @@ def eval_run(
         out = out or Path("evals/runs") / data.info.name
     else:
         raise typer.BadParameter("give a suite file or --dataset", param_hint="SUITE")
-    if scorer not in ("offline", "llm"):
-        raise typer.BadParameter("choose offline or llm", param_hint="--scorer")
-    settings = _settings()
-    if scorer == "offline":
-        settings = settings.model_copy(update={"model": None})
-    elif model:
-        settings = settings.model_copy(update={"model": model})
-    if scorer == "llm" and not settings.model:
-        raise typer.BadParameter(
-            "--scorer llm needs --model or INTERVIEWER_MODEL (and a base URL or API key)",
-            param_hint="--model",
-        )
+    settings = _scorer_settings(scorer, model)
     services = Services.start(settings)
     chosen = services.pack(pack)
     metrics = run_dataset(
@@ -869,30 +876,47 @@ def eval_points(
         Path,
         typer.Option(help="Key-point labels (JSONL), e.g. evals/datasets/key-points-v1.jsonl."),
     ] = Path("evals/datasets/key-points-v1.jsonl"),
+    scorer: Annotated[
+        str, typer.Option(help="offline, or llm (the judge named by --model or the settings).")
+    ] = "offline",
+    model: Annotated[
+        str | None, typer.Option(help="Chat model for --scorer llm, e.g. gpt-4o-mini.")
+    ] = None,
     pack: Annotated[
-        str, typer.Option(help="Pack whose scorer settings are used.")
+        str, typer.Option(help="Pack whose rubrics and scorer settings are used.")
     ] = "backend-developer",
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="LLM calls in flight at once.")
+    ] = 4,
 ) -> None:
-    """How far the offline scorer's covered / missed key points agree with a grader's labels."""
+    """How far a scorer's covered / missed key points agree with a grader's labels."""
     from interviewer.evals.key_points import load_points, point_agreement
-    from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
     from interviewer.services import Services
 
-    settings = _settings()
+    settings = _scorer_settings(scorer, model)
     # the labels are checked against the corpus before the model loads
     questions = load_corpus(settings.corpus_dir).require_valid().by_id()
     labels = load_points(dataset, questions)
     services = Services.start(settings)
-    params = ScorerParams.load(services.pack(pack).calibration_path)
-    scorer = EmbeddingScorer(services.embeddings, params)
-    result = point_agreement(labels.items, scorer, questions)
-    table = Table(title=f"Key points covered: {pack} against {labels.info.name or dataset.name}")
+    chosen = services.pack(pack)
+    judge = services.scorer_for(chosen)
+    name = labels.info.name or dataset.name
+    run = point_agreement(
+        labels.items, judge, questions, chosen, concurrency=concurrency, progress=f"scoring {name}"
+    )
+    title = f"Key points ticked by {judge.name} ({pack}) against {name}"
+    table = Table(title=title)
     for column in ("questions", "points", "labelled covered", "ticked", "precision", "recall"):
         table.add_column(column, justify="left" if column == "questions" else "right")
     table.add_column("kappa", justify="right")
-    for name, a in result.items():
+    for name, a in run.agreement.items():
         table.add_row(name, *a.cells())
     Console().print(table)
+    if run.failed:
+        err.print(
+            f"{run.failed} of {run.answers + run.failed} answers could not be judged (left out "
+            "above); run again to retry them."
+        )
 
 
 @eval_app.command("compare")

@@ -5,21 +5,30 @@ probing and what a hint skips."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from factories import cli_error
+from fake_llm import FakeLLM, _text_of, judge_reply
+from pydantic import SecretStr
 
 from interviewer.config import PROJECT_ROOT
 from interviewer.corpus import load_corpus
 from interviewer.domain import Question
 from interviewer.embeddings import MiniLMEmbeddings
 from interviewer.evals.datasets import DatasetError
-from interviewer.evals.key_points import load_points, point_agreement
+from interviewer.evals.key_points import agreement_of, load_points, point_agreement
+from interviewer.packs import load_pack
 from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
+from interviewer.services import Services
+from interviewer.store import SessionStore
 
 LABELS = PROJECT_ROOT / "evals" / "datasets" / "key-points-v1.jsonl"
 CALIBRATION = PROJECT_ROOT / "prompts" / "backend-developer" / "calibration.json"
+PACK = load_pack(PROJECT_ROOT / "prompts" / "backend-developer")
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +54,11 @@ def test_ticked_points_agree_with_the_graders_far_better_than_closeness_alone(
     items = load_points(LABELS, questions).items
     embeddings = MiniLMEmbeddings(model_cache)
     shipped = ScorerParams.load(CALIBRATION)
-    now = point_agreement(items, EmbeddingScorer(embeddings, shipped), questions)
+    now = point_agreement(items, EmbeddingScorer(embeddings, shipped), questions, PACK).agreement
     # the rule before: a sentence at cosine 0.485 or more ticked the point, whatever it said
     closeness = shipped.model_copy(update={"point_close_at": 0.485, "point_near_at": 2.0})
-    before = point_agreement(items, EmbeddingScorer(embeddings, closeness), questions)
+    old = EmbeddingScorer(embeddings, closeness)
+    before = point_agreement(items, old, questions, PACK).agreement
     assert now["all"].kappa >= 0.55 and now["all"].precision >= 0.7, now["all"]
     assert now["all"].kappa - before["all"].kappa >= 0.2, (now["all"], before["all"])
     # as many ticks as the graders gave, give or take; before, half the ticks were wrong
@@ -89,3 +99,43 @@ def test_a_label_file_that_does_not_fit_the_corpus_names_the_line_and_field(
     path = _write(tmp_path / "labels.jsonl", [{**good, "points": {ids[0]: 2}}])
     shown = cli_error(monkeypatch, capsys, "eval", "points", "--dataset", str(path))
     assert f"{path}:1: field points: no label for {ids[1]}" in shown
+
+
+def test_an_llm_judges_ticks_are_measured_over_http(
+    shipped_services: Services, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    """The judge's covered_key_points, through the real client against a local server; an
+    answer it cannot judge (bad JSON, every attempt) is left out and counted."""
+    settings = shipped_services.settings.model_copy(
+        update={
+            "model": "openai:fake-model",
+            "base_url": fake_llm.base_url,
+            "api_key": SecretStr("sk-test"),
+            "llm_max_retries": 0,
+        }
+    )
+    services = shipped_services.sharing(settings, SessionStore.for_data_dir(tmp_path))
+    questions = services.corpus.by_id()
+    items = load_points(LABELS, questions).items[:6]
+    broken = items[5].answer[:60]
+
+    def respond(body: dict[str, Any]) -> str:
+        prompt = "\n".join(_text_of(m.get("content")) for m in body["messages"])
+        if broken in prompt:
+            return "not a judgement"
+        ids = re.findall(r"^- \[([a-z0-9-]+)\] ", prompt, flags=re.MULTILINE)
+        judgement = json.loads(judge_reply(body))
+        judgement["covered_key_points"], judgement["missed_key_points"] = ids[:1], ids[1:]
+        return json.dumps(judgement)
+
+    fake_llm.responder = respond
+    pack = services.pack("backend-developer")
+    judge = services.scorer_for(pack)
+    assert judge.name == "llm:openai:fake-model"
+    run = point_agreement(items, judge, questions, pack)
+    assert (run.answers, run.failed) == (5, 1)
+    # it ticked the first point of each answer and nothing else: the figures follow
+    points = [questions[item.question].key_points for item in items[:5]]
+    labels = [item.points[kp.id] for item, kps in zip(items[:5], points, strict=True) for kp in kps]
+    firsts = [i == 0 for kps in points for i in range(len(kps))]
+    assert run.agreement["all"] == agreement_of(np.array(labels), np.array(firsts))

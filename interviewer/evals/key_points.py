@@ -7,7 +7,8 @@ what a hint skips, so they are measured on their own, apart from the overall sco
 JSONL: an optional header line ``{"dataset": {"name": ..., "description": ...}}``, then one
 ``PointItem`` per line: a corpus question id, the level, the answer and a label per key point
 id (2 covered, 1 partly, 0 not covered or said wrongly). The scorer is judged against
-"covered" (2): a partly made point is one the interviewer should still probe.
+"covered" (2): a partly made point is one the interviewer should still probe. Any scorer can be
+measured: the offline one, or an LLM judge (its ``covered_key_points``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sklearn.metrics import cohen_kappa_score, precision_score, recall_score
 
-from interviewer.domain import Level, Question
+from interviewer.domain import AnswerScore, Level, Question
 from interviewer.evals.datasets import DatasetError
-from interviewer.scoring.offline import EmbeddingScorer
+from interviewer.evals.judging import score_all
+from interviewer.packs import Pack
+from interviewer.scoring.base import Scorer, ScoringRequest
 
 
 class PointsInfo(BaseModel):
@@ -152,22 +155,50 @@ def agreement_of(labels: np.ndarray, called: np.ndarray) -> PointAgreement:
     )
 
 
+@dataclass(frozen=True)
+class PointRun:
+    """A scorer's ticks against the labels: over all points (key ``all``) and per question
+    category; how many answers were scored, and how many the scorer could not score itself
+    (an LLM judge that still failed after its retries: those answers are left out)."""
+
+    agreement: dict[str, PointAgreement]
+    answers: int
+    failed: int
+
+
 def point_agreement(
-    items: Sequence[PointItem], scorer: EmbeddingScorer, questions: Mapping[str, Question]
-) -> dict[str, PointAgreement]:
-    """Agreement over all points (key ``all``) and per question category."""
+    items: Sequence[PointItem],
+    scorer: Scorer,
+    questions: Mapping[str, Question],
+    pack: Pack,
+    concurrency: int = 4,
+    progress: str | None = None,
+) -> PointRun:
+    """Score every labelled answer as the interview would (the pack's rubric, the item's level)
+    and set the key points the scorer calls covered against the labels."""
+    requests = [
+        ScoringRequest(q, item.answer, item.level, pack.rubric(q.category))
+        for item in items
+        for q in [questions[item.question]]
+    ]
+    scored: dict[int, AnswerScore] = {}
+
+    def keep(index: int, result: AnswerScore | BaseException) -> None:
+        if isinstance(result, AnswerScore) and result.scorer == scorer.name:
+            scored[index] = result
+
+    score_all(requests, scorer, keep, concurrency=concurrency, progress=progress)
     labels: list[int] = []
     called: list[bool] = []
     categories: list[str] = []
-    for item in items:
-        q = questions[item.question]
-        _, results, _ = scorer.features(q, item.answer, item.level)
-        for result in results:
-            labels.append(item.points[result.id])
-            called.append(result.covered)
-            categories.append(q.category.value)
+    for index, result in sorted(scored.items()):
+        item = items[index]
+        for point in result.key_points:
+            labels.append(item.points[point.id])
+            called.append(point.covered)
+            categories.append(questions[item.question].category.value)
     y, c, cat = np.array(labels), np.array(called), np.array(categories)
     out = {"all": agreement_of(y, c)}
     for name in sorted(set(categories)):
         out[name] = agreement_of(y[cat == name], c[cat == name])
-    return out
+    return PointRun(out, len(scored), len(items) - len(scored))
