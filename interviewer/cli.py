@@ -909,8 +909,8 @@ def eval_points(
     for column in ("questions", "points", "labelled covered", "ticked", "precision", "recall"):
         table.add_column(column, justify="left" if column == "questions" else "right")
     table.add_column("kappa", justify="right")
-    for name, a in run.agreement.items():
-        table.add_row(name, *a.cells())
+    for group, a in run.agreement.items():
+        table.add_row(group, *a.cells())
     Console().print(table)
     if run.failed:
         err.print(

@@ -140,3 +140,20 @@ def test_an_llm_judges_ticks_are_measured_over_http(
     labels = [item.points[kp.id] for item, kps in zip(items[:5], points, strict=True) for kp in kps]
     firsts = [i == 0 for kps in points for i in range(len(kps))]
     assert run.agreement["all"] == agreement_of(np.array(labels), np.array(firsts))
+
+
+@pytest.mark.parametrize(
+    ("labels", "ticks", "kappa", "precision"),
+    [
+        ([2, 2, 0, 1], [True, True, False, False], 1.0, 1.0),  # partly is not covered
+        ([2, 0, 0, 0], [False, True, False, False], -1 / 3, 0.0),
+        ([2, 2], [True, True], 1.0, 1.0),  # one kind throughout, the same: agreement
+        ([0, 1], [True, True], 0.0, 0.0),  # one kind throughout, opposite: none
+    ],
+)
+def test_agreement_counts_only_covered_as_covered(
+    labels: list[int], ticks: list[bool], kappa: float, precision: float
+) -> None:
+    got = agreement_of(np.array(labels), np.array(ticks))
+    assert got.kappa == pytest.approx(kappa) and got.precision == pytest.approx(precision)
+    assert got.points == len(labels) and got.called_covered == pytest.approx(np.mean(ticks))

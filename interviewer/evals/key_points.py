@@ -144,14 +144,17 @@ class PointAgreement:
 def agreement_of(labels: np.ndarray, called: np.ndarray) -> PointAgreement:
     """Ticks (``called``) against labels (2 covered, 1 partly, 0 not)."""
     truth = labels == 2
-    both_kinds = len(set(truth)) > 1 or len(set(called)) > 1
+    if len(set(truth)) > 1 or len(set(called)) > 1:
+        kappa = float(cohen_kappa_score(truth, called))
+    else:  # both say one thing throughout: kappa is undefined; agreeing is 1, not 0
+        kappa = 1.0 if bool(truth[0]) == bool(called[0]) else 0.0
     return PointAgreement(
         points=len(labels),
         labelled_covered=float(truth.mean()),
         called_covered=float(called.mean()),
         precision=float(precision_score(truth, called, zero_division=0.0)),
         recall=float(recall_score(truth, called, zero_division=0.0)),
-        kappa=float(cohen_kappa_score(truth, called)) if both_kinds else 1.0,
+        kappa=kappa,
     )
 
 
