@@ -602,9 +602,9 @@ def _points(report: AgreementReport) -> None:
                     "Points marked": row.agreement.points,
                     "You: covered": f"{row.agreement.labelled_covered:.0%}",
                     "Scorer: ticked": f"{row.agreement.called_covered:.0%}",
-                    "Ticks right": round(row.agreement.precision, 2),
-                    "Covered and ticked": round(row.agreement.recall, 2),
-                    "Cohen's kappa": round(row.agreement.kappa, 2),
+                    "Ticks right": f"{row.agreement.precision:.2f}",
+                    "Covered and ticked": f"{row.agreement.recall:.2f}",
+                    "Cohen's kappa": f"{row.agreement.kappa:.2f}",
                 }
                 for row in report.points
             ]
