@@ -92,12 +92,13 @@ def review_export(
 
     day = date.fromisoformat(since) if since else None
     review = _review(source, Filters(pack=pack, level=level, format=fmt, since=day))
-    lines = review.export(review.queue(), with_names)
+    items = review.queue()  # each answer scored offline once, for both files
+    lines = review.export(items, with_names)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out.print(f"Wrote {len(lines) - 1} graded item(s) to {escape(str(out_file))}")
     if points_file is not None:
-        marked = review.export_points(review.queue())
+        marked = review.export_points(items)
         points_file.parent.mkdir(parents=True, exist_ok=True)
         points_file.write_text("\n".join(marked) + "\n", encoding="utf-8")
         out.print(

@@ -182,11 +182,13 @@ def content_tokens(text: str, letters: int = 6) -> set[str]:
 _GRADER_VERB = re.compile(r"[A-Z][a-z]+s")
 
 
-def point_words(text: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def point_words(text: str) -> frozenset[str]:
     """A key point's content words at four letters, without the grader's verb it opens with
-    ("Explains", "Knows", "Names"): the words an answer that makes the point tends to use."""
+    ("Explains", "Knows", "Names"): the words an answer that makes the point tends to use.
+    Cached: every answer to a question reads the same points."""
     first, _, rest = text.partition(" ")
-    return content_tokens(rest if _GRADER_VERB.fullmatch(first) else text, letters=4)
+    return frozenset(content_tokens(rest if _GRADER_VERB.fullmatch(first) else text, letters=4))
 
 
 _NON_ANSWER = re.compile(

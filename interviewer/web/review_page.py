@@ -720,32 +720,36 @@ def _export(review: Review, items: Sequence[ReviewItem]) -> None:
     except ReviewError as exc:
         st.info(_plain(str(exc)))
         return
-    st.download_button(
-        ":material/download: Graded answers (JSONL)",
-        "\n".join(lines) + "\n",
-        file_name=f"{review.export_name}.jsonl",
-        mime="application/jsonl",
-        on_click="ignore",
-    )
-    st.caption(
+    _download(
+        "Graded answers",
+        lines,
+        review.export_name,
         f"{len(lines) - 1} graded answer(s) as an eval dataset: score them with "
-        "`interviewer eval run --dataset FILE`."
+        "`interviewer eval run --dataset FILE`.",
     )
     try:
         marked = review.export_points(items)
     except ReviewError:
         return  # nobody has marked every key point of an answer yet
+    _download(
+        "Key-point marks",
+        marked,
+        f"{review.export_name}-key-points",
+        f"{len(marked) - 1} answer(s) with every key point marked: check the offline scorer's "
+        "ticks with `interviewer eval points --dataset FILE`.",
+    )
+
+
+def _download(label: str, lines: list[str], name: str, caption: str) -> None:
+    """A JSONL download button (the page does not rerun on click) and what the file is for."""
     st.download_button(
-        ":material/download: Key-point marks (JSONL)",
-        "\n".join(marked) + "\n",
-        file_name=f"{review.export_name}-key-points.jsonl",
+        f":material/download: {label} (JSONL)",
+        "\n".join(lines) + "\n",
+        file_name=f"{name}.jsonl",
         mime="application/jsonl",
         on_click="ignore",
     )
-    st.caption(
-        f"{len(marked) - 1} answer(s) with every key point marked: check the offline scorer's "
-        "ticks with `interviewer eval points --dataset FILE`."
-    )
+    st.caption(caption)
 
 
 def _plain(text: str) -> str:
