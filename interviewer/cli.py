@@ -497,14 +497,20 @@ def _print_eval(metrics: dict[str, object]) -> list[dict[str, object]]:
     baselines = cast(dict[str, dict[str, Any]], metrics.get("baselines", {}))
     if baselines:
         against = Table(title="against plain baselines (same answers)")
-        for column in ("scorer", "pearson", "qwk"):
-            against.add_column(column)
+        columns = ("scorer", "pearson", "qwk", "within a question", "between questions")
+        for column in columns:
+            against.add_column(column, no_wrap=column == "scorer")
         rows = [
             (f"{metrics['scorer']} (this run)", metrics),
             *((b["name"], b) for b in baselines.values()),
         ]
         for name, m in rows:
-            against.add_row(name, f"{m['pearson']:.3f}", f"{m['qwk']:.3f}")
+            level = m.get("per_question", {})
+            by_question = [
+                f"{level[k]:.3f}" if k in level else ""
+                for k in ("within_question", "between_questions")
+            ]
+            against.add_row(name, f"{m['pearson']:.3f}", f"{m['qwk']:.3f}", *by_question)
         out_console.print(against)
     probes = cast(dict[str, dict[str, float]], metrics.get("robustness", {}))
     if probes:

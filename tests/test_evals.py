@@ -128,6 +128,18 @@ def test_eval_run_resumes_and_gates(tmp_path: Path) -> None:
     report = (out / "report.md").read_text()
     assert "| plain MiniLM cosine |" in report and "| tf-idf cosine |" in report
     assert "plain MiniLM cosine" in result.output
+    # ... and says how evenly each scores from one question to the next
+    level = metrics["per_question"]
+    assert level["questions"] == len(
+        {json.loads(x)["question"] for x in small.read_text().splitlines()[1:]}
+    )
+    assert (
+        level["between_questions_ci"][0]
+        <= level["between_questions"]
+        <= level["between_questions_ci"][1]
+    )
+    assert "per_question" in cosine and "## From one question to the next" in report
+    assert f"{level['between_questions']:.3f}" in result.output  # on the terminal too
     lines = (out / "results.jsonl").read_text().splitlines()
     first = json.loads(lines[0])  # each criterion's score is kept, to compare runs item by item
     assert set(first["criteria"]) >= {"correctness", "depth"}
@@ -194,6 +206,8 @@ def test_llm_judge_runs_concurrently_retries_and_caches(
     # The judge's report carries the same plain baselines as the offline scorer's.
     assert set(metrics["baselines"]) == {"minilm_cosine", "tfidf_cosine"}
     assert "Against plain baselines" in (tmp_path / "a" / "report.md").read_text()
+    assert metrics["per_question"]["questions"] == 4  # ... and the per-question figures
+    assert "## From one question to the next" in (tmp_path / "a" / "report.md").read_text()
     assert 2 <= slow.most <= 4, "calls overlapped, never more than --concurrency"
     rows = [json.loads(x) for x in (tmp_path / "a" / "results.jsonl").read_text().splitlines()]
     assert {r["scorer"] for r in rows} == {"llm:fake-model"}
@@ -407,5 +421,10 @@ def test_eval_cross_reports_left_out_within_and_baselines_per_dataset(tmp_path: 
             assert m["pearson_ci"][0] <= m["pearson"] <= m["pearson_ci"][1]
     assert (out / "cross.png").read_bytes()[:4] == b"\x89PNG"
     assert "| first (pearson) | 24 |" in (out / "cross.md").read_text()
+    first = report["datasets"]["first"]
+    for m in first["methods"].values():  # every method, per question too
+        assert m["per_question"]["questions"] == first["questions"]
+        assert m["per_question"]["level_spread"] >= 0
+    assert f"| first (between questions) | {first['questions']} |" in (out / "cross.md").read_text()
     wrong = runner.invoke(app, [*args[:-2], "--curve", "nope", "--out", str(out)])
     assert wrong.exit_code == 2 and "no dataset is named 'nope'" in wrong.output

@@ -25,6 +25,7 @@ from interviewer.domain import Question
 from interviewer.evals.datasets import Dataset
 from interviewer.evals.items import as_question
 from interviewer.evals.metrics import agreement
+from interviewer.evals.question_level import question_level
 
 BASELINES = {"minilm_cosine": "plain MiniLM cosine", "tfidf_cosine": "tf-idf cosine"}
 """Baseline ids and the names reports show."""
@@ -79,18 +80,34 @@ def similarities(
     }
 
 
+def baseline_predictions(
+    dataset: Dataset, corpus: Mapping[str, Question], embeddings: Embeddings
+) -> dict[str, list[float]]:
+    """Each baseline's similarity mapped onto the dataset's scale, for every item."""
+    scale = dataset.info.scale
+    human = np.asarray([item.human_score for item in dataset.items], dtype=float)
+    return {
+        name: [float(v) for v in np.clip(linear_map(x, human), scale.min, scale.max)]
+        for name, x in similarities(dataset, corpus, embeddings).items()
+    }
+
+
 def baseline_agreement(
     dataset: Dataset,
     corpus: Mapping[str, Question],
     embeddings: Embeddings,
     bootstrap: int = 1000,
 ) -> dict[str, dict[str, object]]:
-    """Agreement with the human grades of each baseline, on the dataset's scale."""
+    """Agreement with the human grades of each baseline, on the dataset's scale, and how
+    evenly it scores from question to question."""
     scale = dataset.info.scale
     human = [item.human_score for item in dataset.items]
-    result: dict[str, dict[str, object]] = {}
-    for name, x in similarities(dataset, corpus, embeddings).items():
-        mapped = linear_map(x, np.asarray(human))
-        predicted = [float(v) for v in np.clip(mapped, scale.min, scale.max)]
-        result[name] = {"name": BASELINES[name], **agreement(human, predicted, scale, bootstrap)}
-    return result
+    groups = [item.group_key for item in dataset.items]
+    return {
+        name: {
+            "name": BASELINES[name],
+            **agreement(human, predicted, scale, bootstrap),
+            "per_question": question_level(human, predicted, groups, min(bootstrap, 500)),
+        }
+        for name, predicted in baseline_predictions(dataset, corpus, embeddings).items()
+    }

@@ -80,6 +80,8 @@ def markdown(metrics: dict[str, Any], images: list[str]) -> str:
         lines.append(f"| {name} | {metrics[name]:.3f} | {low:.3f} .. {high:.3f} |")
     if metrics.get("baselines"):
         lines += ["", *baseline_rows(metrics)]
+    if metrics.get("per_question", {}).get("between_questions") is not None:
+        lines += ["", *question_rows(metrics)]
     if metrics.get("per_category"):
         lines += [
             "",
@@ -128,7 +130,8 @@ def baseline_rows(metrics: dict[str, Any]) -> list[str]:
         "## Against plain baselines",
         "",
         "Same answers, same grades. The baselines' similarities are mapped linearly onto the"
-        " scale by question-grouped cross-validation.",
+        " scale by least squares on these grades (which favours them a little, never the"
+        " scorer).",
         "",
         "| scorer | Pearson [95% CI] | QWK [95% CI] | MAE |",
         "| --- | --- | --- | --- |",
@@ -139,6 +142,39 @@ def baseline_rows(metrics: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {b['name']} | {_with_ci(b, 'pearson')} | {_with_ci(b, 'qwk')} | {b['mae']:.3f} |"
         )
+    return lines
+
+
+def _level_cells(m: dict[str, Any]) -> str:
+    """Within, between and level spread of one scorer, each with its interval."""
+    return " | ".join(
+        f"{m[k]:.2f} [{m[k + '_ci'][0]:.2f}, {m[k + '_ci'][1]:.2f}]"
+        for k in ("within_question", "between_questions", "level_spread")
+    )
+
+
+def question_rows(metrics: dict[str, Any]) -> list[str]:
+    """Does a score mean the same from one question to the next? As a Markdown table."""
+    lines = [
+        "## From one question to the next",
+        "",
+        f"{metrics['per_question']['questions']} questions. *Within a question*: Pearson's r"
+        " of answers against their own question's mean (ranking inside a question)."
+        " *Between questions*: Pearson's r of the per-question means (does a question the"
+        " graders scored higher get a higher average?). *Level spread*: standard deviation, on"
+        " the human scale, of how far each question's mean score sits from the graders' mean"
+        " there (0: every question scored at the graders' level; the graders' own question"
+        f" means spread by {metrics['per_question']['graders_spread']:.2f}, which is what a"
+        " scorer giving every answer the same score would show). 95% intervals resample"
+        " whole questions.",
+        "",
+        "| scorer | within a question | between questions | level spread |",
+        "| --- | --- | --- | --- |",
+        f"| **{metrics['scorer']}** | {_level_cells(metrics['per_question'])} |",
+    ]
+    for b in metrics.get("baselines", {}).values():
+        if b.get("per_question", {}).get("between_questions") is not None:
+            lines.append(f"| {b['name']} | {_level_cells(b['per_question'])} |")
     return lines
 
 
