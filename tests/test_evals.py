@@ -130,16 +130,16 @@ def test_eval_run_resumes_and_gates(tmp_path: Path) -> None:
     assert "plain MiniLM cosine" in result.output
     # ... and says how evenly each scores from one question to the next
     level = metrics["per_question"]
-    assert level["questions"] == len(
-        {json.loads(x)["question"] for x in small.read_text().splitlines()[1:]}
-    )
-    assert (
-        level["between_questions_ci"][0]
-        <= level["between_questions"]
-        <= level["between_questions_ci"][1]
-    )
+    asked = {json.loads(x)["question"] for x in small.read_text().splitlines()[1:]}
+    low, high = level["between_questions_ci"]
+    assert level["questions"] == len(asked) and low <= level["between_questions"] <= high
     assert "per_question" in cosine and "## From one question to the next" in report
     assert f"{level['between_questions']:.3f}" in result.output  # on the terminal too
+    furthest = level["by_question"][0]  # the question a candidate would misread most
+    assert len(level["by_question"]) == len(asked)
+    assert abs(furthest["offset"]) == max(abs(q["offset"]) for q in level["by_question"])
+    assert f"| {furthest['question']} |" in report
+    assert (out / "questions.png").read_bytes()[:4] == b"\x89PNG"
     lines = (out / "results.jsonl").read_text().splitlines()
     first = json.loads(lines[0])  # each criterion's score is kept, to compare runs item by item
     assert set(first["criteria"]) >= {"correctness", "depth"}

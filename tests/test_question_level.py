@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from interviewer.evals.question_level import question_level
+from interviewer.evals.question_level import question_level, question_means
 
 
 def _answers(questions: int = 12, per: int = 10, seed: int = 1) -> tuple[np.ndarray, list[str]]:
@@ -74,3 +74,16 @@ def test_a_constant_scorer_spreads_as_much_as_the_graders_question_means() -> No
     result = question_level(human, np.full(len(human), 3.0), groups, bootstrap=50)
     assert result["level_spread"] == pytest.approx(result["graders_spread"], abs=1e-3)
     assert result["graders_spread"] > 0.3  # the questions' levels do differ
+
+
+def test_question_means_put_the_most_misleading_question_first() -> None:
+    human = [3, 4, 2, 3, 4, 5, 1, 2]
+    groups = ["a", "a", "b", "b", "c", "c", "d", "d"]
+    predicted = [3.5, 4.5, 2.5, 3.5, 2.5, 3.5, 1.5, 2.5]  # +0.5 everywhere but c: -1.5
+    rows = question_means(human, predicted, groups)
+    first = rows[0]
+    assert first["question"] == "c"
+    assert first["n"] == 2 and first["human"] == 4.5 and first["scorer"] == 3.0
+    # the dataset-wide offset (0.5 * 6 - 1.5 * 2) / 8 = 0 is taken out: c sits 1.5 below
+    assert first["offset"] == pytest.approx(-1.5)
+    assert [r["offset"] for r in rows[1:]] == pytest.approx([0.5, 0.5, 0.5])

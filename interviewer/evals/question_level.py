@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -95,3 +96,32 @@ def question_level(
         result[name] = round(value, 4)
         result[f"{name}_ci"] = [round(float(low), 4), round(float(high), 4)]
     return result
+
+
+def question_means(
+    human: Sequence[float], predicted: Sequence[float], groups: Sequence[str]
+) -> list[dict[str, object]]:
+    """Each question's answer count and mean grade and score, furthest from level first.
+
+    ``offset`` is how far the question's mean score sits from the graders' mean there, less the
+    dataset-wide offset: the questions at the top are those a candidate would misread most.
+    """
+    y = np.asarray(human, dtype=float)
+    p = np.asarray(predicted, dtype=float)
+    names, index = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+    count = len(names)
+    y_mean, p_mean = _means(y, index, count), _means(p, index, count)
+    sizes = np.bincount(index, minlength=count)
+    offset = p_mean - y_mean
+    offset -= float(np.average(offset, weights=sizes))
+    rows: list[dict[str, object]] = [
+        {
+            "question": str(names[g]),
+            "n": int(sizes[g]),
+            "human": round(float(y_mean[g]), 3),
+            "scorer": round(float(p_mean[g]), 3),
+            "offset": round(float(offset[g]), 3),
+        }
+        for g in range(count)
+    ]
+    return sorted(rows, key=lambda r: -abs(cast(float, r["offset"])))

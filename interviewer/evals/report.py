@@ -49,6 +49,9 @@ def charts(metrics: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
     ax.set_ylabel("human")
     ax.set_title("confusion (whole points)")
     out["confusion.png"] = png(fig)
+    by_question = metrics.get("per_question", {}).get("by_question", [])
+    if len(by_question) >= 3:
+        out["questions.png"] = _questions_chart(by_question, metrics["scale"])
     robust = metrics.get("robustness")
     if robust:
         names = list(robust)
@@ -62,6 +65,23 @@ def charts(metrics: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
         ax.invert_yaxis()
         out["robustness.png"] = png(fig)
     return out
+
+
+def _questions_chart(by_question: list[dict[str, Any]], scale: list[float]) -> bytes:
+    """One dot per question: the graders' mean against the scorer's, sized by answers."""
+    fig, ax = plt.subplots(figsize=(4.6, 4.0))
+    human = [q["human"] for q in by_question]
+    scorer = [q["scorer"] for q in by_question]
+    sizes = [8 + 2 * min(q["n"], 60) for q in by_question]
+    ax.scatter(human, scorer, s=sizes, alpha=0.5, color="#1c7ed6", edgecolor="#1864ab")
+    low, high = scale
+    ax.plot([low, high], [low, high], color="#868e96", linestyle="--", linewidth=1)
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    ax.set_xlabel("graders' mean on the question")
+    ax.set_ylabel("scorer's mean on the question")
+    ax.set_title("each question's level (dot size: answers)")
+    return png(fig)
 
 
 def markdown(metrics: dict[str, Any], images: list[str]) -> str:
@@ -175,6 +195,22 @@ def question_rows(metrics: dict[str, Any]) -> list[str]:
     for b in metrics.get("baselines", {}).values():
         if b.get("per_question", {}).get("between_questions") is not None:
             lines.append(f"| {b['name']} | {_level_cells(b['per_question'])} |")
+    furthest = metrics["per_question"].get("by_question", [])[:5]
+    if furthest:
+        lines += [
+            "",
+            "Questions scored furthest from the graders' level (the dataset-wide offset taken"
+            " out): a candidate would misread these most.",
+            "",
+            "| question | answers | graders' mean | scorer's mean | offset |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for q in furthest:
+            name = q["question"] if len(q["question"]) <= 60 else q["question"][:57] + "..."
+            name = name.replace("|", "/").replace("\n", " ")
+            lines.append(
+                f"| {name} | {q['n']} | {q['human']:.2f} | {q['scorer']:.2f} | {q['offset']:+.2f} |"
+            )
     return lines
 
 

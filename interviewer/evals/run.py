@@ -20,7 +20,7 @@ from interviewer.evals.datasets import Dataset
 from interviewer.evals.items import as_request
 from interviewer.evals.judging import ScoreCache, score_all
 from interviewer.evals.metrics import agreement, confusion, to_human_scale
-from interviewer.evals.question_level import question_level
+from interviewer.evals.question_level import question_level, question_means
 from interviewer.evals.report import write_reports
 from interviewer.evals.robustness import robustness
 from interviewer.evals.suite import check_thresholds
@@ -98,9 +98,11 @@ def run_dataset(
     predicted = [float(r["predicted"]) for r in rows]  # type: ignore[arg-type]
     metrics = agreement(human, predicted, dataset.info.scale)
     group_of = {item.id: item.group_key for item in dataset.items}
-    metrics["per_question"] = question_level(
-        human, predicted, [group_of[str(r["id"])] for r in rows]
-    )
+    groups = [group_of[str(r["id"])] for r in rows]
+    metrics["per_question"] = {
+        **question_level(human, predicted, groups),
+        "by_question": question_means(human, predicted, groups),
+    }
     by_category: dict[str, object] = {}
     for category in sorted({str(r["category"]) for r in rows}):
         idx = [i for i, r in enumerate(rows) if r["category"] == category]
