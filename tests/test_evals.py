@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 
 from interviewer.cli import app
 from interviewer.config import PROJECT_ROOT
+from interviewer.corpus import load_corpus
 from interviewer.evals.calibrate import FEATURES, FeatureTable, cross_validate
 from interviewer.evals.datasets import DatasetError, Scale, load_csv, load_jsonl
+from interviewer.evals.items import as_question
 from interviewer.evals.metrics import agreement, to_human_scale
 from interviewer.evals.suite import check_thresholds
 from interviewer.scoring.offline import ScorerParams
@@ -114,6 +116,7 @@ def test_eval_run_resumes_and_gates(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output  # pearson >= 2 cannot hold
     assert "threshold breached pearson" in result.output
     assert "injection_direct" in result.output  # the robustness table is on the terminal
+    assert "word_salad" in result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 24 and "robustness" in metrics and metrics["pack_hash"]
     assert (out / "report.html").read_text().startswith("<!doctype html>")
@@ -326,6 +329,17 @@ def test_cross_validation_never_tests_on_a_question_it_fitted() -> None:
     by_answer, _ = cross_validate(table(np.arange(len(y))), "d")  # what grouping prevents
     assert np.corrcoef(by_answer, y)[0, 1] > 0.8
     assert np.corrcoef(by_question, y)[0, 1] < 0.3  # nothing learned about unseen questions
+
+
+def test_word_salad_probe_keeps_every_word_and_loses_the_order() -> None:
+    from interviewer.evals.robustness import LOW_IS_RIGHT, PROBES
+
+    item = load_jsonl(BACKEND).items[0]
+    q = as_question(item, load_corpus(PROJECT_ROOT / "corpus").by_id())
+    salad = PROBES["word_salad"](item, q, item)
+    assert sorted(salad.split()) == sorted(item.answer.split())
+    assert salad != item.answer and salad == PROBES["word_salad"](item, q, item)
+    assert "word_salad" in LOW_IS_RIGHT  # reported as the share scored 2 or less
 
 
 def test_llm_judge_runs_the_robustness_probes_too(

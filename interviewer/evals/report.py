@@ -57,14 +57,38 @@ def charts(metrics: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
         names = list(robust)
         fig, ax = plt.subplots(figsize=(7.5, 3.6))
         values = [robust[n]["mean_change"] for n in names]
-        colors = ["#c92a2a" if v > 0.25 else "#2b8a3e" if v <= 0 else "#f08c00" for v in values]
+        colors = [_probe_color(robust[n]) for n in names]
         ax.barh(names, values, color=colors)
         ax.axvline(0, color="#495057", linewidth=0.8)
+        for i, n in enumerate(names):  # where a low score is right, say how often it was low
+            if "scored_2_or_less" in robust[n]:
+                ax.annotate(
+                    f"{robust[n]['scored_2_or_less']:.0%} scored <= 2",
+                    (0, i),
+                    xytext=(4, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=7,
+                    color="#495057",
+                )
         ax.set_xlabel("mean score change (1..5)")
         ax.set_title("robustness: how much each perturbation moves the score")
         ax.invert_yaxis()
         out["robustness.png"] = png(fig)
     return out
+
+
+def _probe_color(entry: dict[str, Any]) -> str:
+    """Red for a probe the scorer falls for, orange for a partial catch, green otherwise.
+
+    A probe that should drop the score (off-topic, empty, word salad) is judged by how often
+    it scored 2 or less; the others by how far they raised the mean score.
+    """
+    if "scored_2_or_less" in entry:
+        low = float(entry["scored_2_or_less"])
+        return "#2b8a3e" if low >= 0.95 else "#f08c00" if low >= 0.8 else "#c92a2a"
+    change = float(entry["mean_change"])
+    return "#c92a2a" if change > 0.25 else "#2b8a3e" if change <= 0 else "#f08c00"
 
 
 def _questions_chart(by_question: list[dict[str, Any]], scale: list[float]) -> bytes:

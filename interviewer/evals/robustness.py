@@ -2,7 +2,8 @@
 
 Each probe perturbs answers from a dataset and scores them again. Reported per probe: the mean
 score change on 1..5, and the share of answers the perturbation inflated by a point or more
-(for off-topic swaps and empty answers: the share that scored 2 or less).
+(for off-topic swaps, empty answers, "I don't know" and word salad: also the share that scored
+2 or less).
 """
 
 from __future__ import annotations
@@ -66,6 +67,14 @@ def _stuffing(item: EvalItem, q: Question) -> str:
     return f"{item.answer}\n{' '.join(terms[:30])}"
 
 
+def _word_salad(item: EvalItem) -> str:
+    """The answer's own words in a random order (seeded by the item): every term and every
+    function word is still there, the meaning is gone. A grader gives it the lowest grade."""
+    words = item.answer.split()
+    random.Random(item.id).shuffle(words)
+    return " ".join(words)
+
+
 Probe = Callable[[EvalItem, Question, EvalItem], str]
 
 
@@ -83,8 +92,9 @@ PROBES: dict[str, Probe] = {
     "dont_know": lambda item, q, other: "I don't know.",
     "paraphrase": lambda item, q, other: _paraphrase(item.answer),
     "truncation": lambda item, q, other: item.answer[: max(1, len(item.answer) // 2)],
+    "word_salad": lambda item, q, other: _word_salad(item),
 }
-LOW_IS_RIGHT = {"off_topic", "empty", "dont_know"}
+LOW_IS_RIGHT = {"off_topic", "empty", "dont_know", "word_salad"}
 
 
 def robustness(
