@@ -896,7 +896,7 @@ def eval_points(
     ] = 4,
 ) -> None:
     """How far a scorer's covered / missed key points agree with a grader's labels."""
-    from interviewer.evals.key_points import load_points, point_agreement
+    from interviewer.evals.key_points import PointAgreement, load_points, point_agreement
     from interviewer.services import Services
 
     settings = _scorer_settings(scorer, model)
@@ -912,9 +912,9 @@ def eval_points(
     )
     title = f"Key points ticked by {judge.name} ({pack}) against {name}"
     table = Table(title=title)
-    for column in ("questions", "points", "labelled covered", "ticked", "precision", "recall"):
-        table.add_column(column, justify="left" if column == "questions" else "right")
-    table.add_column("kappa", justify="right")
+    table.add_column("questions")
+    for column in PointAgreement.HEADERS:
+        table.add_column(column, justify="right")
     for group, a in run.agreement.items():
         table.add_row(group, *a.cells())
     Console().print(table)

@@ -111,6 +111,8 @@ def review_export(
 @review_app.command("agreement")
 def review_agreement(source: SourceOpt = "interviews") -> None:
     """Print how graders agree with each other and with the scorers."""
+    from interviewer.evals.key_points import PointAgreement
+
     review = _review(source)
     report = review.agreement(review.queue())
     if not report.grades:
@@ -142,9 +144,8 @@ def review_agreement(source: SourceOpt = "interviews") -> None:
     out.print(table)
     if report.points:
         points = Table(title="Key points: each grader's marks against the offline scorer's ticks")
-        for column in ("grader", "points", "marked covered", "ticked", "precision", "recall"):
+        for column in ("grader", *PointAgreement.HEADERS):
             points.add_column(column)
-        points.add_column("kappa")
         for mark in report.points:
             points.add_row(escape(mark.grader), *mark.agreement.cells())
         out.print(points)

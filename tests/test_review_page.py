@@ -289,4 +289,4 @@ def test_key_points_marked_on_the_page_are_saved_and_set_beside_the_ticks(
     assert not at.exception, at.exception
     marks = next(d.value for d in at.dataframe if "Cohen's kappa" in d.value.columns)
     kai = marks[marks["Grader"] == "Kai"]
-    assert len(kai) == 1 and kai.iloc[0]["Points marked"] == 2
+    assert len(kai) == 1 and kai.iloc[0]["Points marked"] == "2"

@@ -27,7 +27,7 @@ from interviewer.evals.calibrate import FEATURES, cross_validate, feature_table,
 from interviewer.evals.datasets import Dataset
 from interviewer.evals.items import as_question
 from interviewer.evals.metrics import agreement, to_human_scale
-from interviewer.evals.question_level import question_level
+from interviewer.evals.question_level import FIGURES, HELP, figure_cell, question_level
 from interviewer.evals.report import png
 from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
 from interviewer.scoring.text import sentences
@@ -159,13 +159,7 @@ def markdown(result: Mapping[str, Any]) -> str:
         "",
         "## From one question to the next",
         "",
-        "*Within a question*: Pearson's r of answers against their own question's mean. "
-        "*Between questions*: Pearson's r of the per-question means. *Level spread*: standard "
-        "deviation of how far each "
-        "question's mean score sits from the graders' mean there, on the dataset's scale "
-        "(0: every question scored at the graders' level; *graders' spread*, how much the "
-        "graders' own question means differ, is what a scorer giving every answer the same "
-        "score would show). Intervals resample whole questions.",
+        HELP,
         "",
         "| dataset | questions | graders' spread | "
         + " | ".join(METHODS[m] for m in methods)
@@ -173,34 +167,18 @@ def markdown(result: Mapping[str, Any]) -> str:
         "| --- | --- | --- | " + " | ".join("---" for _ in methods) + " |",
     ]
     for name, d in result["datasets"].items():
-        first: Mapping[str, Any] = next(iter(d["methods"].values()), {})
-        level: Mapping[str, Any] = first.get("per_question", {})
-        spread = f"{level['graders_spread']:.2f}" if "graders_spread" in level else ""
-        for key, label in LEVEL_ROWS.items():
-            cells = [_level_cell(d["methods"].get(m), key) for m in methods]
+        levels = [d["methods"].get(m, {}).get("per_question", {}) for m in methods]
+        # the graders' spread is the grades' own, the same beside every method
+        spreads = [per["graders_spread"] for per in levels if "graders_spread" in per]
+        spread = f"{spreads[0]:.2f}" if spreads else ""
+        for key, label in FIGURES.items():
+            cells = [figure_cell(per, key) for per in levels]
             shown = spread if key == "level_spread" else ""
             lines.append(
                 f"| {name} ({label}) | {d['questions']} | {shown} | " + " | ".join(cells) + " |"
             )
     lines.append("")
     return "\n".join(lines)
-
-
-LEVEL_ROWS = {
-    "within_question": "within a question",
-    "between_questions": "between questions",
-    "level_spread": "level spread",
-}
-"""The per-question figures and the labels the cross report gives them."""
-
-
-def _level_cell(m: Mapping[str, Any] | None, key: str) -> str:
-    """One per-question figure with its interval, or blank where there is none."""
-    level = (m or {}).get("per_question", {})
-    if level.get(key) is None:
-        return ""
-    low, high = level[f"{key}_ci"]
-    return f"{level[key]:.2f} [{low:.2f}, {high:.2f}]"
 
 
 def chart(result: Mapping[str, Any]) -> bytes:

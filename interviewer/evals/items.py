@@ -10,6 +10,14 @@ from interviewer.evals.datasets import EvalItem
 from interviewer.packs import Pack
 from interviewer.scoring.base import ScoringRequest
 
+DATASET_PREFIX = "eval-"
+"""The id prefix of a question built from a dataset item rather than taken from the corpus."""
+
+
+def from_corpus(q: Question) -> bool:
+    """Whether ``q`` is a corpus question (not one built from a dataset item's own fields)."""
+    return not q.id.startswith(DATASET_PREFIX)
+
 
 def as_question(item: EvalItem, corpus: Mapping[str, Question]) -> Question:
     """The corpus question the item names, or a question built from the item's own fields.
@@ -26,7 +34,7 @@ def as_question(item: EvalItem, corpus: Mapping[str, Question]) -> Question:
     ]
     digest = hashlib.sha256(f"{item.question}\0{item.reference_answer}".encode()).hexdigest()
     return Question.model_construct(
-        id=f"eval-{digest[:12]}",
+        id=f"{DATASET_PREFIX}{digest[:12]}",
         role="eval",
         levels=[item.level],
         category=item.category,

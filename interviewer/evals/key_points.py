@@ -129,8 +129,11 @@ class PointAgreement:
     kappa: float
     """Cohen's kappa of the two, covered against not."""
 
+    HEADERS = ("points", "labelled covered", "ticked", "precision", "recall", "kappa")
+    """Column names for ``cells``, in the same order."""
+
     def cells(self) -> list[str]:
-        """The figures in the order above, as the command line prints them."""
+        """The figures in the order above, as tables show them."""
         return [
             str(self.points),
             f"{self.labelled_covered:.0%}",

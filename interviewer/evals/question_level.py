@@ -20,13 +20,39 @@ because answers to one question are not independent of each other.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
-from typing import cast
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 
 MIN_QUESTIONS = 3
 """Fewer questions than this have no between-question figures."""
+
+FIGURES = {
+    "within_question": "within a question",
+    "between_questions": "between questions",
+    "level_spread": "level spread",
+}
+"""The per-question figures and the names reports give them."""
+
+HELP = (
+    "*Within a question*: Pearson's r of answers against their own question's mean (ranking "
+    "inside a question). *Between questions*: Pearson's r of the per-question means (does a "
+    "question the graders scored higher get a higher average?). *Level spread*: standard "
+    "deviation, on the dataset's scale, of how far each question's mean score sits from the "
+    "graders' mean there (0: every question scored at the graders' level; the *graders' "
+    "spread*, how much the graders' own question means differ, is what a scorer giving every "
+    "answer the same score would show). 95% intervals resample whole questions."
+)
+"""What the figures mean, as every report says it."""
+
+
+def figure_cell(level: Mapping[str, Any], key: str) -> str:
+    """One figure of a ``question_level`` result with its interval, blank where there is none."""
+    if level.get(key) is None:
+        return ""
+    low, high = level[f"{key}_ci"]
+    return f"{level[key]:.2f} [{low:.2f}, {high:.2f}]"
 
 
 def _means(values: np.ndarray, index: np.ndarray, count: int) -> np.ndarray:

@@ -14,6 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from interviewer.evals.question_level import FIGURES, HELP, figure_cell
+
 METRIC_ROWS = ("pearson", "spearman", "kendall", "qwk", "mae", "rmse", "exact", "within_one")
 
 
@@ -191,30 +193,21 @@ def baseline_rows(metrics: dict[str, Any]) -> list[str]:
 
 def _level_cells(m: dict[str, Any]) -> str:
     """Within, between and level spread of one scorer, each with its interval."""
-    return " | ".join(
-        f"{m[k]:.2f} [{m[k + '_ci'][0]:.2f}, {m[k + '_ci'][1]:.2f}]"
-        for k in ("within_question", "between_questions", "level_spread")
-    )
+    return " | ".join(figure_cell(m, key) for key in FIGURES)
 
 
 def question_rows(metrics: dict[str, Any]) -> list[str]:
     """Does a score mean the same from one question to the next? As a Markdown table."""
+    level = metrics["per_question"]
     lines = [
         "## From one question to the next",
         "",
-        f"{metrics['per_question']['questions']} questions. *Within a question*: Pearson's r"
-        " of answers against their own question's mean (ranking inside a question)."
-        " *Between questions*: Pearson's r of the per-question means (does a question the"
-        " graders scored higher get a higher average?). *Level spread*: standard deviation, on"
-        " the human scale, of how far each question's mean score sits from the graders' mean"
-        " there (0: every question scored at the graders' level; the graders' own question"
-        f" means spread by {metrics['per_question']['graders_spread']:.2f}, which is what a"
-        " scorer giving every answer the same score would show). 95% intervals resample"
-        " whole questions.",
+        f"{level['questions']} questions; the graders' spread is {level['graders_spread']:.2f}. "
+        + HELP,
         "",
-        "| scorer | within a question | between questions | level spread |",
+        "| scorer | " + " | ".join(FIGURES.values()) + " |",
         "| --- | --- | --- | --- |",
-        f"| **{metrics['scorer']}** | {_level_cells(metrics['per_question'])} |",
+        f"| **{metrics['scorer']}** | {_level_cells(level)} |",
     ]
     for b in metrics.get("baselines", {}).values():
         if b.get("per_question", {}).get("between_questions") is not None:

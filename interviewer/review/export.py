@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 
 from interviewer.evals.datasets import EvalItem
+from interviewer.evals.items import from_corpus
 from interviewer.evals.key_points import PointItem
 from interviewer.review.grades import Grade, ReviewError
 from interviewer.review.queue import ReviewItem
@@ -52,7 +53,7 @@ def export_lines(
         for g in per:
             for cid, value in g.criteria.items():
                 criteria[cid].append(value)
-        corpus_question = not q.id.startswith("eval-")
+        corpus_question = from_corpus(q)
         line = EvalItem(
             id=key if with_names else "r-" + hashlib.sha256(key.encode()).hexdigest()[:16],
             question=q.id if corpus_question else q.question,
@@ -92,7 +93,7 @@ def export_point_lines(
     lines = [json.dumps(header)]
     for item in items:
         q, per = item.question, marks.get(item.key, {})
-        if q.id.startswith("eval-") or not q.key_points:
+        if not from_corpus(q) or not q.key_points:
             continue  # not a corpus question: nothing to check the ticks against
         if any(kp.id not in per for kp in q.key_points):
             continue

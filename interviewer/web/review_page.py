@@ -40,6 +40,14 @@ GRADE, AGREEMENT = "Grade", "Agreement"
 SCORES = [1, 2, 3, 4, 5]
 POINT_MARKS = {"covered": 2, "partly": 1, "missed": 0}
 MARK_NAMES = {v: k for k, v in POINT_MARKS.items()}
+POINT_COLUMNS = (  # the page's words for PointAgreement.HEADERS, in the same order
+    "Points marked",
+    "You: covered",
+    "Scorer: ticked",
+    "Ticks right",
+    "Covered and ticked",
+    "Cohen's kappa",
+)
 # Session state: the grader's name, the view, where each queue stands, a message kept across
 # one rerun, and an item to open (from the agreement view).
 GRADER, VIEW, POSITIONS, FLASH, OPEN = (
@@ -596,18 +604,8 @@ def _points(report: AgreementReport) -> None:
     st.caption("Each grader's marks against the points the offline scorer ticked.")
     st.dataframe(
         pd.DataFrame(
-            [
-                {
-                    "Grader": row.grader,
-                    "Points marked": row.agreement.points,
-                    "You: covered": f"{row.agreement.labelled_covered:.0%}",
-                    "Scorer: ticked": f"{row.agreement.called_covered:.0%}",
-                    "Ticks right": f"{row.agreement.precision:.2f}",
-                    "Covered and ticked": f"{row.agreement.recall:.2f}",
-                    "Cohen's kappa": f"{row.agreement.kappa:.2f}",
-                }
-                for row in report.points
-            ]
+            [[row.grader, *row.agreement.cells()] for row in report.points],
+            columns=["Grader", *POINT_COLUMNS],
         ),
         hide_index=True,
     )
