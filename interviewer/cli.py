@@ -486,6 +486,8 @@ ScaleOpt = Annotated[
 
 def _print_eval(metrics: dict[str, object]) -> list[dict[str, object]]:
     """Agreement, robustness and threshold results on the terminal; the breached thresholds."""
+    from interviewer.evals.question_level import too_few
+
     table = Table(title=f"{metrics['dataset']} · n={metrics['n']} · {metrics['scorer']}")
     for column in ("metric", "value", "95% CI"):
         table.add_column(column)
@@ -496,7 +498,8 @@ def _print_eval(metrics: dict[str, object]) -> list[dict[str, object]]:
     out_console.print(table)
     baselines = cast(dict[str, dict[str, Any]], metrics.get("baselines", {}))
     if baselines:
-        against = Table(title="against plain baselines (same answers)")
+        reason = too_few(cast(dict[str, Any], metrics.get("per_question", {})))
+        against = Table(title="against plain baselines (same answers)", caption=reason or None)
         columns = ("scorer", "pearson", "qwk", "within a question", "between questions")
         for column in columns:
             against.add_column(column, no_wrap=column == "scorer")
@@ -507,7 +510,7 @@ def _print_eval(metrics: dict[str, object]) -> list[dict[str, object]]:
         for name, m in rows:
             level = m.get("per_question", {})
             by_question = [
-                f"{level[k]:.3f}" if k in level else ""
+                f"{level[k]:.3f}" if level.get(k) is not None else "-"
                 for k in ("within_question", "between_questions")
             ]
             against.add_row(name, f"{m['pearson']:.3f}", f"{m['qwk']:.3f}", *by_question)

@@ -248,6 +248,21 @@ def test_llm_items_that_keep_failing_are_recorded_then_resumed(
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["n"] == 4
 
 
+def test_a_set_with_too_few_questions_says_why_it_has_no_per_question_figures(
+    tmp_path: Path,
+) -> None:
+    small = _small(tmp_path, 6)  # six answers to two questions
+    out = tmp_path / "run"
+    args = ["eval", "run", "--dataset", str(small), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--robustness-sample", "0"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "metrics.json").read_text())["per_question"]["questions"] == 2
+    reason = "need answers to 3 or more questions; this set has 2."
+    assert reason in " ".join(result.output.split())  # the table's caption, not blank cells
+    report = (out / "report.md").read_text()
+    assert "## From one question to the next" in report and reason in report
+
+
 def _fake_run(folder: Path, human: list[float], predicted: list[float], version: str) -> Path:
     folder.mkdir()
     metrics = {"scorer": "offline", "pack": "p", "pack_version": version, "scale": [1, 5]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from interviewer.evals.question_level import question_level, question_means
+from interviewer.evals.question_level import question_level, question_means, too_few
 
 
 def _answers(questions: int = 12, per: int = 10, seed: int = 1) -> tuple[np.ndarray, list[str]]:
@@ -64,7 +64,11 @@ def test_intervals_resample_questions_not_answers() -> None:
 
 
 def test_too_few_questions_and_bad_input() -> None:
-    assert question_level([1, 2, 3, 4], [1, 2, 3, 3], ["a", "a", "b", "b"]) == {"questions": 2}
+    two = question_level([1, 2, 3, 4], [1, 2, 3, 3], ["a", "a", "b", "b"])
+    assert two == {"questions": 2}
+    assert too_few(two).endswith("this set has 2.")
+    human, groups = _answers(questions=3, per=4)
+    assert too_few(question_level(human, human, groups, bootstrap=20)) == ""
     with pytest.raises(ValueError, match="same length"):
         question_level([1, 2], [1, 2, 3], ["a", "b"])
 

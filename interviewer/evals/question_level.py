@@ -47,6 +47,17 @@ HELP = (
 """What the figures mean, as every report says it."""
 
 
+def too_few(level: Mapping[str, Any]) -> str:
+    """Why a result has no per-question figures (too few questions), or "" when it has them."""
+    count = int(level.get("questions", 0))
+    if count >= MIN_QUESTIONS:
+        return ""
+    return (
+        f"Within and between questions need answers to {MIN_QUESTIONS} or more questions; "
+        f"this set has {count}."
+    )
+
+
 def figure_cell(level: Mapping[str, Any], key: str) -> str:
     """One figure of a ``question_level`` result with its interval, blank where there is none."""
     if level.get(key) is None:

@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from interviewer.evals.question_level import FIGURES, HELP, figure_cell
+from interviewer.evals.question_level import FIGURES, HELP, figure_cell, too_few
 
 METRIC_ROWS = ("pearson", "spearman", "kendall", "qwk", "mae", "rmse", "exact", "within_one")
 
@@ -128,6 +128,8 @@ def markdown(metrics: dict[str, Any], images: list[str]) -> str:
         lines += ["", *baseline_rows(metrics)]
     if metrics.get("per_question", {}).get("between_questions") is not None:
         lines += ["", *question_rows(metrics)]
+    elif reason := too_few(metrics.get("per_question", {})):
+        lines += ["", "## From one question to the next", "", reason]
     if metrics.get("per_category"):
         lines += [
             "",
