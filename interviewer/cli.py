@@ -451,16 +451,28 @@ def _dataset(path: Path, mapping: str | None, scale: str | None) -> Dataset:
 
 def _datasets(paths: list[Path], mapping: str | None, scale: str | None) -> list[Dataset]:
     """Several datasets: ``--map`` and ``--scale`` apply to the dataset files, not the suites."""
+    from interviewer.evals.datasets import ScaleError
+
     suites = [p.suffix in (".yaml", ".yml") for p in paths]
     if (mapping or scale) and all(suites):
         raise typer.BadParameter(
             "--map and --scale apply to dataset files, and every --dataset is a suite file",
             param_hint="--map/--scale",
         )
-    return [
-        _dataset(p, None, None) if is_suite else _dataset(p, mapping, scale)
-        for p, is_suite in zip(paths, suites, strict=True)
-    ]
+    files = len(suites) - sum(suites)
+    try:
+        return [
+            _dataset(p, None, None) if is_suite else _dataset(p, mapping, scale)
+            for p, is_suite in zip(paths, suites, strict=True)
+        ]
+    except ScaleError as exc:
+        if files < 2:
+            raise
+        raise ScaleError(
+            f"{exc}\n--scale applies to every dataset file given; to mix scales, give each file "
+            'its own in a header line (first line: {"dataset": {"name": "mine", "scale": '
+            '{"min": 0, "max": 2}}}) or name it in a suite file'
+        ) from exc
 
 
 MapOpt = Annotated[

@@ -16,6 +16,7 @@ from interviewer.config import PROJECT_ROOT
 from interviewer.evals.datasets import (
     DatasetError,
     Scale,
+    ScaleError,
     line_schema,
     load_csv,
     load_jsonl,
@@ -50,6 +51,8 @@ def test_scale_supplies_a_jsonl_files_scale_and_a_differing_header_is_refused(
     message = str(outside.value)
     assert f"{bare}:3: field human_score: 0 is outside 1..5" in message
     assert "default scale" in message and "--scale MIN,MAX" in message
+    assert "its grades run from 0 to 2" in message  # what the right scale might be
+    assert isinstance(outside.value, ScaleError)
     assert load_jsonl(bare, scale=parse_scale("0,2")).info.scale == Scale(min=0, max=2)
     assert load_jsonl(bare, scale=parse_scale("0..2")).info.scale == Scale(min=0, max=2)
 
@@ -101,6 +104,15 @@ def test_the_eval_cli_refuses_a_scale_it_cannot_apply(
         monkeypatch, capsys, "eval", "calibrate", "--dataset", str(suite), "--scale", "0,5"
     )
     assert "every --dataset is a suite file" in shown
+    # Two files on different scales: one --scale cannot serve both, and the error says how.
+    bare = _jsonl(tmp_path / "bare.jsonl", QUIZ, None)
+    args = ["eval", "cross", "--dataset", str(declared), "--dataset", str(bare)]
+    for extra in ([], ["--scale", "0,5"]):
+        shown = " ".join(cli_error(monkeypatch, capsys, *args, *extra).split())
+        assert "--scale applies to every dataset file given" in shown
+        assert 'its own in a header line (first line: {"dataset":' in shown
+    alone = cli_error(monkeypatch, capsys, "eval", "run", "--dataset", str(bare))
+    assert "every dataset file given" not in alone  # one file: --scale is the whole answer
 
 
 def test_csv_scores_outside_the_scale_name_the_line_a_record_starts_on(tmp_path: Path) -> None:

@@ -29,6 +29,10 @@ class DatasetError(InterviewerError):
     """A dataset could not be read; the message names the file, line and field."""
 
 
+class ScaleError(DatasetError):
+    """A dataset's grades do not fit the scale it is read on, or two scales were given for it."""
+
+
 class Scale(BaseModel):
     """The human score scale of a dataset."""
 
@@ -121,6 +125,8 @@ REQUIRED = frozenset(name for name, f in EvalItem.model_fields.items() if f.is_r
 TYPO_CUTOFF = 0.85
 HINT_CUTOFF = 0.6
 MAX_PROBLEMS = 50
+SCALE_EXAMPLES = 5
+"""Grades off the scale share one cause: a few lines show it."""
 
 
 def line_schema() -> dict[str, Any]:
@@ -185,11 +191,17 @@ def _check_mapping(mapping: Mapping[str, str]) -> None:
         raise DatasetError("\n".join([*problems, f"fields are {', '.join(FIELDS)}"]))
 
 
-def _report(problems: list[str], first: str = "") -> DatasetError:
-    """The first ``MAX_PROBLEMS`` problems and a count of the rest, under ``first`` if given."""
-    more = len(problems) - MAX_PROBLEMS
+def _report(
+    problems: list[str],
+    first: str = "",
+    limit: int = MAX_PROBLEMS,
+    error: type[DatasetError] = DatasetError,
+) -> DatasetError:
+    """The first ``limit`` problems and a count of the rest, under ``first`` if given."""
+    more = len(problems) - limit
     tail = [f"... and {more} more problem(s)"] if more > 0 else []
-    return DatasetError("\n".join(([first] if first else []) + problems[:MAX_PROBLEMS] + tail))
+    message = "\n".join(([first] if first else []) + problems[:limit] + tail)
+    return error(message)
 
 
 def load_jsonl(
@@ -210,7 +222,7 @@ def load_jsonl(
     info, declared, problems = _header(path, lines)
     if scale is not None:
         if declared and info.scale != scale:
-            raise DatasetError(
+            raise ScaleError(
                 f"{path}:1: the header line declares the scale {_scale_text(info.scale)} but "
                 f"--scale says {_scale_text(scale)}; drop --scale, or correct the header line"
             )
@@ -417,10 +429,14 @@ def _check(
         if not scale.min <= i.human_score <= scale.max
     ]
     if outside:
+        grades = [i.human_score for i in items]
         raise _report(
             outside,
             f"{source}: {len(outside)} of {len(items)} human scores are outside "
-            f"{_scale_text(scale)} ({origin})",
+            f"{_scale_text(scale)} ({origin}); its grades run from {min(grades):g} to "
+            f"{max(grades):g}",
+            limit=SCALE_EXAMPLES,
+            error=ScaleError,
         )
     lines: dict[str, list[int]] = {}
     for item, n in zip(items, numbers, strict=True):
