@@ -874,7 +874,12 @@ def eval_cross(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--dataset") from exc
     write_cross_report(out, result)
-    table = Table(title="Pearson with human grades (QWK)")
+    skipped = [
+        f"{name}, {METHODS[m]}: {why}"
+        for name, d in result["datasets"].items()
+        for m, why in d["skipped"].items()
+    ]
+    table = Table(title="Pearson with human grades (QWK)", caption="\n".join(skipped) or None)
     table.add_column("dataset")
     table.add_column("n")
     for method in METHODS:
@@ -883,7 +888,7 @@ def eval_cross(
         cells = [
             f"{d['methods'][m]['pearson']:.3f} ({d['methods'][m]['qwk']:.2f})"
             if m in d["methods"]
-            else ""
+            else "-"
             for m in METHODS
         ]
         table.add_row(name, str(d["n"]), *cells)

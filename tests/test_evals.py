@@ -457,3 +457,29 @@ def test_eval_cross_reports_left_out_within_and_baselines_per_dataset(tmp_path: 
     assert f"| first (between questions) | {first['questions']} |" in (out / "cross.md").read_text()
     wrong = runner.invoke(app, [*args[:-2], "--curve", "nope", "--out", str(out)])
     assert wrong.exit_code == 2 and "no dataset is named 'nope'" in wrong.output
+
+
+def test_eval_cross_with_a_one_question_set_skips_only_what_cannot_be_measured(
+    tmp_path: Path,
+) -> None:
+    items = [json.loads(line) for line in BACKEND.read_text().splitlines()[1:]]
+    asked = items[0]["question"]
+    sets = {
+        "many": [item for item in items if item["question"] != asked][:20],
+        "one": [item for item in items if item["question"] == asked],
+    }
+    args = ["eval", "cross", "--out", str(tmp_path / "cross")]
+    for name, chosen in sets.items():
+        header = {"dataset": {"name": name, "scale": {"min": 1, "max": 5}}}
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("\n".join(json.dumps(row) for row in [header, *chosen]) + "\n")
+        args += ["--dataset", str(path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output  # was sklearn's "n_splits=1" as a usage error
+    one = json.loads((tmp_path / "cross" / "cross.json").read_text())["datasets"]["one"]
+    assert one["questions"] == 1
+    assert set(one["methods"]) == {"left_out", "minilm_cosine", "tfidf_cosine"}
+    assert "this set has 1" in one["skipped"]["within"]
+    why = "grouped CV within: not measured, question-grouped CV needs answers to 2 or more"
+    assert why in (tmp_path / "cross" / "cross.md").read_text()
+    assert "this set has 1" in " ".join(result.output.split())

@@ -39,6 +39,9 @@ METHODS = {
 }
 """Method ids and the names the report shows, in report order."""
 
+MIN_CV_QUESTIONS = 2
+"""Question-grouped cross-validation needs at least two questions to split."""
+
 
 class Prefetched(Embeddings):
     """Embeddings of a whole eval computed once in length-sorted batches, then looked up.
@@ -109,10 +112,24 @@ def cross_dataset(
         name, scale = dataset.info.name, dataset.info.scale
         mask = table.dataset == name
         human = [scale.from_unit(v) for v in table.y[mask]]
-        predictions = {"within": cross_validate(table.subset(mask), name)[0]}
-        if len(datasets) > 1:
-            predictions["left_out"] = leave_one_out(table, name, curve_dataset)
         groups = list(table.groups[mask])
+        questions, others = len(set(groups)), len(set(table.groups[~mask]))
+        predictions: dict[str, np.ndarray] = {}
+        skipped: dict[str, str] = {}
+        if questions >= MIN_CV_QUESTIONS:
+            predictions["within"] = cross_validate(table.subset(mask), name)[0]
+        else:
+            skipped["within"] = (
+                f"question-grouped CV needs answers to {MIN_CV_QUESTIONS} or more questions; "
+                f"this set has {questions}"
+            )
+        if others >= MIN_CV_QUESTIONS:
+            predictions["left_out"] = leave_one_out(table, name, curve_dataset)
+        elif len(datasets) > 1:
+            skipped["left_out"] = (
+                f"fitting on the other datasets needs answers to {MIN_CV_QUESTIONS} or more "
+                f"questions there; they have {others}"
+            )
         figures: dict[str, Any] = {}
         for method, p in predictions.items():
             on_scale = list(to_human_scale(list(p), scale))
@@ -123,7 +140,8 @@ def cross_dataset(
         figures.update(baseline_agreement(dataset, corpus, fast, bootstrap))
         report[name] = {
             "n": int(mask.sum()),
-            "questions": len(set(table.groups[mask])),
+            "questions": questions,
+            "skipped": skipped,
             "scale": [scale.min, scale.max],
             "source": Path(dataset.source).name,
             "methods": {m: figures[m] for m in METHODS if m in figures},
@@ -153,6 +171,13 @@ def markdown(result: Mapping[str, Any]) -> str:
         for name, d in result["datasets"].items():
             cells = [_cell(d["methods"][m], metric) if m in d["methods"] else "" for m in methods]
             lines.append(f"| {name} ({metric}) | {d['n']} | " + " | ".join(cells) + " |")
+    skipped = [
+        f"- {name}, {METHODS[m]}: not measured, {why}."
+        for name, d in result["datasets"].items()
+        for m, why in d.get("skipped", {}).items()
+    ]
+    if skipped:
+        lines += ["", *skipped]
     lines += [
         "",
         "![Pearson by dataset](cross.png)",
