@@ -671,14 +671,17 @@ def eval_calibrate(
     ] = None,
 ) -> None:
     """Fit the offline scorer's calibration with question-grouped CV; ship it with the pack."""
-    from interviewer.evals.calibrate import calibrate
+    from interviewer.evals.calibrate import calibrate, check_inputs
     from interviewer.evals.cross import prefetched
     from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
     from interviewer.services import Services
 
-    datasets = _datasets(
-        dataset, mapping, scale
-    )  # a dataset's problems show before the model loads
+    # a dataset's problems show before the model loads
+    datasets = _datasets(dataset, mapping, scale)
+    try:
+        check_inputs(datasets, curve)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--dataset/--curve") from exc
     services = Services.start(_settings())
     chosen = services.pack(pack)
     target = out_file or chosen.root / "calibration.json"

@@ -115,6 +115,24 @@ def test_the_eval_cli_refuses_a_scale_it_cannot_apply(
     assert "every dataset file given" not in alone  # one file: --scale is the whole answer
 
 
+def test_calibrate_refuses_what_it_cannot_fit_before_loading_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was a scikit-learn traceback (n_splits=1, or an unknown --curve) after the embedding."""
+    scale = {"scale": {"min": 0, "max": 2}}
+    one = [{**row, "question": "What is a stack?"} for row in QUIZ]  # one question, asked thrice
+    single = _jsonl(tmp_path / "single.jsonl", one, {"name": "single", **scale})
+    shown = " ".join(
+        cli_error(monkeypatch, capsys, "eval", "calibrate", "--dataset", str(single)).split()
+    )
+    assert "needs answers to 2 or more questions; the datasets given hold answers to 1" in shown
+    assert "Traceback" not in shown
+    quiz = _jsonl(tmp_path / "quiz.jsonl", QUIZ, {"name": "quiz", **scale})
+    args = ["eval", "calibrate", "--dataset", str(quiz), "--curve", "nope"]
+    shown = " ".join(cli_error(monkeypatch, capsys, *args).split())
+    assert "no dataset is named 'nope' (the datasets: quiz)" in shown
+
+
 def test_csv_scores_outside_the_scale_name_the_line_a_record_starts_on(tmp_path: Path) -> None:
     path = tmp_path / "marks.csv"
     path.write_text('q,a,mark\nWhat is a stack?,"LIFO,\nlike plates",1\nWhat is a queue?,FIFO,9\n')

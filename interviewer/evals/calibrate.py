@@ -191,6 +191,22 @@ def fit(
     return calibration.model_copy(update={"curve": fit_curve(linear[rows], table.y[rows])})
 
 
+def check_inputs(datasets: Sequence[Dataset], curve_dataset: str | None) -> str:
+    """The curve dataset's name, once the datasets can be calibrated on at all (ValueError
+    saying why not): checked before anything is embedded."""
+    curve_name = curve_dataset or datasets[0].info.name
+    if curve_name not in {d.info.name for d in datasets}:
+        names = ", ".join(d.info.name for d in datasets)
+        raise ValueError(f"no dataset is named '{curve_name}' (the datasets: {names})")
+    questions = {(d.info.name, item.group_key) for d in datasets for item in d.items}
+    if len(questions) < 2:
+        raise ValueError(
+            "calibration is cross-validated by question and needs answers to 2 or more "
+            f"questions; the datasets given hold answers to {len(questions)}"
+        )
+    return curve_name
+
+
 def calibrate(
     datasets: Sequence[Dataset],
     scorer: EmbeddingScorer,
@@ -199,9 +215,7 @@ def calibrate(
     curve_dataset: str | None = None,
 ) -> dict[str, object]:
     """Cross-validate, fit on everything, write ``out``; returns the written document."""
-    curve_name = curve_dataset or datasets[0].info.name
-    if curve_name not in {d.info.name for d in datasets}:
-        raise ValueError(f"curve dataset '{curve_name}' is not among the datasets")
+    curve_name = check_inputs(datasets, curve_dataset)
     table = feature_table(datasets, scorer, corpus)
     oof, linear = cross_validate(table, curve_name)
     cv: dict[str, object] = {}
