@@ -133,6 +133,22 @@ def test_calibrate_refuses_what_it_cannot_fit_before_loading_the_model(
     assert "no dataset is named 'nope' (the datasets: quiz)" in shown
 
 
+def test_files_saved_with_a_byte_order_mark_read_as_without(tmp_path: Path) -> None:
+    """Excel's "CSV UTF-8" starts with a BOM, which was read into the first column's name."""
+    csv_path = tmp_path / "marks.csv"
+    csv_path.write_bytes(
+        b"\xef\xbb\xbfq,a,mark\nWhat is a stack?,LIFO,2\nWhat is a queue?,FIFO,1\n"
+    )
+    mapping = {"question": "q", "answer": "a", "human_score": "mark"}
+    data = load_csv(csv_path, mapping, Scale(min=0, max=2))
+    assert [i.question for i in data.items] == ["What is a stack?", "What is a queue?"]
+    plain = _jsonl(tmp_path / "plain.jsonl", QUIZ, {"name": "quiz", "scale": {"min": 0, "max": 2}})
+    marked = tmp_path / "marked.jsonl"
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    read = load_jsonl(marked)
+    assert read.info == load_jsonl(plain).info and len(read.items) == len(QUIZ)
+
+
 def test_csv_scores_outside_the_scale_name_the_line_a_record_starts_on(tmp_path: Path) -> None:
     path = tmp_path / "marks.csv"
     path.write_text('q,a,mark\nWhat is a stack?,"LIFO,\nlike plates",1\nWhat is a queue?,FIFO,9\n')

@@ -216,7 +216,7 @@ def load_jsonl(
     mapping = dict(mapping or {})
     _check_mapping(mapping)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path}: cannot be read: {exc}") from exc
     info, declared, problems = _header(path, lines)
@@ -378,7 +378,7 @@ def load_csv(
     """
     _check_mapping(mapping)
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             columns = set(reader.fieldnames or [])
             missing = sorted(c for c in mapping.values() if c not in columns)

@@ -70,7 +70,7 @@ def load_points(path: Path, questions: Mapping[str, Question]) -> PointsFile:
     info = PointsInfo()
     items: list[PointItem] = []
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path}: cannot read it ({exc})") from exc
     for number, line in enumerate(text.splitlines(), start=1):
