@@ -969,7 +969,7 @@ def eval_compare(
     table = Table(title=f"B - A, {how}")
     for column in ("metric", "A", "B", "delta", "95% CI", "verdict"):
         table.add_column(column)
-    colours = {"better": "green", "worse": "red", "no change": "dim"}
+    colours = {"better": "green", "worse": "red", "no change": "dim", "too few items": "yellow"}
     for row in result["metrics"]:
         low, high = row["ci"]
         table.add_row(
@@ -987,6 +987,8 @@ def eval_compare(
             f"{key.upper()}: {escape(run['label'])}  ({escape(run['path'])}, n={run['n']})"
         )
     console.print(table)
+    for note in result["notes"]:
+        err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
 
 
 @app.command("app")

@@ -300,6 +300,37 @@ def test_compare_reports_paired_deltas_with_intervals(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "finished run" in missing.output
 
 
+def test_compare_says_when_its_verdicts_cannot_be_trusted(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    human = rng.integers(1, 6, 40).astype(float)
+    a = _fake_run(tmp_path / "a", list(human), list(human), "1.0.0")
+    (tmp_path / "a" / "metrics.json").write_text(
+        json.dumps({"scorer": "offline", "dataset": "ours", "scale": [1, 5]})
+    )
+    other = tmp_path / "b"  # other answers entirely, scored far worse
+    _fake_run(other, list(human), list(rng.integers(1, 6, 40).astype(float)), "1.0.0")
+    (other / "metrics.json").write_text(
+        json.dumps({"scorer": "offline", "dataset": "theirs", "scale": [1, 5]})
+    )
+    rows = [json.loads(x) for x in (other / "results.jsonl").read_text().splitlines()]
+    (other / "results.jsonl").write_text(
+        "".join(json.dumps({**r, "id": f"other-{r['id']}"}) + "\n" for r in rows)
+    )
+    report = json.loads(
+        runner.invoke(app, ["eval", "compare", str(a), str(other), "--json"]).output
+    )
+    assert not report["paired"]
+    assert any("share 0 scored item(s)" in n for n in report["notes"])
+    assert "They scored different datasets: ours and theirs." in report["notes"]
+    assert {r["metric"]: r for r in report["metrics"]}["pearson"]["verdict"] == "worse"
+    tiny = _fake_run(tmp_path / "tiny", [1.0, 3.0, 5.0, 2.0], [1.0, 3.0, 5.0, 2.0], "1.0.0")
+    report = json.loads(runner.invoke(app, ["eval", "compare", str(a), str(tiny), "--json"]).output)
+    assert {r["verdict"] for r in report["metrics"]} == {"too few items"}
+    assert "B has 4 scored item(s): too few for a verdict (at least 10)." in report["notes"]
+    table = runner.invoke(app, ["eval", "compare", str(a), str(tiny)])
+    assert "too few" in table.output and "note:" in table.output
+
+
 def test_calibrate_fits_sign_constrained_weights_and_a_rising_curve(tmp_path: Path) -> None:
     small = _small(tmp_path, 60)
     target = tmp_path / "calibration.json"

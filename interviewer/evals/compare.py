@@ -19,6 +19,8 @@ from interviewer.evals.datasets import Scale
 from interviewer.evals.metrics import METRICS, on_resamples
 
 LOWER_IS_BETTER = {"mae", "rmse"}
+MIN_ITEMS = 10
+"""Fewer scored items than this in either run: deltas are shown, no verdict is given."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ def compare(a: Run, b: Run, bootstrap: int = 1000, seed: int = 0) -> dict[str, A
     else:
         ya, pa = np.array(list(a.human.values())), np.array(list(a.predicted.values()))
         yb, pb = np.array(list(b.human.values())), np.array(list(b.predicted.values()))
+    notes = _notes(a, b, len(shared), paired)
+    few = min(len(pa), len(pb)) < MIN_ITEMS
     rows = []
     for name, metric in METRICS.items():
         va, vb = metric(ya, pa, scale), metric(yb, pb, scale)
@@ -108,7 +112,11 @@ def compare(a: Run, b: Run, bootstrap: int = 1000, seed: int = 0) -> dict[str, A
                 "b": round(vb, 4),
                 "delta": round(delta, 4),
                 "ci": [round(float(low), 4), round(float(high), 4)],
-                "verdict": ("better" if better > 0 else "worse") if significant else "no change",
+                "verdict": "too few items"
+                if few
+                else ("better" if better > 0 else "worse")
+                if significant
+                else "no change",
             }
         )
     return {
@@ -116,5 +124,26 @@ def compare(a: Run, b: Run, bootstrap: int = 1000, seed: int = 0) -> dict[str, A
         "b": {"path": str(b.path), "label": b.label, "n": len(b.predicted)},
         "paired": paired,
         "n": len(shared) if paired else None,
+        "notes": notes,
         "metrics": rows,
     }
+
+
+def _notes(a: Run, b: Run, shared: int, paired: bool) -> list[str]:
+    """What a reader must know before trusting the verdicts."""
+    notes = []
+    if not paired:
+        notes.append(
+            f"The runs share {shared} scored item(s), so each is resampled on its own: a delta "
+            "mixes the difference between the scorers with the difference between the answers."
+        )
+        names = (a.metrics.get("dataset"), b.metrics.get("dataset"))
+        if all(names) and names[0] != names[1]:
+            notes.append(f"They scored different datasets: {names[0]} and {names[1]}.")
+    for key, run in (("A", a), ("B", b)):
+        if len(run.predicted) < MIN_ITEMS:
+            notes.append(
+                f"{key} has {len(run.predicted)} scored item(s): too few for a verdict "
+                f"(at least {MIN_ITEMS})."
+            )
+    return notes
