@@ -576,15 +576,17 @@ class SessionStore:
         viewer: Viewer,
         owner_id: str | None = None,
     ) -> list[SessionRow]:
-        """Recent sessions ``viewer`` may read, newest first, optionally of one profile or one
-        owner."""
+        """Recent sessions ``viewer`` may read, newest first, optionally of one profile (``""``:
+        those started without a profile name) or one owner."""
         allowed, params = viewer.session_clause()
         query = (
             "SELECT id, profile, pack_id, level, format, phase, started_at, ended_at, overall,"
             f" owner_id, team, link_id FROM sessions WHERE {allowed}"
         )
         params = {**params, "limit": limit}
-        if profile is not None:
+        if profile == "":
+            query += " AND (profile IS NULL OR profile = '')"
+        elif profile is not None:
             query += " AND profile = :profile"
             params["profile"] = profile
         if owner_id is not None:

@@ -155,6 +155,22 @@ def test_history_data_and_chart_follow_the_profile() -> None:
     assert progress(svc.store, svc.corpus.by_id(), "nobody", viewer=LOCAL) == ([], [])
 
 
+def test_history_without_a_profile_name_lists_the_interviews_started_without_one() -> None:
+    """The profile box is optional when starting; History must still find those interviews."""
+    from interviewer.progress import progress
+    from interviewer.web.resources import services
+
+    plain = _start(_app()).query_params["session"]
+    named = _start(_app(), profile="kim").query_params["session"]
+    svc = services()
+    rows, _ = progress(svc.store, svc.corpus.by_id(), "", viewer=LOCAL)
+    ids = {r.id for r in rows}
+    assert plain in ids and named not in ids
+    assert all(not r.profile for r in rows)
+    kim, _ = progress(svc.store, svc.corpus.by_id(), "kim", viewer=LOCAL)
+    assert [r.id for r in kim] == [named]
+
+
 def test_llm_mode_in_the_app(fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INTERVIEWER_MODEL", "openai:fake-model")
     monkeypatch.setenv("INTERVIEWER_BASE_URL", fake_llm.base_url)

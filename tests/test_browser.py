@@ -419,6 +419,8 @@ def test_a_page_change_is_taken_while_a_slow_model_is_still_answering(
             expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=20_000)
             waited = time.monotonic() - started
             fake_llm.latency = 0.0
+            # started without a profile name, the interview is still in History, to resume
+            expect(page.get_by_role("button", name="Resume")).to_be_visible(timeout=20_000)
             browser.close()
     finally:
         fake_llm.latency = 0.0

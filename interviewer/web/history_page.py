@@ -22,13 +22,18 @@ def _history() -> None:
     if who.is_local:
         profile = st.text_input(
             "Profile name", value=st.query_params.get("profile", ""), max_chars=60
-        )
-        if not profile:
-            st.info("Enter the profile name you used when starting interviews.")
-            return
-        st.query_params["profile"] = profile
+        ).strip()
+        if profile:
+            st.query_params["profile"] = profile
+            empty = f"No interviews for “{plain_markdown(profile, inline=True)}” yet."
+        else:  # interviews started without a name are this machine's too
+            st.query_params.pop("profile", None)
+            st.caption(
+                "Interviews started without a profile name. Enter the name you gave when "
+                "starting interviews to see that profile's."
+            )
+            empty = "No interviews yet: start one on the Interview page."
         rows, points = progress(svc.store, svc.corpus.by_id(), profile, viewer=who)
-        empty = f"No interviews for “{plain_markdown(profile, inline=True)}” yet."
     else:  # signed in: your own interviews, whatever your role
         rows, points = progress(
             svc.store, svc.corpus.by_id(), None, viewer=who, owner_id=who.user_id
