@@ -140,6 +140,14 @@ def test_clean_answer_handles_huge_binary_and_control_text() -> None:
     binary = clean_answer(b"\x00\xff\xfeabc\x07 def\x1b[31m")
     assert "\x00" not in binary.text and "\x07" not in binary.text and "abc" in binary.text
     assert clean_answer("   \n\t ").empty
+    # not UTF-8, piped into the terminal: Python hands the bytes over as lone surrogates
+    piped = b"\xff\xfe an index on email \xe9t\xe9".decode("utf-8", errors="surrogateescape")
+    for text in (piped, "a broken pair \ud83d here", "caf\u00e9 \U0001f600 stays"):
+        cleaned = clean_answer(text).text
+        cleaned.encode("utf-8")  # storable: no lone surrogate is left
+        assert not any(0xD800 <= ord(c) <= 0xDFFF for c in cleaned)
+    assert clean_answer(piped).text == "an index on email t"
+    assert clean_answer("caf\u00e9 \U0001f600 stays").text == "caf\u00e9 \U0001f600 stays"
 
 
 @pytest.mark.parametrize(

@@ -49,9 +49,15 @@ class CleanAnswer:
 
 
 def clean_answer(raw: str | bytes) -> CleanAnswer:
-    """Decode, normalise, strip control characters and cap the length."""
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", errors="replace")
+    """Decode, normalise, strip control characters and cap the length.
+
+    Text can hold lone surrogates: bytes that were not UTF-8, piped into the terminal (Python
+    reads them as surrogate escapes), or a broken pair from a browser. They cannot be stored,
+    so they go the way undecodable bytes go.
+    """
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", errors="surrogatepass")
+    raw = raw.decode("utf-8", errors="replace")
     text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text).replace("\ufffd", "")
     text = re.sub(r"[ \t]+", " ", text)
