@@ -1002,8 +1002,31 @@ def run_app(port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501)
     )
 
 
+def _not_text(args: list[str]) -> list[str]:
+    """Arguments holding bytes that are not UTF-8 (Python passes them on as lone surrogates,
+    which nothing can store or print), shown with those bytes replaced. A path that exists is
+    fine: the file system takes such names as they are."""
+    bad = []
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            if not Path(arg.partition("=")[2] or arg).exists():
+                bad.append(arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    return bad
+
+
 def main() -> None:
     """Entry point: user errors become a message and exit code 2, never a traceback."""
+    if bad := _not_text(sys.argv[1:]):
+        listed = ", ".join(f"'{arg}'" for arg in bad)
+        err.print(
+            f"[red]error:[/red] {escape(listed)}: not UTF-8 text (the marked characters "
+            "are bytes of another encoding); type it again in UTF-8",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
     try:
         app()
     except InterviewerError as exc:

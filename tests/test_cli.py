@@ -192,6 +192,24 @@ def test_a_damaged_session_database_is_one_message_in_every_command(
         assert "Traceback" not in shown
 
 
+def test_an_argument_in_another_encoding_is_one_message(
+    isolated_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates; stored, they were a traceback."""
+    latin1 = b"caf\xe9".decode("utf-8", errors="surrogateescape")  # "café", typed in Latin-1
+    for args in (("practice", "--profile", latin1), ("sessions", "list", f"--profile={latin1}")):
+        shown = cli_error(monkeypatch, capsys, *args)
+        assert "caf\ufffd': not UTF-8 text" in shown and "Traceback" not in shown, shown
+    named = tmp_path / latin1  # a file so named exists: the file system takes it as it is
+    named.write_text("Backend engineer, payments\n")
+    from interviewer.cli import _not_text
+
+    assert _not_text([str(named), f"--job={named}"]) == []
+
+
 def test_a_database_url_without_its_driver_is_one_message(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
