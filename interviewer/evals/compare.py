@@ -140,8 +140,12 @@ def _notes(a: Run, b: Run, shared: int, paired: bool) -> list[str]:
         names = (a.metrics.get("dataset"), b.metrics.get("dataset"))
         if all(names) and names[0] != names[1]:
             notes.append(f"They scored different datasets: {names[0]} and {names[1]}.")
+    if paired and shared < MIN_ITEMS:
+        notes.append(
+            f"The runs share {shared} scored item(s): too few for a verdict (at least {MIN_ITEMS})."
+        )
     for key, run in (("A", a), ("B", b)):
-        if len(run.predicted) < MIN_ITEMS:
+        if not paired and len(run.predicted) < MIN_ITEMS:
             notes.append(
                 f"{key} has {len(run.predicted)} scored item(s): too few for a verdict "
                 f"(at least {MIN_ITEMS})."
