@@ -21,7 +21,8 @@ Policy:
 - All three remove control characters, and the bidirectional overrides and isolates that make
   text read differently from what it is; ordinary Unicode is kept.
 - An export written to a file keeps its own format's escaping (HTML escapes, JSON encodes);
-  the Markdown export goes through the functions above.
+  the Markdown export goes through the functions above, and an HTML page made from Markdown
+  this program wrote (the eval report) through :func:`markdown_html`.
 """
 
 from __future__ import annotations
@@ -99,6 +100,13 @@ def plain_markdown(text: str, *, inline: bool = False) -> str:
 def _parser() -> MarkdownIt:
     # No raw HTML (it stays text), no linkify, no typographer: CommonMark with GFM tables.
     return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+
+def markdown_html(text: str) -> str:
+    """HTML of Markdown this program wrote, with any untrusted text in it already passed
+    through :func:`plain_markdown`: raw HTML stays text, and links keep markdown-it's check
+    of their address (no ``javascript:``)."""
+    return str(_parser().render(text))
 
 
 def model_markdown(text: str) -> str:

@@ -248,6 +248,44 @@ def test_llm_items_that_keep_failing_are_recorded_then_resumed(
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["n"] == 4
 
 
+def test_the_html_report_renders_its_markdown_and_shows_dataset_text_literally(
+    tmp_path: Path,
+) -> None:
+    hostile = [
+        "What does <img src=x onerror=alert(1)> do?",
+        "Why ![pixel](http://tracker.example/p.png) a *cache*?",
+        "What is [this](javascript:alert(1)) | a stack?",
+    ]
+    rows = [
+        {
+            "id": f"h{n}-{k}",
+            "question": question,
+            "reference_answer": "A stack is last in, first out.",
+            "answer": answer,
+            "human_score": score,
+        }
+        for n, question in enumerate(hostile)
+        for k, (answer, score) in enumerate(
+            [("Last in, first out, like plates.", 2), ("No idea.", 0), ("It is a list.", 1)]
+        )
+    ]
+    header = {"dataset": {"name": "<script>x</script>", "scale": {"min": 0, "max": 2}}}
+    path = tmp_path / "hostile.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [header, *rows]))
+    out = tmp_path / "run"
+    args = ["eval", "run", "--dataset", str(path), "--out", str(out), "--robustness-sample", "0"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text()
+    assert "<table>" in page and "<th>metric</th>" in page  # tables, not pipes
+    assert "<strong>offline</strong>" in page and "**" not in page  # emphasis rendered
+    assert '<img src="data:image/png;base64,' in page  # the charts inside the page
+    # what the dataset says is shown, never run, fetched or linked
+    assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "<img src=x" not in page
+    assert 'tracker.example/p.png"' not in page and 'href="javascript' not in page
+
+
 def test_a_set_with_too_few_questions_says_why_it_has_no_per_question_figures(
     tmp_path: Path,
 ) -> None:

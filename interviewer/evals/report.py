@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 from pathlib import Path
@@ -15,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from interviewer.evals.question_level import FIGURES, HELP, figure_cell, too_few
+from interviewer.untrusted import markdown_html, plain_markdown
 
 METRIC_ROWS = ("pearson", "spearman", "kendall", "qwk", "mae", "rmse", "exact", "within_one")
 
@@ -113,10 +113,11 @@ def _questions_chart(by_question: list[dict[str, Any]], scale: list[float]) -> b
 def markdown(metrics: dict[str, Any], images: list[str]) -> str:
     """The report as Markdown, linking the PNG charts written beside it."""
     lines = [
-        f"# Eval: {metrics['dataset']} with the {metrics['scorer']} scorer",
+        f"# Eval: {_plain(metrics['dataset'])} with the {_plain(metrics['scorer'])} scorer",
         "",
         f"n = {metrics['n']}, human scale {metrics['scale'][0]:g}..{metrics['scale'][1]:g},"
-        f" pack {metrics['pack']} {metrics['pack_version']} (`{metrics['pack_hash']}`)",
+        f" pack {_plain(metrics['pack'])} {_plain(metrics['pack_version'])}"
+        f" (`{_plain(metrics['pack_hash'])}`)",
         "",
         "| metric | value | 95% CI |",
         "| --- | --- | --- |",
@@ -140,7 +141,8 @@ def markdown(metrics: dict[str, Any], images: list[str]) -> str:
         ]
         for cat, m in metrics["per_category"].items():
             lines.append(
-                f"| {cat} | {m['n']} | {m['pearson']:.3f} | {m['qwk']:.3f} | {m['mae']:.3f} |"
+                f"| {_plain(cat)} | {m['n']} | {m['pearson']:.3f} | {m['qwk']:.3f} |"
+                f" {m['mae']:.3f} |"
             )
     if metrics.get("robustness"):
         lines += [
@@ -167,6 +169,11 @@ def markdown(metrics: dict[str, Any], images: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _plain(value: object) -> str:
+    """A value from the dataset or the settings, shown literally in the report."""
+    return plain_markdown(str(value), inline=True)
+
+
 def _with_ci(metrics: dict[str, Any], name: str) -> str:
     low, high = metrics[f"{name}_ci"]
     return f"{metrics[name]:.3f} [{low:.2f}, {high:.2f}]"
@@ -183,7 +190,7 @@ def baseline_rows(metrics: dict[str, Any]) -> list[str]:
         "",
         "| scorer | Pearson [95% CI] | QWK [95% CI] | MAE |",
         "| --- | --- | --- | --- |",
-        f"| **{metrics['scorer']}** | {_with_ci(metrics, 'pearson')} |"
+        f"| **{_plain(metrics['scorer'])}** | {_with_ci(metrics, 'pearson')} |"
         f" {_with_ci(metrics, 'qwk')} | {metrics['mae']:.3f} |",
     ]
     for b in metrics["baselines"].values():
@@ -209,7 +216,7 @@ def question_rows(metrics: dict[str, Any]) -> list[str]:
         "",
         "| scorer | " + " | ".join(FIGURES.values()) + " |",
         "| --- | --- | --- | --- |",
-        f"| **{metrics['scorer']}** | {_level_cells(level)} |",
+        f"| **{_plain(metrics['scorer'])}** | {_level_cells(level)} |",
     ]
     for b in metrics.get("baselines", {}).values():
         if b.get("per_question", {}).get("between_questions") is not None:
@@ -226,7 +233,7 @@ def question_rows(metrics: dict[str, Any]) -> list[str]:
         ]
         for q in furthest:
             name = q["question"] if len(q["question"]) <= 60 else q["question"][:57] + "..."
-            name = name.replace("|", "/").replace("\n", " ")
+            name = _plain(name)
             lines.append(
                 f"| {name} | {q['n']} | {q['human']:.2f} | {q['scorer']:.2f} | {q['offset']:+.2f} |"
             )
@@ -247,42 +254,16 @@ def write_reports(out: Path, metrics: dict[str, Any]) -> None:
         (out / name).write_bytes(data)
     text = markdown(metrics, list(images))
     (out / "report.md").write_text(text)
-    body = []
-    for line in text.splitlines():
-        if line.startswith("!["):
-            name = line[line.index("(") + 1 : -1]
-            encoded = base64.b64encode(images[name]).decode()
-            body.append(f'<img alt="{html.escape(name)}" src="data:image/png;base64,{encoded}">')
-        elif line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
-        elif line.startswith("|"):
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            if set("".join(cells)) <= set("- "):
-                continue
-            body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-        elif line.strip():
-            body.append(f"<p>{html.escape(line)}</p>")
+    inline = text
+    for name, data in images.items():  # the charts go inside the page: one file to send
+        encoded = base64.b64encode(data).decode()
+        inline = inline.replace(f"![{name}]({name})", f"![{name}](data:image/png;base64,{encoded})")
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>Eval report</title><style>"
         "body{font-family:system-ui,sans-serif;max-width:900px;margin:2rem auto;padding:0 1rem}"
-        "td{border-bottom:1px solid #dee2e6;padding:.25rem .6rem}img{max-width:100%}"
-        "</style></head><body>" + _tables("\n".join(body)) + "</body></html>"
+        "table{border-collapse:collapse}th{text-align:left}"
+        "td,th{border-bottom:1px solid #dee2e6;padding:.25rem .6rem}img{max-width:100%}"
+        "code{background:#f1f3f5;padding:0 .2rem}"
+        "</style></head><body>" + markdown_html(inline) + "</body></html>"
     )
     (out / "report.html").write_text(page)
-
-
-def _tables(body: str) -> str:
-    """Wrap consecutive table rows in <table> elements."""
-    out, inside = [], False
-    for line in body.splitlines():
-        row = line.startswith("<tr>")
-        if row and not inside:
-            out.append("<table>")
-        if not row and inside:
-            out.append("</table>")
-        inside = row
-        out.append(line)
-    if inside:
-        out.append("</table>")
-    return "\n".join(out)
