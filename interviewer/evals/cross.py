@@ -31,6 +31,7 @@ from interviewer.evals.question_level import FIGURES, HELP, figure_cell, questio
 from interviewer.evals.report import png
 from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
 from interviewer.scoring.text import sentences
+from interviewer.untrusted import plain_markdown
 
 METHODS = {
     "left_out": "offline scorer, dataset left out",
@@ -149,6 +150,11 @@ def cross_dataset(
     return {"datasets": report, "features": list(FEATURES), "curve_dataset": curve_dataset}
 
 
+def _plain(name: str) -> str:
+    """A dataset's name, shown literally in Markdown (it comes from the dataset's header)."""
+    return plain_markdown(name, inline=True)
+
+
 def _cell(m: Mapping[str, Any], metric: str) -> str:
     low, high = m[f"{metric}_ci"]
     return f"{m[metric]:.2f} [{low:.2f}, {high:.2f}]"
@@ -170,9 +176,9 @@ def markdown(result: Mapping[str, Any]) -> str:
     for metric in ("pearson", "qwk"):
         for name, d in result["datasets"].items():
             cells = [_cell(d["methods"][m], metric) if m in d["methods"] else "" for m in methods]
-            lines.append(f"| {name} ({metric}) | {d['n']} | " + " | ".join(cells) + " |")
+            lines.append(f"| {_plain(name)} ({metric}) | {d['n']} | " + " | ".join(cells) + " |")
     skipped = [
-        f"- {name}, {METHODS[m]}: not measured, {why}."
+        f"- {_plain(name)}, {METHODS[m]}: not measured, {why}."
         for name, d in result["datasets"].items()
         for m, why in d.get("skipped", {}).items()
     ]
@@ -200,7 +206,9 @@ def markdown(result: Mapping[str, Any]) -> str:
             cells = [figure_cell(per, key) for per in levels]
             shown = spread if key == "level_spread" else ""
             lines.append(
-                f"| {name} ({label}) | {d['questions']} | {shown} | " + " | ".join(cells) + " |"
+                f"| {_plain(name)} ({label}) | {d['questions']} | {shown} | "
+                + " | ".join(cells)
+                + " |"
             )
     lines.append("")
     return "\n".join(lines)
