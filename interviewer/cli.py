@@ -266,6 +266,7 @@ def practice(
     from rich.prompt import Prompt
 
     from interviewer.domain import Phase
+    from interviewer.progress import progress_text, session_progress
     from interviewer.report import to_markdown
     from interviewer.services import Services
 
@@ -327,6 +328,11 @@ def practice(
         seen = len(interview.session.turns)
     report = services.report(interview.session)
     out.print(Markdown(to_markdown(report), hyperlinks=False))  # its text is made safe there
+    mine = session_progress(
+        services.store, services.corpus.by_id(), interview.session, viewer=LOCAL
+    )
+    if mine is not None:
+        out.print(f"\n[bold]Progress[/bold] {escape(progress_text(mine))}", highlight=False)
     out.print(f"[dim]Export: interviewer sessions export {interview.session.id} --format md[/dim]")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from interviewer.accounts.access import Viewer
-from interviewer.domain import Phase, Question
+from interviewer.domain import Phase, Question, Session
 from interviewer.report import build_report
 from interviewer.store import SessionRow, SessionStore
 
@@ -58,3 +58,109 @@ def progress(
             for c in report.criteria
         ]
     return rows, points
+
+
+@dataclass(frozen=True)
+class CriterionChange:
+    """A criterion's average in this session against the last session that scored it."""
+
+    name: str
+    now: float
+    before: float
+
+    @property
+    def delta(self) -> float:
+        """How far it moved, on 1..5."""
+        return self.now - self.before
+
+
+@dataclass(frozen=True)
+class SessionProgress:
+    """One finished session set against the same candidate's earlier finished sessions."""
+
+    count: int
+    """Finished sessions up to and including this one."""
+    overall: float
+    previous: float | None
+    """The overall score of the last finished session before this one."""
+    first: float | None
+    """The overall score of the first finished session, when this is the third or later."""
+    changes: list[CriterionChange]
+    """Criteria scored now and before, the largest move first."""
+    points: list[ProgressPoint]
+    """Every score point up to this session, for a chart."""
+
+
+def session_progress(
+    store: SessionStore,
+    questions: Mapping[str, Question],
+    session: Session,
+    *,
+    viewer: Viewer,
+) -> SessionProgress | None:
+    """How a finished session compares with the same person's earlier ones: the same owner
+    when accounts are on, else the same profile name (or none, like this one). None when the
+    session has no scored answer."""
+    if session.owner_id is not None:
+        _, points = progress(store, questions, None, viewer=viewer, owner_id=session.owner_id)
+    else:
+        _, points = progress(store, questions, session.profile or "", viewer=viewer)
+    order = list(dict.fromkeys(p.session_id for p in points))  # oldest first
+    if session.id not in order:
+        return None
+    order = order[: order.index(session.id) + 1]  # what came later is not "progress" yet
+    kept = [p for p in points if p.session_id in order]
+    overall = {p.session_id: p.overall for p in kept}
+    by_criterion: dict[str, dict[str, list[float]]] = {}
+    for p in kept:
+        by_criterion.setdefault(p.session_id, {}).setdefault(p.criterion, []).append(p.score)
+    means = {
+        sid: {name: sum(v) / len(v) for name, v in scores.items()}
+        for sid, scores in by_criterion.items()
+    }
+    changes = []
+    for name, now in means[session.id].items():
+        before = next((means[s][name] for s in reversed(order[:-1]) if name in means[s]), None)
+        if before is not None:
+            changes.append(CriterionChange(name, now, before))
+    changes.sort(key=lambda c: -abs(c.delta))
+    return SessionProgress(
+        count=len(order),
+        overall=overall[session.id],
+        previous=overall[order[-2]] if len(order) > 1 else None,
+        first=overall[order[0]] if len(order) > 2 else None,
+        changes=changes,
+        points=kept,
+    )
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def progress_text(p: SessionProgress, moved_at: float = 0.25) -> str:
+    """One or two plain sentences on how this session compares with the earlier ones."""
+    if p.previous is None:
+        return (
+            "This is your first finished interview: from the next one on, the report shows "
+            "how you have moved."
+        )
+    text = (
+        f"This is your {_ordinal(p.count)} finished interview. Overall {p.overall:.1f}, "
+        f"last time {p.previous:.1f} ({p.overall - p.previous:+.1f})"
+        + (f", the first time {p.first:.1f}." if p.first is not None else ".")
+    )
+    up = [c for c in p.changes if c.delta >= moved_at][:3]
+    down = [c for c in p.changes if c.delta <= -moved_at][:3]
+    if up:
+        text += " Up since last time: " + ", ".join(_move(c) for c in up) + "."
+    if down:
+        text += " Down: " + ", ".join(_move(c) for c in down) + "."
+    if p.changes and not up and not down:
+        text += " Every criterion is within a quarter point of last time."
+    return text
+
+
+def _move(c: CriterionChange) -> str:
+    return f"{c.name} {c.before:.1f} to {c.now:.1f}"

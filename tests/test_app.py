@@ -155,6 +155,37 @@ def test_history_data_and_chart_follow_the_profile() -> None:
     assert progress(svc.store, svc.corpus.by_id(), "nobody", viewer=LOCAL) == ([], [])
 
 
+def test_the_report_shows_progress_since_the_candidates_earlier_interviews() -> None:
+    from interviewer.progress import session_progress
+    from interviewer.web.resources import services
+
+    answers = ["Not sure.", "I would add an index on the column and check the plan with EXPLAIN."]
+    ids = []
+    for answer in answers:
+        at = _start(_app(), profile="pat")
+        at.chat_input[0].set_value(answer)
+        at.run()
+        _button(at, "End").click().run()
+        assert not at.exception, at.exception
+        ids.append(at.query_params["session"])
+    headings = [h.value for h in at.subheader]
+    assert "Your progress" in headings
+    said = " ".join(m.value for m in at.markdown)
+    assert "This is your 2nd finished interview. Overall" in said and "last time" in said
+    overall = next(m for m in at.metric if m.label == "Overall")
+    assert overall.delta and overall.delta.endswith("since last time")
+    svc = services()
+    first, second = (svc.store.load(i, viewer=LOCAL) for i in ids)
+    mine = session_progress(svc.store, svc.corpus.by_id(), second, viewer=LOCAL)
+    assert mine is not None and mine.count == 2 and mine.previous is not None
+    assert f"{mine.overall - mine.previous:+.1f}" in overall.delta
+    assert {p.session_id for p in mine.points} == set(ids)
+    # the first interview's report, opened now, does not count what came after it
+    then = session_progress(svc.store, svc.corpus.by_id(), first, viewer=LOCAL)
+    assert then is not None and then.count == 1 and then.previous is None
+    assert {p.session_id for p in then.points} == {ids[0]}
+
+
 def test_history_without_a_profile_name_lists_the_interviews_started_without_one() -> None:
     """The profile box is optional when starting; History must still find those interviews."""
     from interviewer.progress import progress

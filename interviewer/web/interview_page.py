@@ -16,6 +16,7 @@ from interviewer.domain import Level, Phase, Session, Speaker, TurnKind
 from interviewer.engine import Command, Interview
 from interviewer.errors import InterviewerError
 from interviewer.packs import Pack
+from interviewer.progress import session_progress
 from interviewer.redact import redact_url
 from interviewer.services import Services, may_answer
 from interviewer.store import StoreUnavailableError
@@ -495,7 +496,10 @@ def _interview_page() -> None:
                 st.rerun()  # draw the input again, saying the interview has ended
         tab.unsent.clear()
         _ended("\n\n".join(held) or None, carried)
-        show_report(services.report(interview.session), interview)
+        mine = session_progress(
+            services.store, services.corpus.by_id(), interview.session, viewer=viewer()
+        )
+        show_report(services.report(interview.session), interview, mine)
         if st.button("Start another interview", type="primary"):
             st.query_params.clear()
             st.rerun()

@@ -1,4 +1,5 @@
-"""The report: overall and per-criterion chart, per-question cards, study plan, downloads."""
+"""The report: overall and per-criterion chart, progress since earlier interviews, per-question
+cards, study plan, downloads."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import streamlit as st
 
 from interviewer.domain import Flag
 from interviewer.engine import Interview
+from interviewer.progress import SessionProgress, progress_text
 from interviewer.report import Report, to_html, to_json, to_markdown
 from interviewer.untrusted import model_markdown, plain_markdown
-from interviewer.web.charts import criteria_chart
+from interviewer.web.charts import criteria_chart, progress_chart
 
 
-def show_report(report: Report, interview: Interview | None = None) -> None:
-    """Render a report; candidate and model text is shown as text, never as HTML."""
+def show_report(
+    report: Report, interview: Interview | None = None, progress: SessionProgress | None = None
+) -> None:
+    """Render a report; candidate and model text is shown as text, never as HTML. With
+    ``progress`` (the candidate's own view), how it compares with their earlier interviews."""
     st.title("Your interview report")
     st.caption(
         f"{_safe(report.format.replace('-', ' ').title())} · {report.level.value} · "
@@ -24,7 +29,12 @@ def show_report(report: Report, interview: Interview | None = None) -> None:
         return
     left, right = st.columns([1, 2])
     with left:
-        st.metric("Overall", f"{report.overall:.1f} / 5")
+        since = progress.previous if progress is not None else None
+        st.metric(
+            "Overall",
+            f"{report.overall:.1f} / 5",
+            delta=None if since is None else f"{report.overall - since:+.1f} since last time",
+        )
         strongest = max(report.criteria, key=lambda c: c.score)
         weakest = min(report.criteria, key=lambda c: c.score)
         st.markdown(
@@ -56,6 +66,8 @@ def show_report(report: Report, interview: Interview | None = None) -> None:
         mime="text/html",
         width="stretch",
     )
+    if progress is not None:
+        _progress(progress)
     if report.study_plan:
         st.subheader("What to study next")
         for i, item in enumerate(report.study_plan, 1):
@@ -96,6 +108,14 @@ def show_report(report: Report, interview: Interview | None = None) -> None:
                 st.warning(f"Misconception to revisit: {_safe(flag)}")
             with st.expander("Model answer"):
                 st.markdown(model_markdown(r.reference_answer))
+
+
+def _progress(progress: SessionProgress) -> None:
+    """How this interview compares with the candidate's earlier ones, with their trend."""
+    st.subheader("Your progress")
+    st.markdown(_safe(progress_text(progress)))
+    if progress.previous is not None:
+        st.altair_chart(progress_chart(progress.points), width="stretch")
 
 
 def _safe(text: str) -> str:
