@@ -332,7 +332,7 @@ def practice(
         services.store, services.corpus.by_id(), interview.session, viewer=LOCAL
     )
     if mine is not None:
-        out.print(f"\n[bold]Progress[/bold] {escape(progress_text(mine))}", highlight=False)
+        out.print(f"\n[bold]Your progress:[/bold] {escape(progress_text(mine))}", highlight=False)
     out.print(f"[dim]Export: interviewer sessions export {interview.session.id} --format md[/dim]")
 
 

@@ -136,6 +136,7 @@ def test_practice_survives_a_kill_and_resumes(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Interview report" in done.stdout
+    assert "Your progress: This is your" in " ".join(done.stdout.split())  # after the report
     # The saved session, read back in this process (the crash and resume were real processes).
     shown = runner.invoke(app, ["sessions", "show", session_id], terminal_width=200)
     assert "My answer before the crash" in shown.output
