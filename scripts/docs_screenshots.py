@@ -47,7 +47,8 @@ def play(data: Path) -> tuple[str, str, str]:
         while interview.session.active is not None:
             q = corpus[interview.session.active.question_id]
             sentences = q.reference_answer.split(". ")
-            keep = max(2, len(sentences) * (round_ + 2 + i % 2) // 5)
+            # a candidate getting better: a fifth of each reference, then half, then most
+            keep = max(1, round(len(sentences) * (0.2, 0.5, 0.8)[round_]) - i % 2)
             interview.handle(". ".join(sentences[:keep]))
             i += 1
         interview.handle("How does your team handle on-call?")
@@ -140,18 +141,26 @@ def shoot_pages(out: Path) -> None:
     with serving(data) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 860})
-        shots = [
-            (f"{url}/?session={live}", "Question 1 of 5", "chat.png", False),
-            (f"{url}/?session={finished}", "Question by question", "report.png", False),
-            (f"{url}/history?profile={profile}", "Open report", "history.png", False),
-            (f"{url}/", "Start interview", "setup.png", False),
+        shots = [  # address, text to wait for, file, height (the report: down to its progress)
+            (f"{url}/?session={live}", "Question 1 of 5", "chat.png", 860),
+            (f"{url}/?session={finished}", "Your progress", "report.png", 1240),
+            (f"{url}/history?profile={profile}", "Open report", "history.png", 860),
+            (f"{url}/", "Start interview", "setup.png", 860),
         ]
-        for address, text, name, full in shots:
+        for address, text, name, height in shots:
+            page.set_viewport_size({"width": 1280, "height": height})
             page.goto(address)
             page.get_by_text(text).first.wait_for(timeout=120_000)
-            page.wait_for_timeout(2500)
-            page.screenshot(path=str(out / name), full_page=full)
-            print(f"wrote {out / name}")
+            if name == "report.png":  # the chat keeps to its end: bring the report's top in
+                page.wait_for_timeout(2500)
+                page.get_by_text("Your interview report").first.scroll_into_view_if_needed()
+                page.mouse.move(0, 0)
+            if name in ("chat.png", "report.png"):
+                page.wait_for_timeout(1000)
+                page.screenshot(path=str(out / name))
+                print(f"wrote {out / name}")
+            else:
+                _shot(page, out / name)
         browser.close()
 
 

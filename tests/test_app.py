@@ -173,7 +173,7 @@ def test_the_report_shows_progress_since_the_candidates_earlier_interviews() -> 
     said = " ".join(m.value for m in at.markdown)
     assert "This is your 2nd finished interview. Overall" in said and "last time" in said
     overall = next(m for m in at.metric if m.label == "Overall")
-    assert overall.delta and overall.delta.endswith("since last time")
+    assert overall.delta and overall.proto.delta_description == "since last time"
     svc = services()
     first, second = (svc.store.load(i, viewer=LOCAL) for i in ids)
     mine = session_progress(svc.store, svc.corpus.by_id(), second, viewer=LOCAL)

@@ -29,12 +29,7 @@ def show_report(
         return
     left, right = st.columns([1, 2])
     with left:
-        since = progress.previous if progress is not None else None
-        st.metric(
-            "Overall",
-            f"{report.overall:.1f} / 5",
-            delta=None if since is None else f"{report.overall - since:+.1f} since last time",
-        )
+        _overall(report.overall, progress.previous if progress is not None else None)
         strongest = max(report.criteria, key=lambda c: c.score)
         weakest = min(report.criteria, key=lambda c: c.score)
         st.markdown(
@@ -108,6 +103,19 @@ def show_report(
                 st.warning(f"Misconception to revisit: {_safe(flag)}")
             with st.expander("Model answer"):
                 st.markdown(model_markdown(r.reference_answer))
+
+
+def _overall(overall: float, since: float | None) -> None:
+    """The overall score, with its change since the last interview when there was one."""
+    moved = None if since is None else round(overall - since, 1)
+    st.metric(
+        "Overall",
+        f"{overall:.1f} / 5",
+        delta=None if moved is None else f"{moved:+.1f}",
+        delta_description="since last time",
+        delta_color="normal" if moved else "off",  # no green arrow for no change
+        delta_arrow="auto" if moved else "off",
+    )
 
 
 def _progress(progress: SessionProgress) -> None:
