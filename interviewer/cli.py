@@ -481,6 +481,17 @@ def _datasets(paths: list[Path], mapping: str | None, scale: str | None) -> list
         ) from exc
 
 
+def _checked(datasets: list[Dataset], curve: str | None) -> str:
+    """The curve dataset's name, once the datasets can be calibrated on: checked before the
+    model loads, so a wrong --curve or too few questions never waits for the embedding."""
+    from interviewer.evals.calibrate import check_inputs
+
+    try:
+        return check_inputs(datasets, curve)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--dataset/--curve") from exc
+
+
 MapOpt = Annotated[
     str | None,
     typer.Option(
@@ -504,7 +515,7 @@ ScaleOpt = Annotated[
 
 def _print_eval(metrics: dict[str, object]) -> list[dict[str, object]]:
     """Agreement, robustness and threshold results on the terminal; the breached thresholds."""
-    from interviewer.evals.question_level import too_few
+    from interviewer.evals.question_level import figure_cell, too_few
 
     table = Table(title=f"{metrics['dataset']} · n={metrics['n']} · {metrics['scorer']}")
     for column in ("metric", "value", "95% CI"):
@@ -528,7 +539,7 @@ def _print_eval(metrics: dict[str, object]) -> list[dict[str, object]]:
         for name, m in rows:
             level = m.get("per_question", {})
             by_question = [
-                f"{level[k]:.3f}" if level.get(k) is not None else "-"
+                figure_cell(level, k, interval=False)
                 for k in ("within_question", "between_questions")
             ]
             against.add_row(name, f"{m['pearson']:.3f}", f"{m['qwk']:.3f}", *by_question)
@@ -677,17 +688,13 @@ def eval_calibrate(
     ] = None,
 ) -> None:
     """Fit the offline scorer's calibration with question-grouped CV; ship it with the pack."""
-    from interviewer.evals.calibrate import calibrate, check_inputs
+    from interviewer.evals.calibrate import calibrate
     from interviewer.evals.cross import prefetched
     from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
     from interviewer.services import Services
 
-    # a dataset's problems show before the model loads
     datasets = _datasets(dataset, mapping, scale)
-    try:
-        check_inputs(datasets, curve)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--dataset/--curve") from exc
+    _checked(datasets, curve)
     services = Services.start(_settings())
     chosen = services.pack(pack)
     target = out_file or chosen.root / "calibration.json"
@@ -861,14 +868,12 @@ def eval_cross(
     ] = Path("evals/runs/cross"),
 ) -> None:
     """Leave-one-dataset-out and question-grouped CV, beside plain baselines, per dataset."""
-    from interviewer.evals.cross import METHODS, cross_dataset, write_cross_report
+    from interviewer.evals.cross import METHODS, cross_dataset, notes, write_cross_report
     from interviewer.scoring.offline import ScorerParams
     from interviewer.services import Services
 
     datasets = _datasets(dataset, mapping, scale)
-    curve_name = curve or datasets[0].info.name
-    if curve_name not in {d.info.name for d in datasets}:
-        raise typer.BadParameter(f"no dataset is named '{curve_name}'", param_hint="--curve")
+    curve_name = _checked(datasets, curve)
     services = Services.start(_settings())
     chosen = services.pack(pack)
     err.print(f"Embedding and scoring {sum(len(d.items) for d in datasets)} answers ...")
@@ -883,12 +888,8 @@ def eval_cross(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--dataset") from exc
     write_cross_report(out, result)
-    skipped = [
-        f"{name}, {METHODS[m]}: {why}"
-        for name, d in result["datasets"].items()
-        for m, why in d["skipped"].items()
-    ]
-    table = Table(title="Pearson with human grades (QWK)", caption="\n".join(skipped) or None)
+    caption = "\n".join(f"{name}: {note}" for name, note in notes(result))
+    table = Table(title="Pearson with human grades (QWK)", caption=caption or None)
     table.add_column("dataset")
     table.add_column("n")
     for method in METHODS:

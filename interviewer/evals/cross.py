@@ -27,7 +27,7 @@ from interviewer.evals.calibrate import FEATURES, cross_validate, feature_table,
 from interviewer.evals.datasets import Dataset
 from interviewer.evals.items import as_question
 from interviewer.evals.metrics import agreement, to_human_scale
-from interviewer.evals.question_level import FIGURES, HELP, figure_cell, question_level
+from interviewer.evals.question_level import FIGURES, HELP, figure_cell, question_level, too_few
 from interviewer.evals.report import png
 from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
 from interviewer.scoring.text import sentences
@@ -150,6 +150,16 @@ def cross_dataset(
     return {"datasets": report, "features": list(FEATURES), "curve_dataset": curve_dataset}
 
 
+def notes(result: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(dataset, what was not measured there and why), for the report and the terminal."""
+    out = []
+    for name, d in result["datasets"].items():
+        out += [(name, f"{METHODS[m]}: not measured, {why}.") for m, why in d["skipped"].items()]
+        if reason := too_few({"questions": d["questions"]}):
+            out.append((name, reason))
+    return out
+
+
 def _plain(name: str) -> str:
     """A dataset's name, shown literally in Markdown (it comes from the dataset's header)."""
     return plain_markdown(name, inline=True)
@@ -177,13 +187,9 @@ def markdown(result: Mapping[str, Any]) -> str:
         for name, d in result["datasets"].items():
             cells = [_cell(d["methods"][m], metric) if m in d["methods"] else "" for m in methods]
             lines.append(f"| {_plain(name)} ({metric}) | {d['n']} | " + " | ".join(cells) + " |")
-    skipped = [
-        f"- {_plain(name)}, {METHODS[m]}: not measured, {why}."
-        for name, d in result["datasets"].items()
-        for m, why in d.get("skipped", {}).items()
-    ]
-    if skipped:
-        lines += ["", *skipped]
+    said = [f"- {_plain(name)}: {note}" for name, note in notes(result)]
+    if said:
+        lines += ["", *said]
     lines += [
         "",
         "![Pearson by dataset](cross.png)",

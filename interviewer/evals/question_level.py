@@ -58,10 +58,13 @@ def too_few(level: Mapping[str, Any]) -> str:
     )
 
 
-def figure_cell(level: Mapping[str, Any], key: str) -> str:
-    """One figure of a ``question_level`` result with its interval, blank where there is none."""
+def figure_cell(level: Mapping[str, Any], key: str, interval: bool = True) -> str:
+    """One figure of a ``question_level`` result with its interval (without: three decimals,
+    for a narrow terminal table), "-" where there is none."""
     if level.get(key) is None:
-        return ""
+        return "-"
+    if not interval:
+        return f"{level[key]:.3f}"
     low, high = level[f"{key}_ci"]
     return f"{level[key]:.2f} [{low:.2f}, {high:.2f}]"
 
