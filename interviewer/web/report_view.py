@@ -112,7 +112,7 @@ def _overall(overall: float, since: float | None) -> None:
         "Overall",
         f"{overall:.1f} / 5",
         delta=None if moved is None else f"{moved:+.1f}",
-        delta_description="since last time",
+        delta_description=None if moved is None else "since last time",  # a first interview: none
         delta_color="normal" if moved else "off",  # no green arrow for no change
         delta_arrow="auto" if moved else "off",
     )
