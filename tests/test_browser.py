@@ -83,6 +83,12 @@ def test_short_interview_in_chromium(server: str, tmp_path: Path) -> None:
         expect(page.get_by_text("Your interview report")).to_be_visible(timeout=60_000)
         page.wait_for_timeout(2000)
         page.screenshot(path=str(shots / "report.png"), full_page=True)
+        session_id = page.url.split("session=")[1].split("&")[0]
+        # History reopens it: the button lands on this session's report, not a new setup.
+        page.goto(f"{server}/history", timeout=60_000)
+        page.get_by_role("button", name="Open report").first.click(timeout=60_000)
+        expect(page.get_by_text("Your interview report")).to_be_visible(timeout=60_000)
+        assert f"session={session_id}" in page.url
         browser.close()
     # Offline means offline: the page, its icon and fonts all come from the app's own server.
     outside = [u for u in requested if not u.startswith((server, "data:", "blob:"))]

@@ -8,6 +8,7 @@ from interviewer.progress import progress
 from interviewer.untrusted import plain_markdown
 from interviewer.web.auth import viewer
 from interviewer.web.charts import progress_chart
+from interviewer.web.goto import open_interview
 from interviewer.web.resources import guarded, services
 
 
@@ -58,6 +59,4 @@ def _history() -> None:
             b.markdown(f"{row.overall:.1f}/5" if row.overall is not None else "unfinished")
             label = "Open report" if row.phase == "done" else "Resume"
             if c.button(label, key=f"open-{row.id}", width="stretch"):
-                st.query_params.clear()
-                st.query_params["session"] = row.id
-                st.switch_page(st.session_state["interview_page"])
+                open_interview(row.id)

@@ -16,6 +16,7 @@ from interviewer.services import Services
 from interviewer.store import SessionRow
 from interviewer.untrusted import plain_markdown
 from interviewer.web.auth import allowed, viewer
+from interviewer.web.goto import open_interview
 from interviewer.web.resources import guarded, services
 
 NEW_LINK = "links-new"  # session state: the URL of the link just made (shown once)
@@ -146,6 +147,4 @@ def _interview_row(row: SessionRow, email: str) -> None:
     done = row.phase == "done"
     b.markdown(f"{row.overall:.1f}/5" if done and row.overall is not None else "in progress")
     if c.button("Report" if done else "Follow", key=f"open-{row.id}"):
-        st.query_params.clear()
-        st.query_params["session"] = row.id
-        st.switch_page(st.session_state["interview_page"])
+        open_interview(row.id)
