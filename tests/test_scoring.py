@@ -218,3 +218,56 @@ def test_a_question_with_a_reference_only_is_scored_against_its_sentences(
     weak = calibrated.score(ScoringRequest(q, WEAK, Level.MID, PACK.rubric(q.category)))
     assert good.overall >= weak.overall + 1.5 and good.key_points == []
     assert "of the reference answer covered" in good.criteria[0].reason
+
+
+RED_FLAG_CASES = [
+    # (question, answer, the red flag it states or None)
+    (
+        "conc-io-bound-threads-vs-async",
+        "Threads are useless in Python because of the GIL, so for IO work you need processes.",
+        "Claims threads are useless in Python because of the GIL",
+    ),
+    (
+        "conc-io-bound-threads-vs-async",
+        "It is a myth that threads are useless in Python because of the GIL: the GIL is "
+        "released while a thread waits on IO.",
+        None,
+    ),
+    (
+        "db-acid-transfer-basics",
+        "Durability means the data is copied to a backup server so it is safe.",
+        "Thinks durability means the data is replicated or backed up",
+    ),
+    (
+        "db-acid-transfer-basics",
+        "Durability means that once COMMIT returns, the change is in the write-ahead log on "
+        "disk, so a crash right after it does not lose the transfer.",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("qid", "answer", "flag"), RED_FLAG_CASES)
+def test_a_red_flag_fires_on_the_misconception_not_on_its_subject(
+    calibrated: EmbeddingScorer, qid: str, answer: str, flag: str | None
+) -> None:
+    q = QUESTIONS[qid]
+    hits = calibrated.score(ScoringRequest(q, answer, Level.MID, PACK.rubric(q.category))).red_flags
+    if flag is None:
+        assert hits == []
+    else:
+        assert [h for h in hits if h.startswith(flag)], hits
+
+
+def test_no_model_answer_trips_its_own_red_flags(calibrated: EmbeddingScorer) -> None:
+    """The model answer is what a candidate is taught to say: it states no misconception.
+    (A sixth of the bank, every topic: closeness alone flagged a quarter of the model answers.)"""
+    flagged = [
+        q.id
+        for q in list(QUESTIONS.values())[::6]
+        if q.red_flags
+        and calibrated.score(
+            ScoringRequest(q, q.reference_answer, q.levels[-1], PACK.rubric(q.category))
+        ).red_flags
+    ]
+    assert flagged == []

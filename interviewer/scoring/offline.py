@@ -41,6 +41,7 @@ from interviewer.scoring.text import (
     is_keyword_run,
     is_non_answer,
     is_prose,
+    is_rejection,
     point_words,
     sentences,
 )
@@ -204,7 +205,11 @@ class ScorerParams(BaseModel):
     point_words_at: float = Field(
         default=0.35, description="Share of a key point's own content words the answer uses."
     )
-    red_flag_at: float = Field(default=0.68)
+    red_flag_at: float = Field(
+        default=0.76,
+        description="Similarity to a red flag at which a sentence states it (when it is also "
+        "closer to the red flag than to the reference and the key points).",
+    )
     off_topic_below: float = Field(
         default=0.22, description="Relevance under which an answer is off topic."
     )
@@ -490,12 +495,7 @@ class EmbeddingScorer:
         trade_offs = min(1.0, cue_count(whole, TRADE_OFF_CUES) / 3)
         hits: list[str] = []
         if len(qv["red_flags"]):
-            rf = qv["red_flags"] @ sent.T
-            hits = [
-                flag
-                for flag, row in zip(q.red_flags, rf, strict=True)
-                if float(row.max()) >= p.red_flag_at
-            ]
+            hits = self._red_flags_stated(q, pieces, sent, qv)
         expected_words = content_tokens(q.reference_answer, letters=4) - asked
         feats = Features(
             coverage,
@@ -515,6 +515,22 @@ class EmbeddingScorer:
             curated=curated,
         )
         return feats, results, hits
+
+    def _red_flags_stated(
+        self, q: Question, pieces: list[str], sent: np.ndarray, qv: dict[str, np.ndarray]
+    ) -> list[str]:
+        """The red flags some sentence states: one close to the misconception, closer to it
+        than to anything the reference or a key point says, and not naming it to reject it.
+
+        Closeness alone flagged correct answers: a sentence on the same subject is near the
+        misconception too (the model answers of 120 of 466 bank questions tripped their own
+        red flags; on backend-v1, 26 of the 34 answers it flagged had notes naming no red flag).
+        """
+        rf = qv["red_flags"] @ sent.T  # red flags x sentences
+        nearest = (np.vstack([qv["reference_sentences"], qv["kp"]]) @ sent.T).max(axis=0)
+        rejects = np.array([is_rejection(piece) for piece in pieces])
+        stated = (rf >= self.params.red_flag_at) & (rf > nearest) & ~rejects
+        return [flag for flag, row in zip(q.red_flags, stated, strict=True) if row.any()]
 
     def _relevant_words(
         self, pieces: list[str], sims: np.ndarray, sent: np.ndarray, qv: dict[str, np.ndarray]

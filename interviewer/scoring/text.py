@@ -258,3 +258,17 @@ def is_non_answer(text: str) -> bool:
     rest = _NON_ANSWER.sub(" ", text)
     filler = {f[:6] for f in _NON_ANSWER_FILLER}
     return not {w for w in content_tokens(rest) if len(w) > 2 and w not in filler}
+
+
+_REJECTION = re.compile(
+    r"\b(?:myths?|misconceptions?|misunderstandings?|(?:common|classic|frequent)\s+mistake"
+    r"|(?:is|are|'s|isn['\u2019]?t|aren['\u2019]?t)\s+(?:not\s+)?(?:true|false|wrong)\b"
+    r"|contrary\s+to|mistakenly|wrongly|people\s+(?:often\s+)?(?:think|believe|assume))",
+    re.IGNORECASE,
+)
+
+
+def is_rejection(sentence: str) -> bool:
+    """True when a sentence names an idea to reject it ("it is a myth that...", "people often
+    think..., but"): such a sentence sounds like the misconception and says the opposite."""
+    return bool(_REJECTION.search(sentence))
