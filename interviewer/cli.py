@@ -257,7 +257,13 @@ def practice(
     fmt: Annotated[str, typer.Option("--format", help="Interview format id.")] = "phone-screen",
     profile: Annotated[str | None, typer.Option(help="Keeps history; avoids repeats.")] = None,
     job: Annotated[
-        Path | None, typer.Option(help="A job description file to steer questions.")
+        Path | None,
+        typer.Option(
+            help="A job description file to steer questions.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
     ] = None,
     resume: Annotated[str | None, typer.Option(help="Resume the session with this id.")] = None,
 ) -> None:

@@ -9,6 +9,7 @@ interview never stops because a model did.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -74,6 +75,12 @@ class Conductor(Protocol):
         ...
 
 
+def _mentions(text: str, keyword: str) -> bool:
+    """Whether ``text`` says ``keyword`` as words of its own: "underscore" does not say
+    "score", nor "stacked" "stack"."""
+    return re.search(rf"(?<!\w){re.escape(keyword.lower())}(?!\w)", text) is not None
+
+
 def _pick(lines: Sequence[str], index: int) -> str:
     return lines[index % len(lines)]
 
@@ -122,8 +129,8 @@ class OfflineConductor:
         """The pack reply whose keywords best match the candidate's question."""
         lines = ctx.pack.spec.offline
         text = candidate_question.lower()
-        best = max(lines.replies, key=lambda r: sum(k in text for k in r.keywords))
-        if not any(k in text for k in best.keywords):
+        best = max(lines.replies, key=lambda r: sum(_mentions(text, k) for k in r.keywords))
+        if not any(_mentions(text, k) for k in best.keywords):
             yield lines.default_reply
             return
         yield best.reply

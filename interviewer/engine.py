@@ -464,6 +464,11 @@ class Interview:
         text = last.text
         if last.kind is TurnKind.QUESTION and last.question_id:
             text = self.questions[last.question_id].question  # without the lead-in line
+        elif last.kind is TurnKind.FOLLOW_UP and last.question_id:
+            # without the acknowledgement before it ("Got it, thank you. ..."), when the
+            # curated follow-up was said as written
+            curated = (f.text for f in self.questions[last.question_id].follow_ups)
+            text = next((f for f in curated if text.endswith(f)), text)
         self._line(last.kind, text, stream, last.question_id)
 
     def _end(self, state: QuestionState, stream: Stream | None) -> None:
@@ -493,6 +498,10 @@ class Interview:
         words = text.strip().lower().rstrip(".!")
         if command in (Command.END, Command.SKIP) or words in _DONE_WORDS or not words:
             self._finish(stream)
+            return
+        if command in (Command.HINT, Command.REPEAT):
+            # not a question of theirs: say the invitation again, and count nothing
+            self._line(TurnKind.REPLY, self.pack.spec.offline.candidate_questions_prompt, stream)
             return
         self.session.candidate_questions_asked += 1
         self._say(TurnKind.REPLY, self.conductor.reply(self.ctx, text), stream)

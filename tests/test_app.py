@@ -288,6 +288,28 @@ def test_report_chart_gives_every_criterion_a_labelled_row(criteria: int) -> Non
     assert [r["criterion"] for r in rows] == names
 
 
+@pytest.mark.parametrize(("scores", "shown"), [((2, 4, 3), "Strongest"), ((1.5, 1.5), "Every")])
+def test_strongest_and_work_on_never_name_the_same_criterion(
+    scores: tuple[float, ...], shown: str
+) -> None:
+    from interviewer.report import CriterionSummary
+    from interviewer.web.report_view import _extremes
+
+    line = _extremes(
+        report(
+            criteria=[
+                CriterionSummary(
+                    id=f"c{i}", name=f"C{i}", category="technical", score=v, questions=1
+                )
+                for i, v in enumerate(scores)
+            ]
+        )
+    )
+    assert line.startswith(f"**{shown}")
+    if shown == "Strongest":
+        assert "C1 (4.0)" in line and "**Work on:** C0 (2.0)" in line
+
+
 def test_a_broken_settings_file_is_a_message_in_the_app(
     settings_toml: Callable[[str], Path],
 ) -> None:

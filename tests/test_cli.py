@@ -234,3 +234,13 @@ def test_an_empty_session_database_is_replaced_with_a_notice(
     )
     again = runner.invoke(app, ["sessions", "list"])
     assert "was empty" not in again.output
+
+
+@pytest.mark.parametrize("job", ["missing.txt", "."])
+def test_a_job_description_that_is_not_a_file_is_a_usage_error(
+    job: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["practice", "--job", job], terminal_width=200)
+    assert result.exit_code == 2, result.output
+    assert "--job" in result.output and "Traceback" not in result.output

@@ -174,6 +174,40 @@ def test_candidate_questions_then_close(services: Services) -> None:
     assert after[-1].kind is TurnKind.NOTICE
 
 
+def test_hint_and_repeat_among_the_candidates_questions_count_as_none(
+    services: Services,
+) -> None:
+    interview = _new(services)
+    while interview.session.phase is Phase.QUESTION:
+        interview.handle("skip")
+    invitation = interview.session.turns[-1].text
+    for command in ("repeat", "hint"):
+        turns = interview.handle(command)
+        assert turns[-1].text == invitation  # the invitation again, not a canned reply
+    assert interview.session.candidate_questions_asked == 0
+    turns = interview.handle("How do you feel about the underscore naming convention?")
+    reply = next(t for t in turns if t.kind is TurnKind.REPLY).text
+    assert "assessment" not in reply  # "underscore" is not a question about the score
+
+
+def test_repeat_after_a_follow_up_says_the_follow_up_alone(services: Services) -> None:
+    interview = _new(services, level=Level.SENIOR)
+    for _ in range(4):
+        q = _current(interview)
+        turns = interview.handle("I would look at it carefully and decide based on the case.")
+        follow_up = next((t for t in turns if t.kind is TurnKind.FOLLOW_UP), None)
+        if follow_up is not None:
+            break
+        while _current(interview).id == q.id:
+            interview.handle("skip")
+    assert follow_up is not None, "a thin answer draws a follow-up"
+    curated = [f.text for f in q.follow_ups]
+    said = interview.handle("repeat")[-1]
+    assert said.kind is TurnKind.FOLLOW_UP
+    assert said.text in curated and follow_up.text.endswith(said.text)
+    assert said.text != follow_up.text  # the acknowledgement is not said again
+
+
 def test_bad_input_is_handled_with_notices(services: Services) -> None:
     interview = _new(services)
     before = len(interview.session.turns)

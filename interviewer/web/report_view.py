@@ -13,6 +13,19 @@ from interviewer.untrusted import model_markdown, plain_markdown
 from interviewer.web.charts import criteria_chart, progress_chart
 
 
+def _extremes(report: Report) -> str:
+    """The strongest criterion and the one to work on; one line when all are level (no
+    criterion is both the best and the worst)."""
+    strongest = max(report.criteria, key=lambda c: c.score)
+    weakest = min(report.criteria, key=lambda c: c.score)
+    if strongest.score <= weakest.score:
+        return f"**Every criterion:** {strongest.score:.1f}"
+    return (
+        f"**Strongest:** {_safe(strongest.name)} ({strongest.score:.1f})  \n"
+        f"**Work on:** {_safe(weakest.name)} ({weakest.score:.1f})"
+    )
+
+
 def show_report(
     report: Report, interview: Interview | None = None, progress: SessionProgress | None = None
 ) -> None:
@@ -30,12 +43,7 @@ def show_report(
     left, right = st.columns([1, 2])
     with left:
         _overall(report.overall, progress.previous if progress is not None else None)
-        strongest = max(report.criteria, key=lambda c: c.score)
-        weakest = min(report.criteria, key=lambda c: c.score)
-        st.markdown(
-            f"**Strongest:** {_safe(strongest.name)} ({strongest.score:.1f})  \n"
-            f"**Work on:** {_safe(weakest.name)} ({weakest.score:.1f})"
-        )
+        st.markdown(_extremes(report))
     with right:
         st.altair_chart(criteria_chart(report), width="stretch")
     name = f"interview-{report.session_id[:8]}"
