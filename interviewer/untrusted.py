@@ -88,12 +88,19 @@ def _escape(text: str) -> str:
 
 def plain_markdown(text: str, *, inline: bool = False) -> str:
     """Text shown literally inside Markdown. Line breaks are kept (a blank line starts a new
-    paragraph) and leading spaces dropped; ``inline`` joins everything into one line, for
+    paragraph), and a line's indentation shows as no-break spaces (as spaces, Markdown would
+    read it as a code block or drop it); ``inline`` joins everything into one line, for
     headings, table cells, list items and emphasis."""
     text = strip_controls(text)
     if inline:
         return _escape(" ".join(text.split()))
-    return "\n".join(_escape(line.strip()) for line in text.split("\n"))
+    return "\n".join(_indented(line) for line in text.split("\n"))
+
+
+def _indented(line: str) -> str:
+    body = line.lstrip(" \t")
+    indent = len(line[: len(line) - len(body)].replace("\t", "    "))
+    return "\u00a0" * indent + _escape(body.rstrip()) if body.strip() else ""
 
 
 @cache

@@ -271,3 +271,11 @@ def test_no_model_answer_trips_its_own_red_flags(calibrated: EmbeddingScorer) ->
         ).red_flags
     ]
     assert flagged == []
+
+
+def test_clean_answer_keeps_code_indentation_and_squeezes_the_rest() -> None:
+    raw = "Like this:\r\n```python\r\ndef f(x):\r\n    if x:   \r\n\treturn  1\r\n```\n\n\n\n ok"
+    text = clean_answer(raw).text
+    assert text == "Like this:\n```python\ndef f(x):\n    if x:\n    return 1\n```\n\n ok"
+    padded = clean_answer("x\n" + " " * 5_000 + "word").text
+    assert padded == "x\n" + " " * 32 + "word"

@@ -88,6 +88,15 @@ def test_plain_markdown_shows_the_text_and_renders_nothing(text: str) -> None:
         assert _visible(out) == " ".join(terminal(text).split())
 
 
+def test_plain_markdown_shows_code_indentation_without_making_a_code_block() -> None:
+    code = "def f(x):\n    if x:\n        return 1\n\treturn 0"
+    out = plain_markdown(code)
+    kinds = {t.type for t in _tokens(out)}
+    assert "code_block" not in kinds
+    lines = out.split("\n")
+    assert [len(line) - len(line.lstrip("\u00a0")) for line in lines] == [0, 4, 8, 4]
+
+
 @pytest.mark.parametrize("text", HOSTILE)
 def test_model_markdown_renders_no_image_link_or_html(text: str) -> None:
     out = model_markdown(text)

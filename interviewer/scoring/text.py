@@ -48,6 +48,20 @@ class CleanAnswer:
         return len(self.text.split()) == 0
 
 
+MAX_INDENT = 32
+"""Leading spaces kept on a line (a tab counts four): code keeps its shape, padding does not."""
+
+
+def _tidy_line(line: str) -> str:
+    """A line with its indentation kept (code is read by its shape; Python's is its meaning),
+    and runs of spaces inside it and at its end squeezed."""
+    body = line.lstrip(" \t")
+    if not body.strip():
+        return ""
+    indent = line[: len(line) - len(body)].replace("\t", "    ")[:MAX_INDENT]
+    return indent + re.sub(r"[ \t]+", " ", body).rstrip()
+
+
 def clean_answer(raw: str | bytes) -> CleanAnswer:
     """Decode, normalise, strip control characters and cap the length.
 
@@ -60,7 +74,7 @@ def clean_answer(raw: str | bytes) -> CleanAnswer:
     raw = raw.decode("utf-8", errors="replace")
     text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text).replace("\ufffd", "")
-    text = re.sub(r"[ \t]+", " ", text)
+    text = "\n".join(_tidy_line(line) for line in text.split("\n"))
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     original = len(text)
     truncated = original > MAX_ANSWER_CHARS
