@@ -279,3 +279,50 @@ def test_clean_answer_keeps_code_indentation_and_squeezes_the_rest() -> None:
     assert text == "Like this:\n```python\ndef f(x):\n    if x:\n    return 1\n```\n\n ok"
     padded = clean_answer("x\n" + " " * 5_000 + "word").text
     assert padded == "x\n" + " " * 32 + "word"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Kill switches let us turn off expensive features like personalisation during peak load.",
+        "Each adapter gets contract tests against the vendor's sandbox, while business logic "
+        "tests use a fake gateway.",
+        "I\u2019d use breadth-first search.",
+        "Tree shaking removes exports nobody imports.",
+    ],
+)
+def test_a_terse_real_sentence_is_prose_not_a_keyword_run(sentence: str) -> None:
+    from interviewer.scoring.text import is_keyword_run, is_prose
+
+    assert is_prose(sentence) and not is_keyword_run(sentence)
+
+
+def test_a_run_of_terms_is_still_a_keyword_run() -> None:
+    from interviewer.scoring.text import is_keyword_run, is_prose
+
+    terms = "idempotency retries backoff jitter circuit breaker timeout bulkhead fallback"
+    assert not is_prose(terms) and is_keyword_run(terms)
+
+
+def test_a_model_answer_covers_every_key_point_expected_of_it(
+    calibrated: EmbeddingScorer,
+) -> None:
+    """A candidate who says what the model answer says is never told to study what they said:
+    at its top level, every expected key point is ticked (a tenth of the bank, and the
+    four whose terse sentences were once dropped as keyword runs)."""
+    once_dropped = [
+        "beh-partner-team-requirement",
+        "cloud-managed-vs-self-hosted",
+        "oop-adapter-vendor-sdk",
+        "rel-graceful-degradation-plan",
+    ]
+    sample = {q.id: q for q in list(QUESTIONS.values())[::10]} | {
+        i: QUESTIONS[i] for i in once_dropped
+    }
+    missed = []
+    for q in sample.values():
+        top = q.levels[-1]  # its expected points include those of every lower level
+        request = ScoringRequest(q, q.reference_answer, top, PACK.rubric(q.category))
+        ticked = {kp.id for kp in calibrated.score(request).key_points if kp.covered}
+        missed += [(q.id, kp.id) for kp in q.expected_at(top) if kp.id not in ticked]
+    assert missed == []
