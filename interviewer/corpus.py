@@ -219,6 +219,21 @@ def _capped(rel: str, problems: list[Problem]) -> list[Problem]:
     ]
 
 
+def id_lines(path: Path) -> dict[str, list[int]]:
+    """The line of each item of a topic file, by id, in file order (empty when unreadable)."""
+    try:
+        node = yaml.compose(read_capped(path, MAX_FILE_BYTES).decode("utf-8"), Loader=_LOADER)
+    except (OSError, FileTooLargeError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    items = _child(node, "questions")
+    lines: dict[str, list[int]] = {}
+    for item in items.value if isinstance(items, yaml.SequenceNode) else []:
+        key = _child(item, "id")
+        if isinstance(key, yaml.ScalarNode):
+            lines.setdefault(str(key.value), []).append(key.start_mark.line + 1)
+    return lines
+
+
 def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:

@@ -9,11 +9,11 @@ running app notices an edited pack and picks it up for the next interview.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from interviewer.corpus import Problem, load_file
+from interviewer.corpus import Problem, id_lines, load_file
 from interviewer.domain import Question
 from interviewer.packs import Pack, PackError, builtin_packs_dir, load_pack
 
@@ -69,8 +69,9 @@ def pack_folders(dirs: Sequence[Path]) -> tuple[dict[str, Path], list[str]]:
     return folders, problems
 
 
-def discover(dirs: Sequence[Path]) -> Catalog:
-    """Load every pack in ``dirs``; problems are collected, never raised."""
+def discover(dirs: Sequence[Path], corpus_ids: Collection[str] = ()) -> Catalog:
+    """Load every pack in ``dirs``; problems are collected, never raised. A pack question
+    with the id of a corpus question (``corpus_ids``) is reported and left out."""
     folders, problems = pack_folders(dirs)
     packs: dict[str, Pack] = {}
     for pack_id, root in folders.items():
@@ -78,29 +79,68 @@ def discover(dirs: Sequence[Path]) -> Catalog:
             packs[pack_id] = load_pack(root, folders.get)
         except PackError as exc:
             problems.append(str(exc))
-    questions, own_ids, found = pack_questions(packs.values())
+    questions, own_ids, found = pack_questions(packs.values(), corpus_ids)
     problems += [str(p) for p in found]
     return Catalog(packs, problems, questions, own_ids, fingerprint(dirs))
 
 
 def pack_questions(
-    packs: Iterable[Pack],
+    packs: Iterable[Pack], corpus_ids: Collection[str] = ()
 ) -> tuple[list[Question], dict[str, frozenset[str]], list[Problem]]:
-    """Questions kept in packs (``questions/*.yaml``), each pack's own ids, and problems."""
+    """Questions kept in packs (``questions/*.yaml``), each pack's own ids, and problems.
+
+    Ids are unique: a pack question with the id of a corpus question (``corpus_ids``), or with
+    an id another pack file (or the same file) used first, is reported and left out.
+    """
     by_file: dict[Path, list[Question]] = {}
-    own: dict[str, frozenset[str]] = {}
     problems: list[Problem] = []
+    files: dict[str, list[Path]] = {}
     for pack in packs:
-        ids: set[str] = set()
+        files[pack.id] = pack.question_files
         for path in pack.question_files:
             if path not in by_file:
                 loaded, found = load_file(path, path.parent.parent, role=pack.spec.role)
                 by_file[path] = loaded
                 problems += found
-            ids |= {q.id for q in by_file[path]}
-        own[pack.id] = frozenset(ids)
+    corpus = set(corpus_ids)
+    lines: dict[Path, dict[str, list[int]]] = {}
+
+    def where(path: Path, qid: str, nth: int) -> tuple[str, int | None]:
+        if path not in lines:  # read again only for a file with a duplicate
+            lines[path] = id_lines(path)
+        found = lines[path].get(qid, [])
+        return _rel(path), found[nth] if nth < len(found) else None
+
     unique: dict[str, Question] = {}
-    for questions in by_file.values():
+    first: dict[str, tuple[Path, int]] = {}
+    kept: dict[Path, set[str]] = {}
+    for path, questions in by_file.items():
+        kept[path] = set()
+        seen: dict[str, int] = {}
+        pack_id = path.parent.parent.name
         for q in questions:
-            unique.setdefault(q.id, q)
+            nth = seen[q.id] = seen.get(q.id, -1) + 1
+            if q.id in corpus:
+                message = "a corpus question has this id; pack question ids must be unique"
+            elif q.id in first:
+                other, at = where(first[q.id][0], q.id, first[q.id][1])
+                message = f"duplicate id, first used in {other}" + (f":{at}" if at else "")
+            else:
+                unique[q.id] = q
+                kept[path].add(q.id)
+                first[q.id] = (path, nth)
+                continue
+            rel, line = where(path, q.id, nth)
+            problems.append(
+                Problem(rel, f"pack '{pack_id}': {message}, so it is ignored", q.id, "id", line)
+            )
+    own = {
+        pack_id: frozenset(qid for path in paths for qid in kept.get(path, ()))
+        for pack_id, paths in files.items()
+    }
     return list(unique.values()), own, problems
+
+
+def _rel(path: Path) -> str:
+    """A pack file as ``<pack>/questions/<file>``, as problems name it."""
+    return str(path.relative_to(path.parent.parent.parent))

@@ -65,6 +65,18 @@ def _dirs() -> list[Path]:
     return pack_dirs(Settings().packs_path)
 
 
+def _corpus_ids() -> set[str]:
+    """The corpus's question ids (none when the corpus cannot be read: `corpus validate`
+    says why)."""
+    from interviewer.corpus import load_corpus
+    from interviewer.errors import CorpusError
+
+    try:
+        return {q.id for q in load_corpus(Settings().corpus_dir).questions}
+    except CorpusError:
+        return set()
+
+
 def _pack(pack_id: str) -> Pack:
     catalog = discover(_dirs())
     if pack_id not in catalog.packs:
@@ -79,7 +91,7 @@ def _pack(pack_id: str) -> Pack:
 @pack_app.command("list")
 def pack_list() -> None:
     """Every pack found (built-in and INTERVIEWER_PACKS_PATH), and any that failed to load."""
-    catalog = discover(_dirs())
+    catalog = discover(_dirs(), _corpus_ids())
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for column in ("id", "version", "extends", "role", "formats"):
         table.add_column(column, no_wrap=True)  # ids are copied from here: never broken
@@ -98,7 +110,7 @@ def pack_list() -> None:
     for folder, ids in outside.items():
         out.print(escape(f"from {folder}: {', '.join(ids)}"), highlight=False, soft_wrap=True)
     for problem in catalog.problems:
-        err.print(f"[red]not loaded:[/red] {escape(problem)}", highlight=False)
+        err.print(f"[red]problem:[/red] {escape(problem)}", highlight=False)
 
 
 @pack_app.command("show")
@@ -316,9 +328,9 @@ def pack_validate(
     from interviewer.corpus import load_corpus
     from interviewer.pack_tests import load_cases
 
-    own, _, found = pack_questions([pack])
-    problems += [str(p) for p in found]
     questions = {q.id: q for q in load_corpus(Settings().corpus_dir).questions}
+    own, _, found = pack_questions([pack], questions)
+    problems += [str(p) for p in found]
     questions.update({q.id: q for q in own})
     askable = [q for q in questions.values() if pack.admits(q, frozenset(q.id for q in own))]
     topics = {q.topic for q in askable}

@@ -72,27 +72,21 @@ class Services:
         """Packs, their problems and their own questions, reloaded when a pack file changes.
 
         Questions kept in packs join the corpus (and the index) under the same checks; a
-        question whose id the corpus already uses is reported and left out.
+        question whose id the corpus or another pack file already uses is reported (naming
+        the pack and the file) and left out.
         """
         dirs = pack_dirs(self.settings.packs_path)
         if self._catalog is not None and self._catalog.fingerprint == fingerprint(dirs):
             return self._catalog
-        catalog = discover(dirs)
+        if self._corpus_questions is None:
+            self._corpus_questions = list(self.corpus.questions)
+        catalog = discover(dirs, {q.id for q in self._corpus_questions})
         if not catalog.packs:
             raise PackError(
                 f"No valid prompt pack found in {', '.join(map(str, dirs))}:\n"
                 + "\n".join(catalog.problems)
             )
-        if self._corpus_questions is None:
-            self._corpus_questions = list(self.corpus.questions)
-        base = {q.id for q in self._corpus_questions}
-        clashes = [q for q in catalog.questions if q.id in base]
-        catalog.problems += [
-            f"pack question '{q.id}' has the id of a corpus question; it is ignored"
-            for q in clashes
-        ]
-        extra = [q for q in catalog.questions if q.id not in base]
-        merged = self._corpus_questions + extra
+        merged = self._corpus_questions + catalog.questions
         hashes = [q.content_hash() for q in merged]
         if hashes != self._synced:
             self.corpus.questions = merged

@@ -441,3 +441,57 @@ def test_guards_are_inherited_and_a_broken_one_is_a_pack_error(tmp_path: Path) -
     (folder / "guards.json").write_text("{not json")
     with pytest.raises(PackError, match=r"team-loop/guards\.json"):
         load_pack(folder)
+
+
+def _own_question(folder: Path, file_name: str, qid: str, count: int = 1) -> Path:
+    """``questions/<file_name>`` holding ``count`` copies of one valid question with id ``qid``."""
+    data = yaml.safe_load(ONSITE_QUESTIONS.read_text())
+    item = data["questions"][0]
+    item.update(id=qid, topic=Path(file_name).stem)
+    (folder / "questions").mkdir(exist_ok=True)
+    path = folder / "questions" / file_name
+    copies = [json.loads(json.dumps(item)) for _ in range(count)]  # no YAML aliases
+    path.write_text(yaml.safe_dump({"questions": copies}, sort_keys=False))
+    return path
+
+
+def test_a_pack_question_with_a_corpus_id_fails_validation_naming_pack_and_file(
+    tmp_path: Path,
+) -> None:
+    folder = _child(tmp_path, CHILD.replace("  topics: [databases, caching]\n", "  {}\n"))
+    _own_question(folder, "payments.yaml", "api-idempotency-keys")
+    result = runner.invoke(app, ["pack", "validate", str(folder)])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert "team-loop/questions/payments.yaml:2: item api-idempotency-keys: field id:" in output
+    assert "pack 'team-loop': a corpus question has this id" in output
+    corpus_ids = {q.id for q in load_corpus(PROJECT_ROOT / "corpus").questions}
+    catalog = discover([tmp_path], corpus_ids)
+    assert "team-loop" in catalog.packs  # the pack itself loads; only the question is left out
+    assert "api-idempotency-keys" not in {q.id for q in catalog.questions}
+    assert "api-idempotency-keys" not in catalog.own_ids["team-loop"]
+    assert any(
+        "team-loop/questions/payments.yaml" in p and "pack 'team-loop'" in p
+        for p in catalog.problems
+    ), catalog.problems
+
+
+def test_one_id_twice_in_a_packs_questions_names_both_places(tmp_path: Path) -> None:
+    folder = _child(tmp_path, CHILD.replace("  topics: [databases, caching]\n", "  {}\n"))
+    _own_question(folder, "alpha.yaml", "team-dup")
+    _own_question(folder, "beta.yaml", "team-dup", count=2)
+    result = runner.invoke(app, ["pack", "validate", str(folder)])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    # the second and third copies, each with where the first one is
+    first = "first used in team-loop/questions/alpha.yaml:2"
+    assert "team-loop/questions/beta.yaml:2: item team-dup: field id: pack 'team-loop'" in output
+    assert f"duplicate id, {first}" in output
+    assert output.count(first) == 2
+    second = int(output.split("team-loop/questions/beta.yaml:")[2].split(":")[0])
+    assert second > 2  # the third copy is named at its own line
+    catalog = discover([tmp_path])
+    assert [q.id for q in catalog.questions].count("team-dup") == 1
+    assert sum("duplicate id" in p for p in catalog.problems) == 2, catalog.problems
+    listed = runner.invoke(app, ["pack", "list"], env={"INTERVIEWER_PACKS_PATH": str(tmp_path)})
+    assert "duplicate id" in " ".join(listed.output.split())

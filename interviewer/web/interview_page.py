@@ -85,7 +85,7 @@ def setup(services: Services) -> None:
     packs, problems = catalog.packs, catalog.problems
     if problems:
         with st.expander(
-            f"{len(problems)} pack problem(s): some packs were not loaded",
+            f"{len(problems)} pack problem(s): a pack, a question or a folder left out",
             icon=":material/warning:",
         ):
             st.code("\n\n".join(problems), language=None)
