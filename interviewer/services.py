@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.embeddings import Embeddings
 
-from interviewer.accounts.access import Viewer
+from interviewer.accounts.access import Role, Viewer
 from interviewer.accounts.account_store import AccountStore
 from interviewer.accounts.records import InterviewLink
 from interviewer.accounts.service import AccountError, Accounts
@@ -99,6 +99,12 @@ class Services:
             log.warning("pack problem: %s", problem)
         self._catalog = catalog
         return catalog
+
+    def pack_problems(self, viewer: Viewer) -> list[str]:
+        """What is wrong with the packs, for the people who run them: reviewers, admins and
+        the single-user app's operator. A candidate gets nothing (the problems name server
+        paths and quote pack files)."""
+        return list(self.catalog.problems) if viewer.can(Role.REVIEWER) else []
 
     @property
     def store(self) -> SessionStore:

@@ -130,3 +130,27 @@ def test_a_restricted_page_refuses_a_person_without_the_role(
     assert any("This page is for" in e.value for e in refused.error)
     allowed = _as(Viewer("u2", needs, "x", "rev@example.com"), page)
     assert not any("This page is for" in e.value for e in allowed.error)
+
+
+def _interview() -> None:
+    from interviewer.web.interview_page import interview_page
+
+    interview_page()
+
+
+def test_only_reviewers_and_admins_see_the_pack_problems(monkeypatch: pytest.MonkeyPatch) -> None:
+    from interviewer.web.resources import services
+
+    svc = services()
+    problem = "/srv/acme/packs/broken/pack.yaml: not valid YAML: mapping values are not allowed"
+    monkeypatch.setattr(svc.catalog, "problems", [problem])
+
+    def shown(at: AppTest) -> str:
+        return " ".join([e.label for e in at.expander] + [c.value for c in at.code])
+
+    candidate = _as(Viewer("u1", Role.CANDIDATE, "x", "kim@example.com"), _interview)
+    assert any(b.label == "Start interview" for b in candidate.button)
+    assert "pack problem" not in shown(candidate) and "/srv/acme" not in shown(candidate)
+    for who in (Viewer("u2", Role.REVIEWER, "x", "rev@example.com"), Viewer.local()):
+        at = _as(who, _interview)
+        assert "1 pack problem" in shown(at) and problem in shown(at)

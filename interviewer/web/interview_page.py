@@ -81,8 +81,8 @@ def setup(services: Services) -> None:
     """Choose pack, level and format; optionally a job description and a profile."""
     st.title("Mock interview")
     mode_line(services)
-    catalog = services.catalog  # checked for edits once per render
-    packs, problems = catalog.packs, catalog.problems
+    packs = services.catalog.packs  # checked for edits once per render
+    problems = services.pack_problems(viewer())
     if problems:
         with st.expander(
             f"{len(problems)} pack problem(s): a pack, a question or a folder left out",
