@@ -42,9 +42,30 @@ def _manifests(dirs: Sequence[Path]) -> list[Path]:
     return found
 
 
+def folder_problems(dirs: Sequence[Path]) -> list[str]:
+    """Packs folders that cannot hold packs: missing, not a folder, or a pack itself."""
+    problems = []
+    setting = "a packs folder (INTERVIEWER_PACKS_PATH, or packs_path in the settings file)"
+    for folder in dirs:
+        if not folder.exists():
+            problems.append(f"{folder}: {setting} that does not exist; no packs come from it")
+        elif not folder.is_dir():
+            problems.append(f"{folder}: {setting} that is a file, not a folder; ignored")
+        elif (folder / "pack.yaml").is_file():
+            problems.append(
+                f"{folder}: {setting} that is itself a pack (it holds pack.yaml), so no packs "
+                "are found in it: point INTERVIEWER_PACKS_PATH at the folder that holds your "
+                f"packs, not at a pack (here: {folder.parent})"
+            )
+    return problems
+
+
 def fingerprint(dirs: Sequence[Path]) -> str:
-    """Changes whenever any file of any pack is added, removed or edited."""
+    """Changes whenever any file of any pack is added, removed or edited, or a packs folder
+    appears, goes, or gains or loses a ``pack.yaml`` of its own."""
     digest = hashlib.sha256()
+    for folder in dirs:
+        digest.update(f"{folder}\0{folder.is_dir()}\0{(folder / 'pack.yaml').is_file()}\n".encode())
     for manifest in _manifests(dirs):
         for path in sorted(manifest.parent.rglob("*")):
             if path.is_file():
@@ -73,6 +94,7 @@ def discover(dirs: Sequence[Path], corpus_ids: Collection[str] = ()) -> Catalog:
     """Load every pack in ``dirs``; problems are collected, never raised. A pack question
     with the id of a corpus question (``corpus_ids``) is reported and left out."""
     folders, problems = pack_folders(dirs)
+    problems = folder_problems(dirs) + problems
     packs: dict[str, Pack] = {}
     for pack_id, root in folders.items():
         try:

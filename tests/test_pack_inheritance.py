@@ -495,3 +495,24 @@ def test_one_id_twice_in_a_packs_questions_names_both_places(tmp_path: Path) -> 
     assert sum("duplicate id" in p for p in catalog.problems) == 2, catalog.problems
     listed = runner.invoke(app, ["pack", "list"], env={"INTERVIEWER_PACKS_PATH": str(tmp_path)})
     assert "duplicate id" in " ".join(listed.output.split())
+
+
+def test_a_wrong_packs_path_is_reported_not_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "no-such-folder"
+    monkeypatch.setenv("INTERVIEWER_PACKS_PATH", str(missing))
+    listed = runner.invoke(app, ["pack", "list"])
+    output = " ".join(listed.output.split())
+    assert f"{missing}: a packs folder (INTERVIEWER_PACKS_PATH" in output
+    assert "does not exist" in output
+    folder = _child(tmp_path / "team")  # the path names one pack's folder, not the packs'
+    monkeypatch.setenv("INTERVIEWER_PACKS_PATH", str(folder))
+    output = " ".join(runner.invoke(app, ["pack", "list"]).output.split())
+    assert "point INTERVIEWER_PACKS_PATH at the folder that holds your packs, not at a pack" in (
+        output
+    )
+    assert f"(here: {tmp_path / 'team'})" in output
+    catalog = discover([PROMPTS, missing, folder])  # what the app's pack problems list shows
+    assert sum("INTERVIEWER_PACKS_PATH" in p for p in catalog.problems) == 2
+    assert not any("INTERVIEWER_PACKS_PATH" in p for p in discover([PROMPTS]).problems)
