@@ -278,9 +278,19 @@ def _questions_for(pack: Pack) -> list[str]:
 
 
 def _lookup(folder: Path) -> Callable[[str], Path | None]:
-    """Find parents as the app does, with ``folder`` itself findable even if not on the path."""
+    """Find parents as the app does, with ``folder`` itself findable even if not on the path.
+
+    Raise PackError when another pack folder has ``folder``'s id: the app would ignore this
+    one (as ``pack list`` says), and its ``extends`` would find the other pack under its id.
+    """
     folders, _ = pack_folders(_dirs())
-    folders.setdefault(folder.name, folder)
+    other = folders.setdefault(folder.name, folder)
+    if other.resolve() != folder.resolve():
+        raise PackError(
+            f"{folder / 'pack.yaml'}: pack id '{folder.name}' is already used by {other}; "
+            "pack ids must be unique across the packs folders, so the app ignores this pack: "
+            "rename its folder and its id"
+        )
     return folders.get
 
 
@@ -314,7 +324,12 @@ def pack_validate(
     rendered with sample values. Exit 1 with every problem found."""
     problems: list[str] = []
     try:
-        pack = load_pack(folder, _lookup(folder))
+        lookup = _lookup(folder)
+    except PackError as exc:
+        err.print(f"[red]invalid[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from exc
+    try:
+        pack = load_pack(folder, lookup)
     except PackError as exc:
         err.print(f"[red]invalid[/red] {escape(str(exc))}", highlight=False)
         for problem in _own_question_problems(folder):  # still worth knowing now

@@ -516,3 +516,23 @@ def test_a_wrong_packs_path_is_reported_not_ignored(
     catalog = discover([PROMPTS, missing, folder])  # what the app's pack problems list shows
     assert sum("INTERVIEWER_PACKS_PATH" in p for p in catalog.problems) == 2
     assert not any("INTERVIEWER_PACKS_PATH" in p for p in discover([PROMPTS]).problems)
+
+
+def test_validate_names_the_pack_that_already_has_the_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team = tmp_path / "team-packs"
+    text = CHILD.replace("id: team-loop", "id: backend-developer").replace(
+        "extends: backend-developer", "extends: backend-onsite"
+    )
+    folder = team / "backend-developer"
+    folder.mkdir(parents=True)
+    (folder / "pack.yaml").write_text(text)
+    (folder / "greeting.md").write_text("Hi, I'm {persona_name}.")
+    for path in ([], [team]):  # off the path, and on it (where the app ignores it)
+        monkeypatch.setenv("INTERVIEWER_PACKS_PATH", ":".join(map(str, path)))
+        result = runner.invoke(app, ["pack", "validate", str(folder)])
+        output = " ".join(result.output.split())
+        assert result.exit_code == 1, output
+        assert f"pack id 'backend-developer' is already used by {PARENT}" in output
+        assert "extend each other" not in output
