@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from interviewer.domain import FollowUp, GuardCheck, KeyPoint, Level, Question
-from interviewer.packs import Format, Pack
+from interviewer.packs import Format, Pack, counted
 
 
 @dataclass(frozen=True)
@@ -91,15 +91,18 @@ class OfflineConductor:
     name = "offline"
 
     def greet(self, ctx: Context) -> Iterator[str]:
-        """The pack's greeting template."""
+        """The pack's greeting template, with the number of questions this interview plans
+        (a link's fixed list may differ from the format's plan)."""
         persona = ctx.pack.spec.persona
+        count = len(ctx.questions) or ctx.fmt.question_count
         yield ctx.pack.render(
             "greeting",
             persona_name=persona.name,
             persona_title=persona.title,
             level=ctx.level.value,
             format_name=ctx.fmt.name,
-            question_count=ctx.fmt.question_count,
+            question_count=count,
+            question_phrase=counted(count, "question"),
             minutes=ctx.fmt.minutes,
         )
 

@@ -106,6 +106,37 @@ def discover(dirs: Sequence[Path], corpus_ids: Collection[str] = ()) -> Catalog:
     return Catalog(packs, problems, questions, own_ids, fingerprint(dirs))
 
 
+def askable(pack: Pack, questions: Iterable[Question], own_ids: frozenset[str]) -> list[Question]:
+    """The questions ``pack`` can ask: those its corpus filter admits, and its own."""
+    return [q for q in questions if pack.admits(q, own_ids)]
+
+
+def unaskable(
+    pack: Pack, ids: Iterable[str], questions: Iterable[Question], own_ids: frozenset[str]
+) -> str | None:
+    """Why ``pack`` cannot ask some of ``ids`` (a link's fixed questions), or None when it can
+    ask them all."""
+    known = {q.id: q for q in questions}
+    allowed = {q.id for q in askable(pack, known.values(), own_ids)}
+    missing = [i for i in ids if i not in known]
+    foreign = [i for i in ids if i in known and i not in allowed]
+    parts = []
+    if missing:
+        parts.append(f"Not in the question bank: {', '.join(missing)}.")
+    if foreign:
+        roles = ", ".join(pack.spec.questions.roles or [pack.spec.role])
+        parts.append(
+            f"Pack '{pack.id}' does not ask {', '.join(foreign)}: it asks {roles} questions"
+            + (
+                " (only some topics or tags)"
+                if pack.spec.questions.topics or pack.spec.questions.tags
+                else ""
+            )
+            + " and its own."
+        )
+    return " ".join(parts) or None
+
+
 def pack_questions(
     packs: Iterable[Pack], corpus_ids: Collection[str] = ()
 ) -> tuple[list[Question], dict[str, frozenset[str]], list[Problem]]:

@@ -45,6 +45,7 @@ SAMPLE_VALUES: dict[str, str] = {
     "level": "mid",
     "format_name": "Phone screen",
     "question_count": "4",
+    "question_phrase": "4 questions",
     "minutes": "30",
     "job_description": "Backend engineer, Python and PostgreSQL.",
     "question": "How does a database index speed up a query?",

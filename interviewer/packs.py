@@ -42,6 +42,7 @@ TEMPLATE_VARIABLES: dict[str, set[str]] = {
         "level",
         "format_name",
         "question_count",
+        "question_phrase",
         "minutes",
     },
     "closing": {"persona_name", "level"},
@@ -73,6 +74,11 @@ TEMPLATE_REQUIRED: dict[str, set[str]] = {
     "candidate_reply": {"candidate_question"},
     "judge": {"answer", "rubric", "key_points"},
 }
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 question``, ``5 questions``: a count with its noun in the right number."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 Version = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]

@@ -28,7 +28,7 @@ from interviewer.engine import Interview, now, plan_questions
 from interviewer.errors import IndexUnavailableError
 from interviewer.guards import GuardParams, ReplyGuard
 from interviewer.index import QuestionIndex, SyncReport, index_lock
-from interviewer.pack_catalog import Catalog, discover, fingerprint, pack_dirs
+from interviewer.pack_catalog import Catalog, askable, discover, fingerprint, pack_dirs
 from interviewer.packs import Pack, PackError
 from interviewer.redact import redact_url
 from interviewer.report import Report, build_report
@@ -99,6 +99,12 @@ class Services:
             log.warning("pack problem: %s", problem)
         self._catalog = catalog
         return catalog
+
+    def askable(self, pack: Pack) -> list[Question]:
+        """The questions ``pack`` can ask (its corpus filter's and its own): what a link may
+        fix."""
+        own = self.catalog.own_ids.get(pack.id, frozenset())
+        return askable(pack, self.corpus.questions, own)
 
     def pack_problems(self, viewer: Viewer) -> list[str]:
         """What is wrong with the packs, for the people who run them: reviewers, admins and

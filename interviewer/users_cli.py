@@ -211,9 +211,11 @@ def _checked_spec(
 ) -> LinkSpec:
     """A link spec whose pack, format and questions exist here."""
     from interviewer.corpus import load_corpus
-    from interviewer.pack_catalog import discover, pack_dirs
+    from interviewer.pack_catalog import discover, pack_dirs, unaskable
 
-    packs = discover(pack_dirs(accounts.settings.packs_path)).packs
+    corpus = load_corpus(accounts.settings.corpus_dir).questions
+    catalog = discover(pack_dirs(accounts.settings.packs_path), {q.id for q in corpus})
+    packs = catalog.packs
     if pack not in packs:
         raise AccountError(f"No pack '{pack}'. Available: {', '.join(sorted(packs))}.")
     if fmt not in packs[pack].spec.formats:
@@ -221,11 +223,10 @@ def _checked_spec(
             f"Pack '{pack}' has no format '{fmt}'. Formats: {', '.join(packs[pack].spec.formats)}."
         )
     ids = [q.strip() for q in questions.split(",") if q.strip()]
-    if ids:
-        known = {q.id for q in load_corpus(accounts.settings.corpus_dir).questions}
-        unknown = [q for q in ids if q not in known]
-        if unknown:
-            raise AccountError(f"Not in the question bank: {', '.join(unknown)}.")
+    own = catalog.own_ids.get(pack, frozenset())
+    wrong = unaskable(packs[pack], ids, [*corpus, *catalog.questions], own) if ids else None
+    if wrong:
+        raise AccountError(wrong)
     try:
         return LinkSpec(
             pack_id=pack, level=level, format=fmt, job_description=job, question_ids=ids

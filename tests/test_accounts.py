@@ -415,6 +415,29 @@ def test_a_link_with_a_question_list_and_an_expiry(team: Team) -> None:
         accounts.create_link(team.ana, spec)  # candidates cannot make links
 
 
+def test_a_link_with_one_fixed_question_is_greeted_as_one_question(team: Team) -> None:
+    spec = LinkSpec(
+        pack_id="backend-onsite",
+        level=Level.MID,
+        format="onsite",
+        question_ids=["onsite-payment-double-charge-after-deploy"],  # the pack's own question
+    )
+    _, code = team.accounts.create_link(team.rex, spec)
+    interview = team.svc.interview_from_link(code, team.ben)
+    interview.start()
+    greeting = interview.session.turns[0].text
+    assert "1 question in about 120 minutes" in greeting, greeting
+    assert "5 questions" not in greeting
+
+
+def test_the_links_picker_offers_only_what_the_pack_can_ask(shipped_services: Services) -> None:
+    onsite = shipped_services.askable(shipped_services.pack("backend-onsite"))
+    ids = {q.id for q in onsite}
+    assert "onsite-payment-double-charge-after-deploy" in ids  # its own questions
+    assert "api-idempotency-keys" in ids  # its role's corpus questions
+    assert not any(q.role == "frontend-developer" for q in onsite)  # not another role's
+
+
 # --- the command line ---------------------------------------------------------------------------
 
 
@@ -479,6 +502,13 @@ def test_users_and_links_from_the_command_line(
     assert "Not in the question bank: nope" in cli_error(
         monkeypatch, capsys, *create, "phone-screen", "--questions", "nope"
     )
+    # Fixed questions are those the pack can ask: its role's and its own, no other role's.
+    onsite = ["links", "create", "--pack", "backend-onsite", "--level", "mid", "--format"]
+    own = "onsite-payment-double-charge-after-deploy,api-idempotency-keys"
+    assert run(app, [*onsite, "onsite", "--questions", own]).exit_code == 0
+    refused = cli_error(monkeypatch, capsys, *onsite, "onsite", "--questions", "fe-css-box-model")
+    assert "Pack 'backend-onsite' does not ask fe-css-box-model" in refused
+    assert "backend-developer questions and its own" in refused
 
 
 def test_a_reviewer_or_admin_reads_an_interview_but_cannot_answer_in_it(team: Team) -> None:

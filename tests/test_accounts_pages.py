@@ -154,3 +154,12 @@ def test_only_reviewers_and_admins_see_the_pack_problems(monkeypatch: pytest.Mon
     for who in (Viewer("u2", Role.REVIEWER, "x", "rev@example.com"), Viewer.local()):
         at = _as(who, _interview)
         assert "1 pack problem" in shown(at) and problem in shown(at)
+
+
+def test_the_links_picker_offers_the_packs_own_questions_and_no_other_roles() -> None:
+    at = _as(Viewer("u3", Role.REVIEWER, "x", "rev@example.com"), _links)
+    at.selectbox[0].set_value("backend-onsite").run()
+    offered = " ".join(at.multiselect[0].options)
+    assert "onsite-payment-double-charge-after-deploy:" in offered  # the pack's own
+    assert "api-idempotency-keys:" in offered  # its role's corpus questions
+    assert "fe-css-box-model" not in offered  # another role's

@@ -15,7 +15,7 @@ import streamlit as st
 from interviewer.domain import Level, Phase, Session, Speaker, TurnKind
 from interviewer.engine import Command, Interview
 from interviewer.errors import InterviewerError
-from interviewer.packs import Pack
+from interviewer.packs import Pack, counted
 from interviewer.progress import session_progress
 from interviewer.redact import redact_url
 from interviewer.services import Services, may_answer
@@ -115,7 +115,7 @@ def setup(services: Services) -> None:
             list(formats),
             format_func=lambda f: _cell(formats[f].name),
             captions=[
-                f"{_cell(f.description)} ({f.minutes} min, {f.question_count} questions)"
+                f"{_cell(f.description)} ({f.minutes} min, {counted(f.question_count, 'question')})"
                 for f in formats.values()
             ],
         )

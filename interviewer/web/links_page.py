@@ -70,9 +70,8 @@ def _new_link(svc: Services) -> None:
     packs = svc.packs
     pack_id = st.selectbox("Pack", list(packs), format_func=lambda p: packs[p].spec.name)
     pack = packs[pack_id]
-    questions = [
-        q for q in svc.corpus.questions if q.category.value in {c.value for c in pack.spec.rubrics}
-    ]
+    questions = svc.askable(pack)
+    by_id = {q.id: q for q in questions}
     with st.form("new-link"):
         label = st.text_input("Label (for you: the role, the round)", max_chars=80)
         left, right = st.columns(2)
@@ -84,7 +83,7 @@ def _new_link(svc: Services) -> None:
         chosen = st.multiselect(
             "Questions (optional: otherwise they are chosen for each candidate)",
             [q.id for q in questions],
-            format_func=lambda qid: f"{qid}: {svc.corpus.by_id()[qid].question[:90]}",
+            format_func=lambda qid: f"{qid}: {by_id[qid].question[:90]}",
             max_selections=40,
         )
         a, b = st.columns(2)
