@@ -81,6 +81,11 @@ def counted(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+def article(word: str) -> str:
+    """``an`` before a vowel (``an Onsite loop``), else ``a`` (``a Phone screen``)."""
+    return "an" if word[:1].lower() in set("aeiou") else "a"
+
+
 Version = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]
 
 

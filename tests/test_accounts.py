@@ -426,7 +426,7 @@ def test_a_link_with_one_fixed_question_is_greeted_as_one_question(team: Team) -
     interview = team.svc.interview_from_link(code, team.ben)
     interview.start()
     greeting = interview.session.turns[0].text
-    assert "1 question in about 120 minutes" in greeting, greeting
+    assert "1 question at mid level, in about 120 minutes" in greeting, greeting
     assert "5 questions" not in greeting
 
 

@@ -163,3 +163,16 @@ def test_the_links_picker_offers_the_packs_own_questions_and_no_other_roles() ->
     assert "onsite-payment-double-charge-after-deploy:" in offered  # the pack's own
     assert "api-idempotency-keys:" in offered  # its role's corpus questions
     assert "fe-css-box-model" not in offered  # another role's
+
+
+def test_the_link_sign_in_page_names_the_interview_in_good_english() -> None:
+    from interviewer.accounts.records import LinkSpec
+    from interviewer.domain import Level
+    from interviewer.web.resources import services
+
+    accounts = services().accounts
+    rev = accounts.add_user("lead@example.com", Role.REVIEWER, "x", password=PASSWORD).viewer
+    spec = LinkSpec(pack_id="backend-onsite", level=Level.MID, format="onsite")
+    _, code = accounts.create_link(rev, spec, "loop")
+    notice = " ".join(i.value for i in _app(link=code).info)
+    assert "invited to an **Onsite loop** interview (Backend onsite loop" in notice, notice

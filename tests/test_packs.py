@@ -182,3 +182,35 @@ def test_pack_validate_refuses_an_oversized_manifest_without_reading_it(
     assert result.exit_code == 1, result.output
     assert "is 50,000,000 bytes; pack.yaml holds at most 1 MB" in result.output
     assert read == []
+
+
+def test_the_onsite_greeting_reads_naturally_for_every_format_name() -> None:
+    from interviewer.pack_catalog import discover
+
+    pack = discover([SHIPPED.parent]).packs["backend-onsite"]
+    assert "system-design" in pack.spec.formats  # inherited from backend-developer
+    for fmt in pack.spec.formats.values():
+        text = pack.render(
+            "greeting",
+            persona_name="P",
+            persona_title="T",
+            level="senior",
+            format_name=fmt.name,
+            question_count=1,
+            question_phrase="1 question",
+            minutes=fmt.minutes,
+        )
+        assert f"Today's format is {fmt.name}: 1 question at senior level" in text
+        assert "This is the" not in text
+
+
+def test_article_and_counted() -> None:
+    from interviewer.packs import article, counted
+
+    assert [article(w) for w in ("Onsite loop", "Phone screen", "Behavioral", "")] == [
+        "an",
+        "a",
+        "a",
+        "a",
+    ]
+    assert (counted(1, "question"), counted(5, "question")) == ("1 question", "5 questions")

@@ -25,6 +25,7 @@ from interviewer.accounts.access import Role, Viewer
 from interviewer.accounts.records import User
 from interviewer.accounts.service import AccountError, Accounts
 from interviewer.errors import InterviewerError
+from interviewer.packs import article
 from interviewer.untrusted import plain_markdown
 from interviewer.web.resources import services
 
@@ -310,10 +311,10 @@ def _link_notice(accounts: Accounts, code: str) -> str | None:
     pack = services().packs.get(spec.pack_id)
     known_format = pack is not None and spec.format in pack.spec.formats
     kind = pack.spec.formats[spec.format].name if pack and known_format else spec.format
-    role = f" ({pack.spec.name})" if pack else ""
+    role = f" ({plain_markdown(pack.spec.name, inline=True)})" if pack else ""
     st.info(
-        f"You have been invited to a **{plain_markdown(kind, inline=True)}** interview"
-        f"{plain_markdown(role, inline=True)} at **{spec.level.value}** level. Sign in, or "
+        f"You have been invited to {article(kind)} **{plain_markdown(kind, inline=True)}** "
+        f"interview{role} at **{spec.level.value}** level. Sign in, or "
         "create an account, and it starts.",
         icon=":material/mail:",
     )
