@@ -296,12 +296,15 @@ class Services:
         """The interview a link starts for ``viewer``: their unfinished one from this link
         if there is one (a refresh, a second visit: even once the link is spent, expired or
         withdrawn, as an interview already started goes on), else a new one, using one of
-        the link's uses."""
+        the link's uses; when the link can start none any more, their finished one from it
+        (its report)."""
         accounts = self.accounts
         known = accounts.store.link(code=code) if code else None
         if known is not None and viewer.user_id is not None:
             # Started already: it goes on, even if the link has since been spent or withdrawn.
             open_id = accounts.store.link_session(known.id, viewer.user_id)
+            if open_id is None and known.problem(accounts.now()) is not None:
+                open_id = accounts.store.link_session(known.id, viewer.user_id, done=True)
             if open_id is not None:
                 return self.open_interview(open_id, viewer=viewer)
         link = accounts.open_link(code)

@@ -390,9 +390,16 @@ def test_a_link_resumes_its_interview_counts_uses_and_refuses_when_spent(team: T
         svc.interview_from_link(code, team.ben)
     with pytest.raises(AccountError, match="not valid"):
         svc.interview_from_link(code[:-2] + "xx", team.ben)  # a guessed or mangled code
+    first.start()
+    _finish(svc, first.session.id, team.ana, "I would retry with an idempotency key.")
+    done = svc.interview_from_link(code, team.ana)  # the spent link leads to their report
+    assert done.session.id == first.session.id and done.session.phase is Phase.DONE
+    with pytest.raises(AccountError, match="used as many times"):
+        svc.interview_from_link(code, team.ben)  # and to nobody else's
     accounts.revoke_link(team.rex, link.id)
     with pytest.raises(AccountError, match="withdrawn"):
         accounts.open_link(code)
+    assert svc.interview_from_link(code, team.ana).session.id == first.session.id
     with pytest.raises(AccountError, match="of your team"):
         accounts.revoke_link(team.ray, link.id)  # another team's link
 

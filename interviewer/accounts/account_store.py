@@ -376,12 +376,14 @@ class AccountStore:
                 {"now": now, "id": link_id},
             )
 
-    def link_session(self, link_id: str, owner_id: str) -> str | None:
-        """The newest unfinished interview this person started from this link, if any."""
+    def link_session(self, link_id: str, owner_id: str, *, done: bool = False) -> str | None:
+        """The newest unfinished interview this person started from this link, if any
+        (``done``: the newest finished one)."""
+        finished = "phase = 'done'" if done else "phase != 'done'"  # fixed text, no input
         with self.engine.connect() as conn:
             row = conn.execute(
-                text("""
-                SELECT id FROM sessions WHERE link_id = :l AND owner_id = :o AND phase != 'done'
+                text(f"""
+                SELECT id FROM sessions WHERE link_id = :l AND owner_id = :o AND {finished}
                 ORDER BY started_at DESC LIMIT 1"""),
                 {"l": link_id, "o": owner_id},
             ).first()

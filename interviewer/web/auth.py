@@ -303,7 +303,8 @@ def _link_notice(accounts: Accounts, code: str) -> str | None:
         else:  # someone who started from it can still sign in and go on
             st.warning(
                 plain_markdown(
-                    f"{exc} If you already started this interview, sign in to go on with it."
+                    f"{exc} If you already started or took this interview, sign in to go on "
+                    "with it or to read its report."
                 )
             )
         return None
