@@ -649,6 +649,7 @@ def eval_run(
         concurrency=concurrency,
         cache=ScoreCache(settings.cache_dir / "judgements.sqlite") if cache else None,
         embeddings=services.embeddings,
+        notify=lambda message: _notices([message]),
     )
     breached = _print_eval(metrics)
     err.print(f"Wrote {out}/metrics.json, results.jsonl, report.md and report.html")

@@ -154,6 +154,46 @@ def test_eval_run_resumes_and_gates(tmp_path: Path) -> None:
     assert (out / "results.jsonl").read_text().splitlines() == lines, "nothing was re-scored"
 
 
+def test_a_rerun_reuses_only_rows_made_by_the_same_scorer_from_the_same_item(
+    tmp_path: Path,
+) -> None:
+    """Rows were reused by item id alone: a changed grade, or another pack's scorer, kept the
+    old rows; a half-written line was a JSONDecodeError."""
+    small = _small(tmp_path, 6)
+    out = tmp_path / "run"
+    args = ["eval", "run", "--dataset", str(small), "--out", str(out), "--robustness-sample", "0"]
+    assert runner.invoke(app, args).exit_code == 0
+    first = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert all(r["fingerprint"] for r in first)
+
+    lines = small.read_text().splitlines()
+    changed = {
+        **json.loads(lines[2]),
+        "human_score": 1 if json.loads(lines[2])["human_score"] > 1 else 5,
+    }
+    small.write_text("\n".join([*lines[:2], json.dumps(changed), *lines[3:]]) + "\n")
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert f"reusing 5 results from {out}; 1 to score" in " ".join(again.output.split())
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 6, "the stale row is dropped, not left beside the new one"
+    assert {r["id"]: r["human"] for r in rows}[changed["id"]] == changed["human_score"]
+    assert json.loads((out / "metrics.json").read_text())["n"] == 6
+
+    other_pack = runner.invoke(app, [*args, "--pack", "frontend-developer"])
+    assert other_pack.exit_code == 0, other_pack.output
+    assert "reusing 0 results" in other_pack.output and "6 to score" in other_pack.output
+
+    with (out / "results.jsonl").open("a") as sink:  # what an interrupted write leaves
+        sink.write('{"id": "bk1-0')
+    resumed = runner.invoke(app, [*args, "--pack", "frontend-developer"])
+    assert resumed.exit_code == 0, resumed.output
+    shown = " ".join(resumed.output.split())
+    assert f"{out / 'results.jsonl'}:7: not JSON" in shown and "scored again" in shown
+    assert "reusing 6 results" in shown and "0 to score" in shown
+    assert len((out / "results.jsonl").read_text().splitlines()) == 6
+
+
 def _small(tmp_path: Path, items: int) -> Path:
     """The first ``items`` answers of backend-v1 (with its header line) as a dataset."""
     path = tmp_path / "small.jsonl"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -240,15 +239,9 @@ def question_rows(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_reports(out: Path, metrics: dict[str, Any]) -> None:
-    """report.md + charts, and a self-contained report.html, in ``out``."""
-    latest: dict[str, dict[str, Any]] = {}
-    for line in (out / "results.jsonl").read_text().splitlines():
-        if line.strip():
-            row = json.loads(line)
-            if "error" not in row:  # a failed item is scored again by the next run
-                latest[str(row["id"])] = row
-    results = list(latest.values())
+def write_reports(out: Path, metrics: dict[str, Any], results: list[dict[str, Any]]) -> None:
+    """report.md + charts, and a self-contained report.html, in ``out``; ``results`` are the
+    scored rows of results.jsonl."""
     images = charts(metrics, results)
     for name, data in images.items():
         (out / name).write_bytes(data)

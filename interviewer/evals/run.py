@@ -1,7 +1,8 @@
 """Run a scorer over a dataset: per-item results as they finish, then metrics and a report.
 
 Results are appended to ``results.jsonl`` as each item is scored and a re-run skips items that
-are already there, so an interrupted run resumes where it stopped.
+are already there, made by the same scorer from the same item, so an interrupted run resumes
+where it stopped and a changed item or scorer is scored again.
 """
 
 from __future__ import annotations
@@ -22,10 +23,37 @@ from interviewer.evals.judging import ScoreCache, score_all
 from interviewer.evals.metrics import agreement, confusion, to_human_scale
 from interviewer.evals.question_level import question_level, question_means
 from interviewer.evals.report import write_reports
+from interviewer.evals.results import fingerprint, read_results, scorer_identity
 from interviewer.evals.robustness import robustness
 from interviewer.evals.suite import check_thresholds
 from interviewer.packs import Pack
 from interviewer.scoring.base import Scorer
+
+
+def _reusable(
+    path: Path, prints: Mapping[str, str], say: Callable[[str], None]
+) -> dict[str, dict[str, object]]:
+    """The stored rows whose fingerprint is the item's current one (scored, not failed)."""
+    if not path.exists():
+        return {}
+    rows, problems = read_results(path)
+    for problem in problems:
+        say(f"{problem}: skipped, its item is scored again")
+    return {
+        row.id: data
+        for _, row, data in rows
+        if row.error is None
+        and row.predicted_1_5 is not None
+        and row.fingerprint
+        and prints.get(row.id) == row.fingerprint
+    }
+
+
+def _rewrite(path: Path, rows: list[dict[str, object]]) -> None:
+    """``path`` holding only ``rows``, replaced in one step (an interruption leaves the old)."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    partial.replace(path)
 
 
 def run_dataset(
@@ -41,23 +69,32 @@ def run_dataset(
     concurrency: int = 4,
     cache: ScoreCache | None = None,
     embeddings: Embeddings | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> dict[str, object]:
     """Score every item (resuming), write results.jsonl and metrics.json; return the metrics.
 
     Items whose scoring failed after every retry are written with their error and scored
     again by the next run; metrics cover the items that were scored. With ``embeddings``, the
     plain baselines (MiniLM and tf-idf cosine) are scored on the same answers beside it.
+
+    A stored row is reused only when its fingerprint matches (the same item, scale and scorer);
+    the others, and lines an interrupted write left unreadable, are dropped from the file and
+    scored again. ``notify`` is told how many were reused and which lines were unreadable.
     """
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.jsonl"
-    done: dict[str, dict[str, object]] = {}
-    if results_path.exists():
-        for line in results_path.read_text().splitlines():
-            if line.strip():
-                stored = json.loads(line)
-                if "error" not in stored:
-                    done[str(stored["id"])] = stored
+    say = notify or (lambda message: None)
+    identity = scorer_identity(scorer, pack)
+    requests = {item.id: as_request(item, corpus, pack) for item in dataset.items}
+    prints = {
+        item.id: fingerprint(identity, item, requests[item.id], dataset.info.scale)
+        for item in dataset.items
+    }
+    done = _reusable(results_path, prints, say)
     todo = [item for item in dataset.items if item.id not in done]
+    if results_path.exists():
+        say(f"reusing {len(done)} results from {out}; {len(todo)} to score")
+    _rewrite(results_path, [done[item.id] for item in dataset.items if item.id in done])
     failures: dict[str, str] = {}
     with results_path.open("a") as sink:
 
@@ -68,6 +105,7 @@ def run_dataset(
                 "category": item.category.value,
                 "level": item.level.value,
                 "human": item.human_score,
+                "fingerprint": prints[item.id],
             }
             if isinstance(result, BaseException):
                 failures[item.id] = row["error"] = describe_failure(result)
@@ -86,7 +124,7 @@ def run_dataset(
             sink.flush()
 
         score_all(
-            [as_request(item, corpus, pack) for item in todo],
+            [requests[item.id] for item in todo],
             scorer,
             record,
             concurrency=concurrency,
@@ -147,5 +185,5 @@ def run_dataset(
     if thresholds:
         metrics["thresholds"] = check_thresholds(metrics, dict(thresholds))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    write_reports(out, metrics)
+    write_reports(out, metrics, rows)
     return metrics
