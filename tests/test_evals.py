@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from factories import cli_error
 from fake_llm import FakeLLM, judge_reply
 from typer.testing import CliRunner
 
@@ -376,6 +377,25 @@ def test_compare_reports_paired_deltas_with_intervals(tmp_path: Path) -> None:
     assert "paired on 80 shared items" in table.output and "better" in table.output
     missing = runner.invoke(app, ["eval", "compare", str(a), str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "finished run" in missing.output
+
+
+def test_compare_names_the_file_and_line_of_a_corrupt_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was a JSONDecodeError traceback."""
+    human = [1.0, 2.0, 3.0, 4.0, 5.0] * 3
+    a = _fake_run(tmp_path / "a", human, human, "1.0.0")
+    b = _fake_run(tmp_path / "b", human, human, "1.1.0")
+    with (b / "results.jsonl").open("a") as sink:
+        sink.write('{"id": "i9", "hum')
+    shown = cli_error(monkeypatch, capsys, "eval", "compare", str(a), str(b))
+    assert f"{b / 'results.jsonl'}:16: not JSON" in shown and "Traceback" not in shown
+    (b / "results.jsonl").write_text('{"id": "i0", "human": 3}\n')  # no predicted, no error
+    shown = cli_error(monkeypatch, capsys, "eval", "compare", str(a), str(b))
+    assert f"{b / 'results.jsonl'}:1: field" in shown and "predicted" in shown
+    (a / "metrics.json").write_text('{\n  "scorer": "offline",\n  "pack": ')
+    shown = cli_error(monkeypatch, capsys, "eval", "compare", str(a), str(b))
+    assert f"{a / 'metrics.json'}:3: not JSON" in shown and "Traceback" not in shown
 
 
 def test_compare_says_when_its_verdicts_cannot_be_trusted(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from interviewer.evals.datasets import Scale
 from interviewer.evals.metrics import METRICS, on_resamples
+from interviewer.evals.results import read_results
 
 LOWER_IS_BETTER = {"mae", "rmse"}
 MIN_ITEMS = 10
@@ -56,15 +57,24 @@ def load_run(path: Path) -> Run:
     metrics_file, results_file = path / "metrics.json", path / "results.jsonl"
     if not metrics_file.is_file() or not results_file.is_file():
         raise CompareError(f"{path}: not a finished run (needs metrics.json and results.jsonl)")
-    metrics = json.loads(metrics_file.read_text())
+    try:
+        metrics = json.loads(metrics_file.read_bytes().decode("utf-8", errors="replace"))
+    except json.JSONDecodeError as exc:
+        raise CompareError(
+            f"{metrics_file}:{exc.lineno}: not JSON ({exc.msg}); run the eval again into {path}"
+        ) from None
+    if not isinstance(metrics, dict):
+        raise CompareError(f"{metrics_file}: not a JSON object; run the eval again into {path}")
+    rows, problems = read_results(results_file)
+    if problems:
+        more = f" (and {len(problems) - 1} more line(s))" if len(problems) > 1 else ""
+        raise CompareError(f"{problems[0]}{more}; run the eval again into {path} to rescore it")
     human: dict[str, float] = {}
     predicted: dict[str, float] = {}
-    for line in results_file.read_text().splitlines():
-        if line.strip():
-            row = json.loads(line)
-            if "error" not in row:
-                human[str(row["id"])] = float(row["human"])
-                predicted[str(row["id"])] = float(row["predicted"])
+    for _, row, _ in rows:
+        if row.error is None and row.predicted is not None:
+            human[row.id] = row.human
+            predicted[row.id] = row.predicted
     return Run(path, metrics, human, predicted)
 
 

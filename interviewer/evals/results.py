@@ -48,7 +48,8 @@ def read_results(path: Path) -> tuple[list[tuple[int, ResultRow, dict[str, Any]]
     (``FILE:LINE: ...``): what an interrupted write or a hand edit leaves."""
     rows: list[tuple[int, ResultRow, dict[str, Any]]] = []
     problems: list[str] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    text = path.read_bytes().decode("utf-8", errors="replace")  # bad bytes: a bad line
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
