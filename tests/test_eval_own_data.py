@@ -131,6 +131,14 @@ def test_calibrate_refuses_what_it_cannot_fit_before_loading_the_model(
     args = ["eval", "calibrate", "--dataset", str(quiz), "--curve", "nope"]
     shown = " ".join(cli_error(monkeypatch, capsys, *args).split())
     assert "no dataset is named 'nope' (the datasets: quiz)" in shown
+    # Grades that never vary wrote weights of 0 and NaN CV figures over the pack's calibration.
+    flat_rows = [{**r, "human_score": 1} for r in QUIZ]
+    flat = _jsonl(tmp_path / "flat.jsonl", flat_rows, {"name": "flat", **scale})
+    args = ["eval", "calibrate", "--dataset", str(quiz), "--dataset", str(flat)]
+    args += ["--out", str(tmp_path / "c.json")]
+    shown = " ".join(cli_error(monkeypatch, capsys, *args).split())
+    assert f"dataset flat ({flat}): every answer is graded 1" in shown
+    assert "grades that vary" in shown and not (tmp_path / "c.json").exists()
 
 
 def test_files_saved_with_a_byte_order_mark_read_as_without(tmp_path: Path) -> None:

@@ -193,11 +193,21 @@ def fit(
 
 def check_inputs(datasets: Sequence[Dataset], curve_dataset: str | None) -> str:
     """The curve dataset's name, once the datasets can be calibrated on at all (ValueError
-    saying why not): checked before anything is embedded."""
+    saying why not: an unknown curve dataset, grades that never vary, too few questions):
+    checked before anything is embedded."""
     curve_name = curve_dataset or datasets[0].info.name
     if curve_name not in {d.info.name for d in datasets}:
         names = ", ".join(d.info.name for d in datasets)
         raise ValueError(f"no dataset is named '{curve_name}' (the datasets: {names})")
+    for d in datasets:
+        grades = {item.human_score for item in d.items}
+        if len(grades) < 2:
+            named = f"dataset {d.info.name} ({d.source})" if d.info.name else d.source
+            raise ValueError(
+                f"{named}: every answer is graded "
+                f"{next(iter(grades)):g}; calibration fits how scores follow grades, and needs "
+                "grades that vary within each dataset"
+            )
     questions = {(d.info.name, item.group_key) for d in datasets for item in d.items}
     if len(questions) < 2:
         raise ValueError(
