@@ -945,7 +945,13 @@ def eval_points(
     judge = services.scorer_for(chosen)
     name = labels.info.name or dataset.name
     run = point_agreement(
-        labels.items, judge, questions, chosen, concurrency=concurrency, progress=f"scoring {name}"
+        labels.items,
+        judge,
+        questions,
+        chosen,
+        concurrency=concurrency,
+        progress=f"scoring {name}",
+        name=name,
     )
     title = f"Key points ticked by {judge.name} ({pack}) against {name}"
     table = Table(title=title)

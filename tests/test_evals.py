@@ -289,6 +289,23 @@ def test_llm_items_that_keep_failing_are_recorded_then_resumed(
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["n"] == 4
 
 
+def test_a_run_in_which_no_item_could_be_judged_says_why_without_a_traceback(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_llm: FakeLLM,
+) -> None:
+    """Was ZeroDivisionError (Weights sum to zero) from question_means."""
+    _judge_env(monkeypatch, fake_llm)
+    fake_llm.responder = lambda body: "not a judgement"  # every attempt of every item
+    small = _small(tmp_path, 3)
+    args = [*_llm_args(small, concurrency=3), "--out", str(tmp_path / "run"), "--no-cache"]
+    shown = " ".join(cli_error(monkeypatch, capsys, *args).split())
+    assert "no item of backend-v1 could be judged: all 3 failed" in shown, shown
+    assert "(the first error: it returned a malformed reply)" in shown
+    assert "Traceback" not in shown and not (tmp_path / "run" / "metrics.json").exists()
+
+
 def test_the_html_report_renders_its_markdown_and_shows_dataset_text_literally(
     tmp_path: Path,
 ) -> None:

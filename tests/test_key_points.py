@@ -142,6 +142,26 @@ def test_an_llm_judges_ticks_are_measured_over_http(
     assert run.agreement["all"] == agreement_of(np.array(labels), np.array(firsts))
 
 
+def test_points_with_no_answer_judged_say_why_without_a_traceback(
+    tmp_path: Path,
+    fake_llm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Was IndexError in agreement_of when every call failed."""
+    monkeypatch.setenv("INTERVIEWER_BASE_URL", fake_llm.base_url)
+    monkeypatch.setenv("INTERVIEWER_API_KEY", "test-key")
+    monkeypatch.setenv("INTERVIEWER_LLM_MAX_RETRIES", "0")
+    fake_llm.responder = lambda body: "not a judgement"
+    rows = LABELS.read_text().splitlines()[:3]
+    path = tmp_path / "two.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    args = ["eval", "points", "--dataset", str(path), "--scorer", "llm", "--model", "fake-model"]
+    shown = " ".join(cli_error(monkeypatch, capsys, *args).split())
+    assert "could be judged: all 2 failed" in shown, shown
+    assert "(the first error: it returned a malformed reply)" in shown and "Traceback" not in shown
+
+
 @pytest.mark.parametrize(
     ("labels", "ticks", "kappa", "precision"),
     [

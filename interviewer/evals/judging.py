@@ -26,7 +26,20 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from tqdm import tqdm
 
 from interviewer.domain import AnswerScore
+from interviewer.errors import InterviewerError
 from interviewer.scoring.base import Scorer, ScoringRequest
+
+
+class NothingJudgedError(InterviewerError):
+    """Every item's scoring failed: there is nothing to measure."""
+
+
+def nothing_judged(what: str, count: int, first_error: str) -> NothingJudgedError:
+    """The error for a run in which none of ``count`` items could be judged."""
+    return NothingJudgedError(
+        f"no item of {what} could be judged: all {count} failed after their retries (the first "
+        f"error: {first_error}); check the model, endpoint and API key, then run again"
+    )
 
 
 @runtime_checkable

@@ -23,9 +23,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sklearn.metrics import cohen_kappa_score, precision_score, recall_score
 
+from interviewer.conduct import describe_failure
 from interviewer.domain import AnswerScore, Level, Question
 from interviewer.evals.datasets import DatasetError
-from interviewer.evals.judging import score_all
+from interviewer.evals.judging import nothing_judged, score_all
 from interviewer.packs import Pack
 from interviewer.scoring.base import Scorer, ScoringRequest
 
@@ -179,21 +180,30 @@ def point_agreement(
     pack: Pack,
     concurrency: int = 4,
     progress: str | None = None,
+    name: str = "the labels",
 ) -> PointRun:
     """Score every labelled answer as the interview would (the pack's rubric, the item's level)
-    and set the key points the scorer calls covered against the labels."""
+    and set the key points the scorer calls covered against the labels. None judged (every
+    call failed): ``NothingJudgedError`` naming ``name`` and the first error."""
     requests = [
         ScoringRequest(q, item.answer, item.level, pack.rubric(q.category))
         for item in items
         for q in [questions[item.question]]
     ]
     scored: dict[int, AnswerScore] = {}
+    errors: list[str] = []
 
     def keep(index: int, result: AnswerScore | BaseException) -> None:
-        if isinstance(result, AnswerScore) and result.scorer == scorer.name:
+        if isinstance(result, BaseException):
+            errors.append(describe_failure(result))
+        elif result.scorer == scorer.name:
             scored[index] = result
+        else:
+            errors.append(f"it was scored by {result.scorer}, not {scorer.name}")
 
     score_all(requests, scorer, keep, concurrency=concurrency, progress=progress)
+    if not scored:
+        raise nothing_judged(name, len(items), errors[0] if errors else "no answer to judge")
     labels: list[int] = []
     called: list[bool] = []
     categories: list[str] = []
@@ -205,6 +215,6 @@ def point_agreement(
             categories.append(questions[item.question].category.value)
     y, c, cat = np.array(labels), np.array(called), np.array(categories)
     out = {"all": agreement_of(y, c)}
-    for name in sorted(set(categories)):
-        out[name] = agreement_of(y[cat == name], c[cat == name])
+    for category in sorted(set(categories)):
+        out[category] = agreement_of(y[cat == category], c[cat == category])
     return PointRun(out, len(scored), len(items) - len(scored))

@@ -17,9 +17,9 @@ from langchain_core.embeddings import Embeddings
 from interviewer.conduct import describe_failure
 from interviewer.domain import AnswerScore, Question
 from interviewer.evals.baselines import baseline_agreement
-from interviewer.evals.datasets import Dataset
+from interviewer.evals.datasets import Dataset, Scale
 from interviewer.evals.items import as_request
-from interviewer.evals.judging import ScoreCache, score_all
+from interviewer.evals.judging import ScoreCache, nothing_judged, score_all
 from interviewer.evals.metrics import agreement, confusion, to_human_scale
 from interviewer.evals.question_level import question_level, question_means
 from interviewer.evals.report import write_reports
@@ -54,6 +54,20 @@ def _rewrite(path: Path, rows: list[dict[str, object]]) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text("".join(json.dumps(row) + "\n" for row in rows))
     partial.replace(path)
+
+
+def _by_category(
+    rows: list[dict[str, object]], human: list[float], predicted: list[float], scale: Scale
+) -> dict[str, object]:
+    """Agreement per question category, for categories with 5 or more scored items."""
+    by_category: dict[str, object] = {}
+    for category in sorted({str(r["category"]) for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r["category"] == category]
+        if len(idx) >= 5:
+            by_category[category] = agreement(
+                [human[i] for i in idx], [predicted[i] for i in idx], scale, bootstrap=200
+            )
+    return by_category
 
 
 def run_dataset(
@@ -132,6 +146,9 @@ def run_dataset(
             progress=f"scoring {dataset.info.name}" if progress else None,
         )
     rows = [done[item.id] for item in dataset.items if item.id in done]
+    if not rows:  # the dataset holds items, so every one failed
+        first = next(iter(failures.values()), "unknown")
+        raise nothing_judged(dataset.info.name or dataset.source, len(failures), first)
     human = [float(r["human"]) for r in rows]  # type: ignore[arg-type]
     predicted = [float(r["predicted"]) for r in rows]  # type: ignore[arg-type]
     metrics = agreement(human, predicted, dataset.info.scale)
@@ -141,16 +158,6 @@ def run_dataset(
         **question_level(human, predicted, groups),
         "by_question": question_means(human, predicted, groups),
     }
-    by_category: dict[str, object] = {}
-    for category in sorted({str(r["category"]) for r in rows}):
-        idx = [i for i, r in enumerate(rows) if r["category"] == category]
-        if len(idx) >= 5:
-            by_category[category] = agreement(
-                [human[i] for i in idx],
-                [predicted[i] for i in idx],
-                dataset.info.scale,
-                bootstrap=200,
-            )
     metrics.update(
         {
             "dataset": dataset.info.name,
@@ -160,7 +167,7 @@ def run_dataset(
             "pack_version": pack.spec.version,
             "pack_hash": pack.content_hash,
             "errors": len(failures),
-            "per_category": by_category,
+            "per_category": _by_category(rows, human, predicted, dataset.info.scale),
             "confusion": confusion(human, predicted, dataset.info.scale),
         }
     )
