@@ -522,6 +522,7 @@ ScaleOpt = Annotated[
 def _print_eval(metrics: dict[str, object]) -> list[dict[str, object]]:
     """Agreement, robustness and threshold results on the terminal; the breached thresholds."""
     from interviewer.evals.question_level import figure_cell, too_few
+    from interviewer.evals.report import failures_note
 
     table = Table(title=f"{metrics['dataset']} · n={metrics['n']} · {metrics['scorer']}")
     for column in ("metric", "value", "95% CI"):
@@ -565,6 +566,8 @@ def _print_eval(metrics: dict[str, object]) -> list[dict[str, object]]:
                 "" if low is None else f"{low:.1%}",
             )
         out_console.print(robust)
+    if note := failures_note(metrics):
+        _notices([note])
     checked = cast(list[dict[str, object]], metrics.get("thresholds", []))
     breached = [t for t in checked if not t["ok"]]
     if checked and not breached:

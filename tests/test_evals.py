@@ -282,11 +282,18 @@ def test_llm_items_that_keep_failing_are_recorded_then_resumed(
         if "error" in x
     ]
     assert len(failed) == 1 and "rate" in failed[0]["error"].lower()
+    # Said on the terminal and in both reports, not only as n=3 and "errors": 1.
+    note = "1 of 4 items could not be judged (rate limited)"
+    assert note in " ".join(first.output.split()) and "re-run to retry them" in first.output
+    assert metrics["error_reasons"] == {"rate limited": 1}
+    assert note in (tmp_path / "run" / "report.md").read_text()
+    assert note in (tmp_path / "run" / "report.html").read_text()
     before = len(fake_llm.chat_requests)
     second = runner.invoke(app, args)
     assert second.exit_code == 0, second.output
     assert len(fake_llm.chat_requests) == before + 1, "only the failed item is judged again"
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["n"] == 4
+    assert "could not be judged" not in second.output
 
 
 def test_a_run_in_which_no_item_could_be_judged_says_why_without_a_traceback(

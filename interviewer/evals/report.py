@@ -18,6 +18,21 @@ from interviewer.untrusted import markdown_html, plain_markdown
 METRIC_ROWS = ("pearson", "spearman", "kendall", "qwk", "mae", "rmse", "exact", "within_one")
 
 
+def failures_note(metrics: dict[str, Any]) -> str:
+    """``3 of 25 items could not be judged (rate limited); re-run to retry them``, or ""."""
+    errors = int(metrics.get("errors") or 0)
+    if not errors:
+        return ""
+    reasons = metrics.get("error_reasons") or {}
+    why = "; ".join(
+        reason if len(reasons) == 1 else f"{reason}: {count}" for reason, count in reasons.items()
+    )
+    return (
+        f"{errors} of {int(metrics['n']) + errors} items could not be judged"
+        f"{f' ({why})' if why else ''} and are left out of these figures; re-run to retry them"
+    )
+
+
 def png(fig: Any) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
@@ -118,6 +133,7 @@ def markdown(metrics: dict[str, Any], images: list[str]) -> str:
         f" pack {_plain(metrics['pack'])} {_plain(metrics['pack_version'])}"
         f" (`{_plain(metrics['pack_hash'])}`)",
         "",
+        *([f"**{_plain(note)}.**", ""] if (note := failures_note(metrics)) else []),
         "| metric | value | 95% CI |",
         "| --- | --- | --- |",
     ]

@@ -8,6 +8,7 @@ where it stopped and a changed item or scorer is scored again.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import cast
@@ -167,6 +168,7 @@ def run_dataset(
             "pack_version": pack.spec.version,
             "pack_hash": pack.content_hash,
             "errors": len(failures),
+            "error_reasons": dict(Counter(failures.values())),
             "per_category": _by_category(rows, human, predicted, dataset.info.scale),
             "confusion": confusion(human, predicted, dataset.info.scale),
         }
