@@ -487,6 +487,14 @@ def _datasets(paths: list[Path], mapping: str | None, scale: str | None) -> list
         ) from exc
 
 
+def _scorable(datasets: list[Dataset], settings: Settings) -> None:
+    """Every item has a corpus question, key points or a reference answer to be scored against:
+    checked before the model loads."""
+    from interviewer.evals.items import check_references
+
+    check_references(datasets, load_corpus(settings.corpus_dir).require_valid().by_id())
+
+
 def _checked(datasets: list[Dataset], curve: str | None) -> str:
     """The curve dataset's name, once the datasets can be calibrated on: checked before the
     model loads, so a wrong --curve or too few questions never waits for the embedding."""
@@ -639,6 +647,7 @@ def eval_run(
     else:
         raise typer.BadParameter("give a suite file or --dataset", param_hint="SUITE")
     settings = _scorer_settings(scorer, model)
+    _scorable([data], settings)
     services = Services.start(settings)
     chosen = services.pack(pack)
     metrics = run_dataset(
@@ -705,6 +714,7 @@ def eval_calibrate(
 
     datasets = _datasets(dataset, mapping, scale)
     _checked(datasets, curve)
+    _scorable(datasets, _settings())
     services = Services.start(_settings())
     chosen = services.pack(pack)
     target = out_file or chosen.root / "calibration.json"
@@ -884,6 +894,7 @@ def eval_cross(
 
     datasets = _datasets(dataset, mapping, scale)
     curve_name = _checked(datasets, curve)
+    _scorable(datasets, _settings())
     services = Services.start(_settings())
     chosen = services.pack(pack)
     err.print(f"Embedding and scoring {sum(len(d.items) for d in datasets)} answers ...")

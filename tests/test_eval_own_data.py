@@ -141,6 +141,39 @@ def test_calibrate_refuses_what_it_cannot_fit_before_loading_the_model(
     assert "grades that vary" in shown and not (tmp_path / "c.json").exists()
 
 
+def test_an_item_with_nothing_to_score_against_is_refused_by_line_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An item with no reference answer, no key points and no corpus question was scored
+    against its own question text, without a word."""
+    ref = "Last in first out."
+    rows = [
+        {**QUIZ[0], "reference_answer": ref},
+        {**QUIZ[1]},  # no reference_answer at all
+        {**QUIZ[2], "reference_answer": "  "},
+        {**QUIZ[2], "id": "q4", "key_points": ["A tree-shaped priority queue."]},
+        {**QUIZ[2], "id": "q5", "question": "db-isolation-lost-update"},  # a corpus question
+    ]
+    path = _jsonl(tmp_path / "quiz.jsonl", rows, {"name": "quiz", "scale": {"min": 0, "max": 2}})
+    shown = cli_error(monkeypatch, capsys, "eval", "run", "--dataset", str(path)).splitlines()
+    lines = [x for x in shown if "field reference_answer" in x]
+    assert [x.split(": field")[0].removeprefix("error: ") for x in lines] == [
+        f"{path}:3",
+        f"{path}:4",
+    ]
+    assert "nothing to score the answer against" in lines[0]
+    csv_path = tmp_path / "marks.csv"
+    csv_path.write_text(f"q,a,ref,mark\nWhat is a stack?,LIFO,{ref},2\nWhat is a heap?,a list,,0\n")
+    mapping = "question=q,answer=a,reference_answer=ref,human_score=mark"
+    args = ["eval", "run", "--dataset", str(csv_path), "--map", mapping, "--scale", "0,2"]
+    shown = cli_error(monkeypatch, capsys, *args)
+    assert f"{csv_path}:3: field reference_answer: empty" in shown
+    assert f"{csv_path}:2:" not in shown
+    for command in ("calibrate", "cross"):
+        shown = cli_error(monkeypatch, capsys, "eval", command, "--dataset", str(path))
+        assert f"{path}:3: field reference_answer: empty" in shown
+
+
 def test_files_saved_with_a_byte_order_mark_read_as_without(tmp_path: Path) -> None:
     """Excel's "CSV UTF-8" starts with a BOM, which was read into the first column's name."""
     csv_path = tmp_path / "marks.csv"

@@ -106,6 +106,15 @@ class Dataset(BaseModel):
     notices: list[str] = Field(
         default_factory=list, description="What the loader left out, for the user to see once."
     )
+    lines: list[int] = Field(
+        default_factory=list, description="The line each item starts on in the source file."
+    )
+
+    def where(self, index: int) -> str:
+        """``FILE:LINE`` of the item at ``index`` (``FILE: item ID`` without line numbers)."""
+        if index < len(self.lines):
+            return f"{self.source}:{self.lines[index]}"
+        return f"{self.source}: item {self.items[index].id}"
 
 
 class DatasetHeader(BaseModel):
@@ -266,7 +275,7 @@ def load_jsonl(
         raise _report(problems)
     _check(items, numbers, info.scale, str(path), origin)
     notices = [_ignored_notice(path, ignored)] if ignored else []
-    return Dataset(info=info, items=items, source=str(path), notices=notices)
+    return Dataset(info=info, items=items, source=str(path), notices=notices, lines=numbers)
 
 
 def _header(path: Path, lines: list[str]) -> tuple[DatasetInfo, bool | None, list[str]]:
@@ -414,7 +423,7 @@ def load_csv(
         raise _report(problems)
     info = DatasetInfo(name=path.stem, scale=scale)
     _check(items, numbers, scale, str(path), origin)
-    return Dataset(info=info, items=items, source=str(path))
+    return Dataset(info=info, items=items, source=str(path), lines=numbers)
 
 
 def _check(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from interviewer.domain import KeyPoint, Question
-from interviewer.evals.datasets import EvalItem
+from interviewer.evals.datasets import Dataset, DatasetError, EvalItem
 from interviewer.packs import Pack
 from interviewer.scoring.base import ScoringRequest
 
@@ -47,6 +47,26 @@ def as_question(item: EvalItem, corpus: Mapping[str, Question]) -> Question:
         tags=[],
         source="original",
     )
+
+
+def check_references(
+    datasets: Sequence[Dataset], corpus: Mapping[str, Question], limit: int = 10
+) -> None:
+    """Every item has something to be scored against: a corpus question id, key points or a
+    reference answer. A ``DatasetError`` names each item without (file, line, field)."""
+    problems = [
+        f"{dataset.where(i)}: field reference_answer: empty, and the item has no key_points "
+        "and its question is not a corpus question id, so there is nothing to score the answer "
+        "against; give the model answer (a CSV or another key: --map reference_answer=NAME)"
+        for dataset in datasets
+        for i, item in enumerate(dataset.items)
+        if item.question not in corpus and not item.reference_answer.strip() and not item.key_points
+    ]
+    if problems:
+        more = len(problems) - limit
+        raise DatasetError(
+            "\n".join(problems[:limit] + ([f"... and {more} more"] if more > 0 else []))
+        )
 
 
 def as_request(item: EvalItem, corpus: Mapping[str, Question], pack: Pack) -> ScoringRequest:

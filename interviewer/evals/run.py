@@ -19,7 +19,7 @@ from interviewer.conduct import describe_failure
 from interviewer.domain import AnswerScore, Question
 from interviewer.evals.baselines import baseline_agreement
 from interviewer.evals.datasets import Dataset, Scale
-from interviewer.evals.items import as_request
+from interviewer.evals.items import as_request, check_references
 from interviewer.evals.judging import ScoreCache, nothing_judged, score_all
 from interviewer.evals.metrics import agreement, confusion, to_human_scale
 from interviewer.evals.question_level import question_level, question_means
@@ -92,10 +92,12 @@ def run_dataset(
     again by the next run; metrics cover the items that were scored. With ``embeddings``, the
     plain baselines (MiniLM and tf-idf cosine) are scored on the same answers beside it.
 
-    A stored row is reused only when its fingerprint matches (the same item, scale and scorer);
-    the others, and lines an interrupted write left unreadable, are dropped from the file and
-    scored again. ``notify`` is told how many were reused and which lines were unreadable.
+    An item with nothing to be scored against is refused (``DatasetError``) before any is
+    scored. A stored row is reused only when its fingerprint matches (the same item, scale and
+    scorer); the others, and lines an interrupted write left unreadable, are dropped from the
+    file and scored again. ``notify`` is told how many were reused and which lines were unreadable.
     """
+    check_references([dataset], corpus)
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.jsonl"
     say = notify or (lambda message: None)
