@@ -633,6 +633,12 @@ def eval_run(
     from interviewer.services import Services
 
     thresholds: dict[str, str] = {}
+    if suite is not None and dataset is not None:
+        raise typer.BadParameter(
+            f"{suite} is a suite file, which names its dataset itself; give either the suite or "
+            "--dataset FILE, not both",
+            param_hint="--dataset",
+        )
     if suite is not None:
         spec = load_suite(suite)
         data = _dataset(suite, mapping, scale)

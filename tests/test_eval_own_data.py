@@ -100,6 +100,8 @@ def test_the_eval_cli_refuses_a_scale_it_cannot_apply(
     for flag, value in (("--scale", "0,5"), ("--map", "human_score=points")):
         shown = cli_error(monkeypatch, capsys, "eval", "run", str(suite), flag, value)
         assert "is a suite file" in shown and "apply to a dataset file" in shown
+    shown = cli_error(monkeypatch, capsys, "eval", "run", str(suite), "--dataset", str(declared))
+    assert "is a suite file, which names its dataset itself" in " ".join(shown.split())
     shown = cli_error(
         monkeypatch, capsys, "eval", "calibrate", "--dataset", str(suite), "--scale", "0,5"
     )
