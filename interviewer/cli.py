@@ -996,14 +996,15 @@ def eval_compare(
 ) -> None:
     """Metric deltas (B - A) with 95% bootstrap intervals, paired when the items match."""
     from interviewer.evals.compare import CompareError, compare, load_run
+    from interviewer.evals.metrics import finite
 
     try:
         result = compare(load_run(run_a), load_run(run_b))
     except CompareError as exc:
         err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
-    if as_json:
-        print(json.dumps(result, indent=2))
+    if as_json:  # strict JSON: an undefined metric or interval is null
+        print(json.dumps(finite(result), indent=2, allow_nan=False))
         return
     how = f"paired on {result['n']} shared items" if result["paired"] else "unpaired"
     table = Table(title=f"B - A, {how}")

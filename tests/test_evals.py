@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -420,6 +421,42 @@ def test_compare_names_the_file_and_line_of_a_corrupt_run(
     (a / "metrics.json").write_text('{\n  "scorer": "offline",\n  "pack": ')
     shown = cli_error(monkeypatch, capsys, "eval", "compare", str(a), str(b))
     assert f"{a / 'metrics.json'}:3: not JSON" in shown and "Traceback" not in shown
+
+
+def _strict(text: str) -> Any:
+    def refuse(token: str) -> None:
+        raise AssertionError(f"{token} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_undefined_metrics_are_written_as_null_and_read_back(tmp_path: Path) -> None:
+    """metrics.json held bare NaN tokens (not JSON) where a metric is undefined."""
+    rows = [
+        {
+            "id": f"s{n}",
+            "question": f"What is {word}?",
+            "reference_answer": f"{word} is a {word}.",
+            "answer": answer,
+            "human_score": 3,
+        }
+        for n, (word, answer) in enumerate(
+            [("a stack", "LIFO"), ("a queue", "FIFO"), ("a heap", "a tree"), ("a set", "no dups")]
+        )
+    ]  # every grade the same: correlations are undefined
+    path = tmp_path / "flat.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "run"
+    args = ["eval", "run", "--dataset", str(path), "--out", str(out), "--robustness-sample", "0"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    metrics = _strict((out / "metrics.json").read_text())
+    assert metrics["pearson"] is None and metrics["n"] == 4
+    compared = runner.invoke(app, ["eval", "compare", str(out), str(out), "--json"])
+    assert compared.exit_code == 0, compared.output
+    assert {r["metric"]: r for r in _strict(compared.output)["metrics"]}["pearson"]["a"] is None
+    table = runner.invoke(app, ["eval", "compare", str(out), str(out)])
+    assert table.exit_code == 0, table.output
 
 
 def test_compare_says_when_its_verdicts_cannot_be_trusted(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from sklearn.model_selection import GroupKFold
 from interviewer.domain import Question
 from interviewer.evals.datasets import Dataset
 from interviewer.evals.items import as_question
-from interviewer.evals.metrics import agreement, to_human_scale
+from interviewer.evals.metrics import agreement, to_human_scale, write_json
 from interviewer.scoring.offline import (
     CALIBRATION_FEATURES,
     Calibration,
@@ -250,5 +250,5 @@ def calibrate(
             "cv_metrics": cv,
         },
     }
-    out.write_text(json.dumps(document, indent=2) + "\n")
+    write_json(out, document)
     return document

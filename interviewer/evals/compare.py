@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from interviewer.evals.datasets import Scale
 from interviewer.evals.metrics import METRICS, on_resamples
@@ -22,6 +23,19 @@ from interviewer.evals.results import read_results
 LOWER_IS_BETTER = {"mae", "rmse"}
 MIN_ITEMS = 10
 """Fewer scored items than this in either run: deltas are shown, no verdict is given."""
+
+
+class RunInfo(BaseModel):
+    """What compare reads of ``metrics.json``; any metric may be ``null`` (undefined)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    dataset: str | None = None
+    scorer: str | None = None
+    pack: str | None = None
+    pack_version: str | None = None
+    pack_hash: str | None = None
+    scale: tuple[float, float] = (1.0, 5.0)
 
 
 @dataclass(frozen=True)
@@ -38,8 +52,8 @@ class Run:
         """Scorer and pack version, e.g. ``offline · backend-developer 1.2.0 (ab12cd)``."""
         m = self.metrics
         return (
-            f"{m.get('scorer', '?')} · {m.get('pack', '?')} {m.get('pack_version', '')} "
-            f"({str(m.get('pack_hash', ''))[:6]})"
+            f"{m.get('scorer') or '?'} · {m.get('pack') or '?'} {m.get('pack_version') or ''} "
+            f"({str(m.get('pack_hash') or '')[:6]})"
         )
 
     @property
@@ -63,8 +77,14 @@ def load_run(path: Path) -> Run:
         raise CompareError(
             f"{metrics_file}:{exc.lineno}: not JSON ({exc.msg}); run the eval again into {path}"
         ) from None
-    if not isinstance(metrics, dict):
-        raise CompareError(f"{metrics_file}: not a JSON object; run the eval again into {path}")
+    try:
+        info = RunInfo.model_validate(metrics)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(map(str, err["loc"])) or "(file)"
+        raise CompareError(
+            f"{metrics_file}: field {field}: {err['msg']}; run the eval again into {path}"
+        ) from None
     rows, problems = read_results(results_file)
     if problems:
         more = f" (and {len(problems) - 1} more line(s))" if len(problems) > 1 else ""
@@ -75,7 +95,7 @@ def load_run(path: Path) -> Run:
         if row.error is None and row.predicted is not None:
             human[row.id] = row.human
             predicted[row.id] = row.predicted
-    return Run(path, metrics, human, predicted)
+    return Run(path, info.model_dump(), human, predicted)
 
 
 def compare(a: Run, b: Run, bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:

@@ -13,7 +13,6 @@ Every figure is Pearson and QWK with 95% bootstrap intervals on the dataset's ow
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from interviewer.evals.baselines import BASELINES, baseline_agreement
 from interviewer.evals.calibrate import FEATURES, cross_validate, feature_table, leave_one_out
 from interviewer.evals.datasets import Dataset
 from interviewer.evals.items import as_question
-from interviewer.evals.metrics import agreement, to_human_scale
+from interviewer.evals.metrics import agreement, to_human_scale, write_json
 from interviewer.evals.question_level import FIGURES, HELP, figure_cell, question_level, too_few
 from interviewer.evals.report import png
 from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
@@ -271,6 +270,6 @@ def chart(result: Mapping[str, Any]) -> bytes:
 def write_cross_report(out: Path, result: Mapping[str, Any]) -> None:
     """cross.json, cross.md and cross.png in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "cross.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_json(out / "cross.json", result)
     (out / "cross.png").write_bytes(chart(result))
     (out / "cross.md").write_text(markdown(result))

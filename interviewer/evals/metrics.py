@@ -6,8 +6,12 @@ onto it first. Correlations come from scipy, kappa and the confusion matrix from
 
 from __future__ import annotations
 
+import json
+import math
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -16,6 +20,23 @@ from sklearn.metrics import cohen_kappa_score, confusion_matrix
 from interviewer.evals.datasets import Scale
 
 Metric = Callable[[np.ndarray, np.ndarray, Scale], float]
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (an undefined metric) replaced by None, so
+    it is written as strict JSON (``null``, not ``NaN``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def write_json(path: Path, document: Any) -> None:
+    """``document`` as indented strict JSON (undefined metrics as ``null``)."""
+    path.write_text(json.dumps(finite(document), indent=2, allow_nan=False) + "\n")
 
 
 def _bins(values: np.ndarray, scale: Scale) -> np.ndarray:

@@ -21,7 +21,7 @@ from interviewer.evals.baselines import baseline_agreement
 from interviewer.evals.datasets import Dataset, Scale
 from interviewer.evals.items import as_request, check_references
 from interviewer.evals.judging import ScoreCache, nothing_judged, score_all
-from interviewer.evals.metrics import agreement, confusion, to_human_scale
+from interviewer.evals.metrics import agreement, confusion, to_human_scale, write_json
 from interviewer.evals.question_level import question_level, question_means
 from interviewer.evals.report import write_reports
 from interviewer.evals.results import fingerprint, read_results, scorer_identity
@@ -195,6 +195,6 @@ def run_dataset(
         )
     if thresholds:
         metrics["thresholds"] = check_thresholds(metrics, dict(thresholds))
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_json(out / "metrics.json", metrics)
     write_reports(out, metrics, rows)
     return metrics
