@@ -96,6 +96,11 @@ def test_a_label_file_that_does_not_fit_the_corpus_names_the_line_and_field(
         with pytest.raises(DatasetError) as raised:
             load_points(path, questions)
         assert f"{path}:2: {message}" in str(raised.value)
+    # an id used twice counted one answer twice; eval run refuses it, and so does this
+    path = _write(tmp_path / "labels.jsonl", [{**good, "points": full}, {**good, "points": full}])
+    with pytest.raises(DatasetError) as raised:
+        load_points(path, questions)
+    assert f"{path}: duplicate item ids: a (lines 1, 2)" in str(raised.value)
     # the command says so before loading any model, and exits 2
     path = _write(tmp_path / "labels.jsonl", [{**good, "points": {ids[0]: 2}}])
     shown = cli_error(monkeypatch, capsys, "eval", "points", "--dataset", str(path))

@@ -66,10 +66,11 @@ class PointsFile:
 
 
 def load_points(path: Path, questions: Mapping[str, Question]) -> PointsFile:
-    """Read and check a label file: every question and key point id must exist, and every
-    key point of the question must be labelled."""
+    """Read and check a label file: every question and key point id must exist, every key
+    point of the question must be labelled, and ids must be unique."""
     info = PointsInfo()
     items: list[PointItem] = []
+    lines: dict[str, list[int]] = {}
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -93,8 +94,12 @@ def load_points(path: Path, questions: Mapping[str, Question]) -> PointsFile:
             raise DatasetError(f"{where}: field {field}: {first['msg']}") from None
         _check(item, questions, where)
         items.append(item)
+        lines.setdefault(item.id, []).append(number)
     if not items:
         raise DatasetError(f"{path}: no labelled answers")
+    twice = [f"{i} (lines {', '.join(map(str, n))})" for i, n in lines.items() if len(n) > 1]
+    if twice:  # as eval run refuses them: an answer counted twice
+        raise DatasetError(f"{path}: duplicate item ids: {'; '.join(twice[:10])}")
     return PointsFile(info, items, str(path))
 
 
