@@ -102,6 +102,12 @@ def test_the_eval_cli_refuses_a_scale_it_cannot_apply(
         assert "is a suite file" in shown and "apply to a dataset file" in shown
     shown = cli_error(monkeypatch, capsys, "eval", "run", str(suite), "--dataset", str(declared))
     assert "is a suite file, which names its dataset itself" in " ".join(shown.split())
+    # A misspelt threshold was found only after the whole run, as a breach with the value nan.
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(f"name: s\ndataset: {declared}\nthresholds:\n  qwq: '>= 0.5'\n")
+    shown = " ".join(cli_error(monkeypatch, capsys, "eval", "run", str(typo)).split())
+    assert f"{typo}: field thresholds: unknown name 'qwq' (did you mean qwk?)" in shown
+    assert "threshold names are n, pearson," in shown and "robustness.PROBE." in shown
     shown = cli_error(
         monkeypatch, capsys, "eval", "calibrate", "--dataset", str(suite), "--scale", "0,5"
     )

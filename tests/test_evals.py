@@ -21,7 +21,7 @@ from interviewer.evals.calibrate import FEATURES, FeatureTable, cross_validate
 from interviewer.evals.datasets import DatasetError, Scale, load_csv, load_jsonl
 from interviewer.evals.items import as_question
 from interviewer.evals.metrics import agreement, to_human_scale
-from interviewer.evals.suite import check_thresholds
+from interviewer.evals.suite import check_thresholds, threshold_names
 from interviewer.scoring.offline import ScorerParams
 
 BACKEND = PROJECT_ROOT / "evals" / "datasets" / "backend-v1.jsonl"
@@ -121,6 +121,10 @@ def test_eval_run_resumes_and_gates(tmp_path: Path) -> None:
     assert "word_salad" in result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 24 and "robustness" in metrics and metrics["pack_hash"]
+    # every name a suite may use for a threshold is one a run computes
+    names = [n for n in threshold_names() if not n.startswith("per_category.")]
+    values = check_thresholds(metrics, dict.fromkeys(names, ">= -1000"))
+    assert [c["name"] for c in values if np.isnan(c["value"])] == []
     assert (out / "report.html").read_text().startswith("<!doctype html>")
     assert (out / "agreement.png").stat().st_size > 1000
     # Every report puts the plain baselines beside the scorer, on the same answers.

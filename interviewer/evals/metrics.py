@@ -69,6 +69,10 @@ METRICS: dict[str, Metric] = {
 }
 
 
+FIGURES = ("n", *METRICS)
+"""The single numbers ``agreement`` returns (a suite's thresholds may name them)."""
+
+
 def _pearson_rows(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Pearson's r of each row pair (NaN where a row is constant), as scipy computes it."""
     yc = y - y.mean(axis=1, keepdims=True)

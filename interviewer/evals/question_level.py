@@ -35,6 +35,9 @@ FIGURES = {
 }
 """The per-question figures and the names reports give them."""
 
+NUMBERS = ("questions", "graders_spread", *FIGURES)
+"""The single numbers ``question_level`` returns (a suite's thresholds may name them)."""
+
 HELP = (
     "*Within a question*: Pearson's r of answers against their own question's mean (ranking "
     "inside a question). *Between questions*: Pearson's r of the per-question means (does a "

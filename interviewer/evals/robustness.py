@@ -95,6 +95,9 @@ PROBES: dict[str, Probe] = {
     "word_salad": lambda item, q, other: _word_salad(item),
 }
 LOW_IS_RIGHT = {"off_topic", "empty", "dont_know", "word_salad"}
+PROBE_FIGURES = ("n", "mean_change", "inflated_share", "mean_abs_change")
+"""Every probe's figures; a probe in ``LOW_IS_RIGHT`` also has ``LOW_FIGURE``."""
+LOW_FIGURE = "scored_2_or_less"
 
 
 def robustness(
@@ -153,13 +156,14 @@ def robustness(
             inflated += change >= 1.0
             low += value <= 2.0
         n = max(1, len(changes))
-        entry = {
-            "n": len(changes),
-            "mean_change": round(sum(changes) / n, 3),
-            "inflated_share": round(inflated / n, 3),
-            "mean_abs_change": round(sum(abs(c) for c in changes) / n, 3),
-        }
+        values = (
+            len(changes),
+            round(sum(changes) / n, 3),
+            round(inflated / n, 3),
+            round(sum(abs(c) for c in changes) / n, 3),
+        )
+        entry = dict(zip(PROBE_FIGURES, values, strict=True))
         if name in LOW_IS_RIGHT:
-            entry["scored_2_or_less"] = round(low / n, 3)
+            entry[LOW_FIGURE] = round(low / n, 3)
         report[name] = entry
     return report

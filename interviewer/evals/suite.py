@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import operator
 import re
 from pathlib import Path
@@ -10,7 +11,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from interviewer.domain import Category
+from interviewer.evals.baselines import BASELINES
 from interviewer.evals.datasets import DatasetError, Scale
+from interviewer.evals.metrics import FIGURES as METRIC_FIGURES
+from interviewer.evals.question_level import NUMBERS
+from interviewer.evals.robustness import LOW_FIGURE, LOW_IS_RIGHT, PROBE_FIGURES, PROBES
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 _RULE = re.compile(r"^\s*(>=|<=|>|<)\s*(-?[0-9.]+)\s*$")
@@ -43,6 +49,47 @@ class Suite(BaseModel):
     thresholds: dict[str, str] = Field(default_factory=dict)
 
 
+RUN_FIGURES = ("errors",)
+"""Numbers ``run_dataset`` adds beside the agreement figures."""
+
+
+def threshold_names() -> list[str]:
+    """Every number a threshold can name: dotted paths into metrics.json, from the code that
+    computes them (agreement, per question, per category, robustness probes, baselines)."""
+    per_question = [f"per_question.{f}" for f in NUMBERS]
+    names = [*METRIC_FIGURES, *RUN_FIGURES, *per_question]
+    names += [f"per_category.{c.value}.{f}" for c in Category for f in METRIC_FIGURES]
+    for probe in PROBES:
+        low = (LOW_FIGURE,) if probe in LOW_IS_RIGHT else ()
+        names += [f"robustness.{probe}.{f}" for f in (*PROBE_FIGURES, *low)]
+    for baseline in BASELINES:
+        names += [f"baselines.{baseline}.{f}" for f in (*METRIC_FIGURES, *per_question)]
+    return names
+
+
+def _known_names() -> str:
+    """The names, grouped, for an error message."""
+    return (
+        f"{', '.join((*METRIC_FIGURES, *RUN_FIGURES))}; per_question.{{{', '.join(NUMBERS)}}}; "
+        f"per_category.CATEGORY.METRIC ({', '.join(c.value for c in Category)}); "
+        f"robustness.PROBE.{{{', '.join(PROBE_FIGURES)}, {LOW_FIGURE}}} ({', '.join(PROBES)}); "
+        f"baselines.BASELINE.METRIC ({', '.join(BASELINES)})"
+    )
+
+
+def _check_names(path: Path, thresholds: dict[str, str]) -> None:
+    """Every threshold names a number a run computes; a near miss names the one it resembles."""
+    known = threshold_names()
+    problems = []
+    for name in thresholds:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(f"{path}: field thresholds: unknown name '{name}'{hint}")
+    if problems:
+        raise DatasetError("\n".join([*problems, f"threshold names are {_known_names()}"]))
+
+
 def load_suite(path: Path) -> Suite:
     """Read a suite; paths inside it are relative to the suite file."""
     try:
@@ -60,6 +107,7 @@ def load_suite(path: Path) -> Suite:
     for name, rule in suite.thresholds.items():
         if not _RULE.match(rule):
             raise DatasetError(f"{path}: threshold {name}: '{rule}' is not like '>= 0.7'")
+    _check_names(path, suite.thresholds)
     return suite
 
 
