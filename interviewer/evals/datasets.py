@@ -213,6 +213,17 @@ def _report(
     return error(message)
 
 
+def object_line(path: Path, number: int, line: str) -> dict[str, Any] | str:
+    """A JSON Lines line's object, or what is wrong with it (``FILE:LINE: ...``)."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return f"{path}:{number}: not JSON ({exc.msg})"
+    if not isinstance(data, dict):
+        return f"{path}:{number}: not a JSON object"
+    return data
+
+
 def load_jsonl(
     path: Path, mapping: Mapping[str, str] | None = None, scale: Scale | None = None
 ) -> Dataset:
@@ -250,13 +261,9 @@ def load_jsonl(
     for number, line in enumerate(lines, 1):
         if not line.strip() or (number == 1 and declared is not None):
             continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path}:{number}: not JSON ({exc.msg})")
-            continue
-        if not isinstance(data, dict):
-            problems.append(f"{path}:{number}: not a JSON object")
+        data = object_line(path, number, line)
+        if isinstance(data, str):
+            problems.append(data)
             continue
         seen.update(data)
         fields, extra, typos = _fields_of(data, mapping)

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from interviewer.evals.datasets import EvalItem, Scale
+from interviewer.evals.datasets import EvalItem, Scale, object_line
 from interviewer.evals.judging import AsyncJudge, request_key
 from interviewer.packs import Pack
 from interviewer.scoring.base import Scorer, ScoringRequest
@@ -52,13 +52,9 @@ def read_results(path: Path) -> tuple[list[tuple[int, ResultRow, dict[str, Any]]
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path}:{number}: not JSON ({exc.msg})")
-            continue
-        if not isinstance(data, dict):
-            problems.append(f"{path}:{number}: not a JSON object")
+        data = object_line(path, number, line)
+        if isinstance(data, str):
+            problems.append(data)
             continue
         try:
             rows.append((number, ResultRow.model_validate(data), data))
