@@ -262,7 +262,7 @@ def pack_new(
     sample = next(iter(_questions_for(base)), "a-corpus-question-id")
     (folder / "tests.yaml").write_text(TESTS_SCAFFOLD.format(question=sample))
     try:
-        load_pack(folder, _lookup(folder))
+        load_pack(folder, _lookup(folder)[0])
     except PackError:
         shutil.rmtree(folder)  # leave nothing half-made behind
         raise
@@ -278,21 +278,19 @@ def _questions_for(pack: Pack) -> list[str]:
     return [q.id for q in corpus.questions if pack.admits(q)]
 
 
-def _lookup(folder: Path) -> Callable[[str], Path | None]:
-    """Find parents as the app does, with ``folder`` itself findable even if not on the path.
-
-    Raise PackError when another pack folder has ``folder``'s id: the app would ignore this
-    one (as ``pack list`` says), and its ``extends`` would find the other pack under its id.
-    """
+def _lookup(folder: Path) -> tuple[Callable[[str], Path | None], str | None]:
+    """Find parents as the app does, with ``folder`` itself findable even if not on the path;
+    and, when another pack folder has ``folder``'s id, that problem: the app would ignore this
+    one (as ``pack list`` says), and its ``extends`` would find the other pack under its id."""
     folders, _ = pack_folders(_dirs())
     other = folders.setdefault(folder.name, folder)
-    if other.resolve() != folder.resolve():
-        raise PackError(
-            f"{folder / 'pack.yaml'}: pack id '{folder.name}' is already used by {other}; "
-            "pack ids must be unique across the packs folders, so the app ignores this pack: "
-            "rename its folder and its id"
-        )
-    return folders.get
+    if other.resolve() == folder.resolve():
+        return folders.get, None
+    return folders.get, (
+        f"{folder / 'pack.yaml'}: pack id '{folder.name}' is already used by {other}; "
+        "pack ids must be unique across the packs folders, so the app ignores this pack: "
+        "rename its folder and its id"
+    )
 
 
 def _own_question_problems(folder: Path) -> list[str]:
@@ -323,16 +321,16 @@ def pack_validate(
 ) -> None:
     """Check a pack: every field, its parent, its questions and tests, every template
     rendered with sample values. Exit 1 with every problem found."""
-    problems: list[str] = []
-    try:
-        lookup = _lookup(folder)
-    except PackError as exc:
-        err.print(f"[red]invalid[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from exc
+    lookup, taken = _lookup(folder)
+    problems: list[str] = [taken] if taken else []
     try:
         pack = load_pack(folder, lookup)
     except PackError as exc:
-        err.print(f"[red]invalid[/red] {escape(str(exc))}", highlight=False)
+        # With its id taken, its parents are looked up beside the other pack: an error in
+        # ``extends`` is that, not this pack's own problem (a cycle blamed on a shipped pack).
+        follows = taken and str(exc).startswith(f"{folder / 'pack.yaml'}: field extends:")
+        for problem in problems if follows else [*problems, str(exc)]:
+            err.print(f"[red]invalid[/red] {escape(problem)}", highlight=False)
         for problem in _own_question_problems(folder):  # still worth knowing now
             err.print(f"[red]problem[/red] {escape(problem)}", highlight=False)
         raise typer.Exit(1) from exc
