@@ -259,20 +259,6 @@ def test_a_red_flag_fires_on_the_misconception_not_on_its_subject(
         assert [h for h in hits if h.startswith(flag)], hits
 
 
-def test_no_model_answer_trips_its_own_red_flags(calibrated: EmbeddingScorer) -> None:
-    """The model answer is what a candidate is taught to say: it states no misconception.
-    (A sixth of the bank, every topic: closeness alone flagged a quarter of the model answers.)"""
-    flagged = [
-        q.id
-        for q in list(QUESTIONS.values())[::6]
-        if q.red_flags
-        and calibrated.score(
-            ScoringRequest(q, q.reference_answer, q.levels[-1], PACK.rubric(q.category))
-        ).red_flags
-    ]
-    assert flagged == []
-
-
 def test_clean_answer_keeps_code_indentation_and_squeezes_the_rest() -> None:
     raw = "Like this:\r\n```python\r\ndef f(x):\r\n    if x:   \r\n\treturn  1\r\n```\n\n\n\n ok"
     text = clean_answer(raw).text
@@ -304,12 +290,14 @@ def test_a_run_of_terms_is_still_a_keyword_run() -> None:
     assert not is_prose(terms) and is_keyword_run(terms)
 
 
-def test_a_model_answer_covers_every_key_point_expected_of_it(
+def test_a_model_answer_ticks_every_expected_point_and_trips_no_red_flag(
     calibrated: EmbeddingScorer,
 ) -> None:
-    """A candidate who says what the model answer says is never told to study what they said:
-    at its top level, every expected key point is ticked (a tenth of the bank, and the
-    four whose terse sentences were once dropped as keyword runs)."""
+    """The model answer is what a candidate is taught to say: said back at its top level, it
+    ticks every expected key point (so nobody is told to study what they said) and states no
+    misconception. A tenth of the bank, every topic, and four model answers whose terse
+    sentences were once dropped as keyword runs; closeness alone once flagged a quarter of the
+    model answers with their own red flags."""
     once_dropped = [
         "beh-partner-team-requirement",
         "cloud-managed-vs-self-hosted",
@@ -319,10 +307,13 @@ def test_a_model_answer_covers_every_key_point_expected_of_it(
     sample = {q.id: q for q in list(QUESTIONS.values())[::10]} | {
         i: QUESTIONS[i] for i in once_dropped
     }
-    missed = []
+    missed, flagged = [], []
     for q in sample.values():
         top = q.levels[-1]  # its expected points include those of every lower level
-        request = ScoringRequest(q, q.reference_answer, top, PACK.rubric(q.category))
-        ticked = {kp.id for kp in calibrated.score(request).key_points if kp.covered}
+        result = calibrated.score(
+            ScoringRequest(q, q.reference_answer, top, PACK.rubric(q.category))
+        )
+        ticked = {kp.id for kp in result.key_points if kp.covered}
         missed += [(q.id, kp.id) for kp in q.expected_at(top) if kp.id not in ticked]
-    assert missed == []
+        flagged += [(q.id, flag) for flag in result.red_flags]
+    assert missed == [] and flagged == []
