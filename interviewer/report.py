@@ -87,6 +87,14 @@ def _study(q: Question, score: AnswerScore) -> list[str]:
     return items
 
 
+def _at_level(score: AnswerScore, q: Question, level: Level) -> AnswerScore:
+    """The score as the report shows it: a point above the interview's level counts when the
+    answer made it, and is not listed as missed (nor as something to study) when it did not."""
+    expected = {kp.id for kp in q.expected_at(level)}
+    points = [kp for kp in score.key_points if kp.covered or kp.id in expected]
+    return score.model_copy(update={"key_points": points})
+
+
 def build_report(
     session: Session, questions: Mapping[str, Question], asks: Sequence[CandidateQuestion] = ()
 ) -> Report:
@@ -100,6 +108,7 @@ def build_report(
         q = questions.get(state.question_id)
         if score is None or q is None:
             continue
+        shown = _at_level(score, q, session.level)
         per_question.append(
             QuestionReport(
                 question_id=q.id,
@@ -107,9 +116,9 @@ def build_report(
                 category=q.category.value,
                 topic=q.topic,
                 answer="\n\n".join(state.answers),
-                score=score,
+                score=shown,
                 reference_answer=q.reference_answer,
-                study_next=_study(q, score),
+                study_next=_study(q, shown),
             )
         )
         for c in score.criteria:

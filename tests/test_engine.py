@@ -208,6 +208,31 @@ def test_repeat_after_a_follow_up_says_the_follow_up_alone(services: Services) -
     assert said.text != follow_up.text  # the acknowledgement is not said again
 
 
+def test_a_junior_report_lists_no_senior_point_as_missed(services: Services) -> None:
+    interview = _new(services, level=Level.JUNIOR)
+    answered = []
+    while interview.session.phase is Phase.QUESTION:
+        q = _current(interview)
+        answered.append(q)
+        interview.handle("I would keep it simple and look at the logs first.")
+        while interview.session.active is not None and _current(interview).id == q.id:
+            interview.handle("skip")
+    above = [kp.id for q in answered for kp in q.key_points if kp.level.rank > Level.JUNIOR.rank]
+    assert above, "the plan has points above junior level"
+    report = build_report(interview.session, interview.questions)
+    for r in report.questions:
+        q = interview.questions[r.question_id]
+        expected = {kp.id for kp in q.expected_at(Level.JUNIOR)}
+        assert {kp.id for kp in r.score.missed()} <= expected
+        assert not [
+            s
+            for s in r.study_next
+            if any(s == kp.text for kp in q.key_points if kp.id not in expected)
+        ]
+    stored = {kp.id for s in interview.session.scores.values() for kp in s.key_points}
+    assert set(above) <= stored  # the session keeps every point; only the report leaves them out
+
+
 def test_bad_input_is_handled_with_notices(services: Services) -> None:
     interview = _new(services)
     before = len(interview.session.turns)
