@@ -456,6 +456,7 @@ class EmbeddingScorer:
         centroid = sent.mean(axis=0)
         answer_vec = centroid / (np.linalg.norm(centroid) + 1e-9)
         direct = qv["kp"] @ sent.T  # key points x sentences
+        said_ref = qv["reference_sentences"] @ sent.T  # reference sentences x sentences
         sims = np.maximum(direct, qv["anchor"] @ sent.T)
         best = sims.argmax(axis=1)
         # The quote: the sentence that says the point itself when one clearly does; the anchor
@@ -495,7 +496,9 @@ class EmbeddingScorer:
         trade_offs = min(1.0, cue_count(whole, TRADE_OFF_CUES) / 3)
         hits: list[str] = []
         if len(qv["red_flags"]):
-            hits = self._red_flags_stated(q, pieces, sent, qv)
+            # what each sentence is closest to among the reference's and key points' own
+            nearest = np.maximum(said_ref.max(axis=0), direct.max(axis=0))
+            hits = self._red_flags_stated(q, pieces, qv["red_flags"] @ sent.T, nearest)
         expected_words = content_tokens(q.reference_answer, letters=4) - asked
         feats = Features(
             coverage,
@@ -508,7 +511,7 @@ class EmbeddingScorer:
             trade_offs,
             bool(hits),
             similarity=(cosine - floor) / max(1.0 - floor, 0.05),
-            reference_recall=float((qv["reference_sentences"] @ sent.T).max(axis=1).mean()),
+            reference_recall=float(said_ref.max(axis=1).mean()),
             word_recall=len(said & expected_words) / max(1, len(expected_words)),
             relevant_words=self._relevant_words(pieces, sims, sent, qv),
             reference_words=len(q.reference_answer.split()),
@@ -517,17 +520,16 @@ class EmbeddingScorer:
         return feats, results, hits
 
     def _red_flags_stated(
-        self, q: Question, pieces: list[str], sent: np.ndarray, qv: dict[str, np.ndarray]
+        self, q: Question, pieces: list[str], rf: np.ndarray, nearest: np.ndarray
     ) -> list[str]:
-        """The red flags some sentence states: one close to the misconception, closer to it
-        than to anything the reference or a key point says, and not naming it to reject it.
+        """The red flags some sentence states: one close to the misconception (``rf``: red
+        flags x sentences), closer to it than to anything the reference or a key point says
+        (``nearest``, per sentence), and not naming it to reject it.
 
         Closeness alone flagged correct answers: a sentence on the same subject is near the
         misconception too (the model answers of 120 of 466 bank questions tripped their own
         red flags; on backend-v1, 26 of the 34 answers it flagged had notes naming no red flag).
         """
-        rf = qv["red_flags"] @ sent.T  # red flags x sentences
-        nearest = (np.vstack([qv["reference_sentences"], qv["kp"]]) @ sent.T).max(axis=0)
         rejects = np.array([is_rejection(piece) for piece in pieces])
         stated = (rf >= self.params.red_flag_at) & (rf > nearest) & ~rejects
         return [flag for flag, row in zip(q.red_flags, stated, strict=True) if row.any()]
