@@ -291,6 +291,7 @@ def _grade_five(page: Page, server: str, grader: str, scores: list[int]) -> None
     expect(page.get_by_text("Grading as")).to_be_visible(timeout=120_000)
     for n, score in enumerate(scores, start=1):
         expect(page.get_by_text(f"Item {n} of")).to_be_visible(timeout=60_000)
+        _idle(page)  # until the run ends, the last item's revealed scores are still drawn
         assert page.get_by_text("Offline scorer").count() == 0, "scores shown before saving"
         marked = 0
         for control in page.get_by_role("radiogroup").all()[1:]:  # the first is the view
