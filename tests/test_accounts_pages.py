@@ -176,3 +176,32 @@ def test_the_link_sign_in_page_names_the_interview_in_good_english() -> None:
     _, code = accounts.create_link(rev, spec, "loop")
     notice = " ".join(i.value for i in _app(link=code).info)
     assert "invited to an **Onsite loop** interview (Backend onsite loop" in notice, notice
+
+
+def test_an_admin_opening_a_candidates_finished_interview_reads_it_as_theirs_not_as_yours() -> None:
+    from interviewer.web.resources import services
+
+    svc = services()
+    owner = svc.accounts.add_user("noor@example.com", Role.CANDIDATE, password=PASSWORD)
+    interview = svc.new_interview("backend-developer", "mid", "phone-screen", viewer=owner.viewer)  # type: ignore[arg-type]
+    interview.start()
+    words = "I would cache the hot keys in Redis with a short TTL and invalidate on write."
+    interview.handle(words)
+    interview.handle("end")
+
+    def opened(who: Viewer) -> str:
+        at = AppTest.from_function(_interview, default_timeout=120)
+        at.session_state["viewer"] = who
+        at.query_params["session"] = interview.session.id
+        at.run()
+        assert not at.exception, at.exception
+        return "\n".join(
+            [t.value for t in at.title]
+            + [e.label for e in at.expander]
+            + [c.value for c in at.caption]
+        )
+
+    admin = opened(Viewer("u9", Role.ADMIN, "", "root@example.com"))
+    assert "Interview report" in admin and "The candidate's answer" in admin, admin
+    assert "Your interview report" not in admin and "Your answer" not in admin
+    assert "Your interview report" in opened(owner.viewer)

@@ -513,7 +513,7 @@ def _read_only(services: Services, interview: Interview) -> None:
     else the transcript so far; no input."""
     session = interview.session
     if session.phase is Phase.DONE:
-        show_report(services.report(session), interview)
+        show_report(services.report(session), interview, own=False)
         return
     answered = sum(1 for s in session.plan if s.answers or s.skipped)
     st.info(

@@ -27,11 +27,16 @@ def _extremes(report: Report) -> str:
 
 
 def show_report(
-    report: Report, interview: Interview | None = None, progress: SessionProgress | None = None
+    report: Report,
+    interview: Interview | None = None,
+    progress: SessionProgress | None = None,
+    *,
+    own: bool = True,
 ) -> None:
     """Render a report; candidate and model text is shown as text, never as HTML. With
-    ``progress`` (the candidate's own view), how it compares with their earlier interviews."""
-    st.title("Your interview report")
+    ``progress`` (the candidate's own view), how it compares with their earlier interviews;
+    ``own=False`` (a reviewer's or an admin's view) speaks of the candidate, not to them."""
+    st.title("Your interview report" if own else "Interview report")
     st.caption(
         f"{_safe(report.format.replace('-', ' ').title())} · {report.level.value} · "
         f"{len(report.questions)} question(s) · scored by {_safe(report.scored_by)} · "
@@ -94,7 +99,7 @@ def show_report(
             for col, c in zip(cols, r.score.criteria, strict=True):
                 col.metric(_safe(c.name), f"{c.score}/5", help=_safe(c.reason))
             if Flag.SKIPPED not in r.score.flags:
-                with st.expander("Your answer"):
+                with st.expander("Your answer" if own else "The candidate's answer"):
                     st.text(r.answer)
             covered, missed = r.score.covered(), r.score.missed()
             if covered:
@@ -102,7 +107,8 @@ def show_report(
                 for kp in covered:
                     st.markdown(f"- :green[:material/check_circle:] {_safe(kp.text)}")
                     if kp.evidence:
-                        st.caption(f"You said: “{_safe(kp.evidence)}”")
+                        said = "You said" if own else "They said"
+                        st.caption(f"{said}: “{_safe(kp.evidence)}”")
             if missed:
                 st.markdown("**Missed**")
                 for kp in missed:
