@@ -584,10 +584,11 @@ class SessionStore:
             f" owner_id, team, link_id FROM sessions WHERE {allowed}"
         )
         params = {**params, "limit": limit}
+        profile = None if profile is None else profile.strip()
         if profile == "":
             query += " AND (profile IS NULL OR profile = '')"
-        elif profile is not None:
-            query += " AND profile = :profile"
+        elif profile is not None:  # "Kim" and "kim" are one person's history
+            query += " AND lower(trim(profile)) = lower(:profile)"
             params["profile"] = profile
         if owner_id is not None:
             query += " AND owner_id = :owner_id"

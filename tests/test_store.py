@@ -74,6 +74,20 @@ def test_save_appends_turns_and_loads_by_prefix(tmp_path: Path) -> None:
     assert [r.id for r in store.list_sessions("kim", viewer=LOCAL)] == ["abcdef2", "abcdef1"]
 
 
+def test_a_profile_is_one_history_whatever_its_case_or_spaces(tmp_path: Path) -> None:
+    store = SessionStore.for_data_dir(tmp_path)
+    for sid, profile in (
+        ("abcdef1", "Kim"),
+        ("abcdef2", "kim "),
+        ("abcdef3", "Kimberly"),
+        ("abcdef4", None),
+    ):
+        store.save(_session(sid, profile))
+    for asked in ("kim", "KIM", " Kim"):
+        assert [r.id for r in store.list_sessions(asked, viewer=LOCAL)] == ["abcdef2", "abcdef1"]
+    assert [r.id for r in store.list_sessions("  ", viewer=LOCAL)] == ["abcdef4"]
+
+
 @pytest.mark.parametrize("hostile", ["%%%%%%", "a%%%%%", "abcde_", "______1", "abc%ef1", "%"])
 def test_an_id_is_never_read_as_a_pattern(tmp_path: Path, hostile: str) -> None:
     """SQL LIKE wildcards from a URL neither open another session nor count them."""

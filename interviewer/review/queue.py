@@ -73,7 +73,7 @@ class Filters:
             (self.pack is None or pack == self.pack)
             and (self.level is None or level == self.level.value)
             and (self.format is None or fmt == self.format)
-            and (self.profile is None or profile == self.profile)
+            and (self.profile is None or (profile or "").casefold() == self.profile.casefold())
             and (self.since is None or day >= self.since)
             and (self.until is None or day <= self.until)
         )
