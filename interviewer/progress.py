@@ -17,6 +17,7 @@ class ProgressPoint:
 
     session_id: str
     started_at: str
+    pack: str
     format: str
     level: str
     category: str
@@ -48,6 +49,7 @@ def progress(
             ProgressPoint(
                 row.id,
                 row.started_at,
+                row.pack_id,
                 row.format,
                 row.level,
                 c.category,
@@ -89,6 +91,8 @@ class SessionProgress:
     """Criteria scored now and before, the largest move first."""
     points: list[ProgressPoint]
     """Every score point up to this session, for a chart."""
+    level: str = ""
+    """The level compared at: only interviews in the same pack at the same level count."""
 
 
 def session_progress(
@@ -98,13 +102,16 @@ def session_progress(
     *,
     viewer: Viewer,
 ) -> SessionProgress | None:
-    """How a finished session compares with the same person's earlier ones: the same owner
-    when accounts are on, else the same profile name (or none, like this one). None when the
+    """How a finished session compares with the same person's earlier ones in the same pack at
+    the same level (a senior score is not progress from a junior one): the same owner when
+    accounts are on, else the same profile name (or none, like this one). None when the
     session has no scored answer."""
     if session.owner_id is not None:
         _, points = progress(store, questions, None, viewer=viewer, owner_id=session.owner_id)
     else:
         _, points = progress(store, questions, session.profile or "", viewer=viewer)
+    level = session.level.value
+    points = [p for p in points if p.pack == session.pack_id and p.level == level]
     order = list(dict.fromkeys(p.session_id for p in points))  # oldest first
     if session.id not in order:
         return None
@@ -131,6 +138,7 @@ def session_progress(
         first=overall[order[0]] if len(order) > 2 else None,
         changes=changes,
         points=kept,
+        level=level,
     )
 
 
@@ -141,13 +149,14 @@ def _ordinal(n: int) -> str:
 
 def progress_text(p: SessionProgress, moved_at: float = 0.25) -> str:
     """One or two plain sentences on how this session compares with the earlier ones."""
+    kind = f"{p.level}-level interview in this pack" if p.level else "interview"
     if p.previous is None:
         return (
-            "This is your first finished interview: from the next one on, the report shows "
+            f"This is your first finished {kind}: from the next one on, the report shows "
             "how you have moved."
         )
     text = (
-        f"This is your {_ordinal(p.count)} finished interview. Overall {p.overall:.1f}, "
+        f"This is your {_ordinal(p.count)} finished {kind}. Overall {p.overall:.1f}, "
         f"last time {p.previous:.1f} ({p.overall - p.previous:+.1f})"
         + (f", the first time {p.first:.1f}." if p.first is not None else ".")
     )

@@ -156,7 +156,8 @@ def test_history_data_and_chart_follow_the_profile() -> None:
 
 
 def test_the_report_shows_progress_since_the_candidates_earlier_interviews() -> None:
-    from interviewer.progress import session_progress
+    from interviewer.domain import Level
+    from interviewer.progress import SessionProgress, progress_text, session_progress
     from interviewer.web.resources import services
 
     answers = ["Not sure.", "I would add an index on the column and check the plan with EXPLAIN."]
@@ -174,7 +175,7 @@ def test_the_report_shows_progress_since_the_candidates_earlier_interviews() -> 
     headings = [h.value for h in at.subheader]
     assert "Your progress" in headings
     said = " ".join(m.value for m in at.markdown)
-    assert "This is your 2nd finished interview. Overall" in said and "last time" in said
+    assert "This is your 2nd finished mid-level interview in this pack. Overall" in said
     overall = next(m for m in at.metric if m.label == "Overall")
     assert overall.delta and overall.proto.delta_description == "since last time"
     svc = services()
@@ -187,6 +188,22 @@ def test_the_report_shows_progress_since_the_candidates_earlier_interviews() -> 
     then = session_progress(svc.store, svc.corpus.by_id(), first, viewer=LOCAL)
     assert then is not None and then.count == 1 and then.previous is None
     assert {p.session_id for p in then.points} == {ids[0]}
+
+    # the same person by another spelling of the name: the same history, but a senior
+    # interview is compared with senior ones only, and a mid one with the two above
+    def finished(level: Level, profile: str) -> SessionProgress | None:
+        interview = svc.new_interview(first.pack_id, level, first.format, profile, viewer=LOCAL)
+        interview.start()
+        interview.handle(answers[1])
+        interview.handle("end")
+        return session_progress(svc.store, svc.corpus.by_id(), interview.session, viewer=LOCAL)
+
+    senior = finished(Level.SENIOR, "Pat")
+    assert senior is not None and (senior.count, senior.previous) == (1, None)
+    assert "first finished senior-level interview in this pack" in progress_text(senior)
+    mid = finished(first.level, " PAT")
+    assert mid is not None and mid.count == 3 and mid.previous == mine.overall
+    assert "3rd finished mid-level interview in this pack" in progress_text(mid)
 
 
 def test_history_without_a_profile_name_lists_the_interviews_started_without_one() -> None:
