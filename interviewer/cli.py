@@ -419,8 +419,9 @@ def sessions_export(
         err.print(f"Wrote {output}")
 
 
-def _dataset(path: Path, mapping: str | None, scale: str | None) -> Dataset:
-    """A JSONL or CSV dataset read with --map and --scale, or the dataset a suite file names.
+def _dataset(path: Path, mapping: str | None, scale: str | None, *, graded: bool = True) -> Dataset:
+    """A JSONL or CSV dataset read with --map and --scale, or the dataset a suite file names;
+    ``graded=False`` (for people to grade) lets an answer have no human_score.
 
     What the loader ignored (a JSONL file's keys of its own) is printed once, here.
     """
@@ -454,9 +455,9 @@ def _dataset(path: Path, mapping: str | None, scale: str | None) -> Dataset:
                 if given
                 else "the default scale; give the data's own with --scale MIN,MAX"
             )
-            data = load_csv(path, fields, given or Scale(), origin=origin)
+            data = load_csv(path, fields, given or Scale(), origin=origin, graded=graded)
         else:
-            data = load_jsonl(path, fields, given)
+            data = load_jsonl(path, fields, given, graded=graded)
     _notices(data.notices)
     return data
 

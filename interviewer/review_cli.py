@@ -40,7 +40,10 @@ def _review(source: str, filters: Filters | None = None) -> Review:
 
 @review_app.command("import")
 def review_import(
-    dataset: Annotated[Path, typer.Argument(help="A dataset file (JSONL or CSV) to grade.")],
+    dataset: Annotated[
+        Path,
+        typer.Argument(help="A dataset file (JSONL or CSV) to grade; human_score is optional."),
+    ],
     mapping: Annotated[
         str | None, typer.Option("--map", help="field=column,... for a CSV or JSONL")
     ] = None,
@@ -53,7 +56,7 @@ def review_import(
     """Load a dataset's answers into the review queue (its own grades stay out of sight)."""
     from interviewer.cli import _dataset
 
-    data = _dataset(dataset, mapping, scale)
+    data = _dataset(dataset, mapping, scale, graded=False)
     review = _review("interviews")
     added, existing = review.import_dataset(data, team)
     name = data.info.name or "dataset"

@@ -263,6 +263,26 @@ def test_review_commands_import_export_and_agreement(
     bad.write_text('{"id": "x", "question": "Q?"}\n')
     refused = cli_error(monkeypatch, capsys, "review", "import", str(bad))
     assert "bad.jsonl:1: field answer" in refused
+    # answers nobody has graded yet are what a grading round is for: no human_score needed
+    fresh = tmp_path / "fresh.jsonl"
+    fresh.write_text(
+        '{"id": "a1", "question": "What does an index cost on writes?", "answer": "Each insert '
+        'also updates the index."}\n{"id": "a2", "question": "Why use a queue?", "answer": '
+        '"To absorb bursts.", "human_score": 4}\n'
+    )
+    imported = runner.invoke(app, ["review", "import", str(fresh)])
+    assert imported.exit_code == 0, imported.output
+    assert "Imported 2 item(s) into 'fresh'" in imported.output
+    assert "1 answer(s) without a human_score" in " ".join(imported.output.split())
+    keys = [k for k, _, _ in review.grades.dataset_items("fresh", LOCAL)]
+    assert keys == ["dataset:fresh:a1", "dataset:fresh:a2"]
+    sheet = tmp_path / "fresh.csv"
+    sheet.write_text("q,a\nWhat is a deadlock?,Two locks taken in opposite orders.\n")
+    imported = runner.invoke(app, ["review", "import", str(sheet), "--map", "question=q,answer=a"])
+    assert imported.exit_code == 0, imported.output
+    # ... while an eval still refuses a line without a grade, naming it
+    refused = cli_error(monkeypatch, capsys, "eval", "run", "--dataset", str(fresh))
+    assert "fresh.jsonl:1: field human_score: Field required" in refused
 
 
 def test_key_point_marks_are_kept_set_against_the_ticks_and_exported_as_labels(

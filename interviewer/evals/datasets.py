@@ -225,13 +225,18 @@ def object_line(path: Path, number: int, line: str) -> dict[str, Any] | str:
 
 
 def load_jsonl(
-    path: Path, mapping: Mapping[str, str] | None = None, scale: Scale | None = None
+    path: Path,
+    mapping: Mapping[str, str] | None = None,
+    scale: Scale | None = None,
+    *,
+    graded: bool = True,
 ) -> Dataset:
     """Read a JSONL dataset; every bad line is reported with its number and field.
 
     ``mapping`` (field -> key) reads those fields from other keys. ``scale`` supplies the human
     scale; a header line that declares a different one is refused, naming both. Keys that are
-    not read are ignored and listed once in ``Dataset.notices``.
+    not read are ignored and listed once in ``Dataset.notices``. ``graded=False`` (answers
+    imported for people to grade) lets a line have no ``human_score``.
     """
     mapping = dict(mapping or {})
     _check_mapping(mapping)
@@ -258,6 +263,8 @@ def load_jsonl(
     numbers: list[int] = []
     ignored: Counter[str] = Counter()
     seen: set[str] = set()
+    required = REQUIRED if graded else REQUIRED - {"human_score"}
+    ungraded = 0
     for number, line in enumerate(lines, 1):
         if not line.strip() or (number == 1 and declared is not None):
             continue
@@ -266,11 +273,14 @@ def load_jsonl(
             problems.append(data)
             continue
         seen.update(data)
-        fields, extra, typos = _fields_of(data, mapping)
+        fields, extra, typos = _fields_of(data, mapping, required)
         ignored.update(extra)
         if typos:
             problems += [f"{path}:{number}: {t}" for t in typos]
             continue
+        if "human_score" not in fields and not graded:
+            fields["human_score"] = info.scale.min  # a placeholder: never shown or compared
+            ungraded += 1
         try:
             items.append(EvalItem.model_validate(fields))
             numbers.append(number)
@@ -282,7 +292,16 @@ def load_jsonl(
         raise _report(problems)
     _check(items, numbers, info.scale, str(path), origin)
     notices = [_ignored_notice(path, ignored)] if ignored else []
+    if ungraded:
+        notices.append(_ungraded_notice(path, ungraded))
     return Dataset(info=info, items=items, source=str(path), notices=notices, lines=numbers)
+
+
+def _ungraded_notice(path: Path, count: int) -> str:
+    return (
+        f"{path}: {count} answer(s) without a human_score: fine for people to grade; "
+        "`interviewer eval run` needs one on every line"
+    )
 
 
 def _header(path: Path, lines: list[str]) -> tuple[DatasetInfo, bool | None, list[str]]:
@@ -304,7 +323,7 @@ def _header(path: Path, lines: list[str]) -> tuple[DatasetInfo, bool | None, lis
 
 
 def _fields_of(
-    data: Mapping[str, object], mapping: Mapping[str, str]
+    data: Mapping[str, object], mapping: Mapping[str, str], required: frozenset[str] = REQUIRED
 ) -> tuple[dict[str, object], list[str], list[str]]:
     """One line's item fields, the keys it leaves unread, and the keys that look misspelt.
 
@@ -319,11 +338,11 @@ def _fields_of(
     for field in FIELDS:
         if field in fields or field in mapping or not extra:
             continue
-        required = field in REQUIRED
+        needed = field in required
         close = difflib.get_close_matches(
-            field, extra, n=1, cutoff=HINT_CUTOFF if required else TYPO_CUTOFF
+            field, extra, n=1, cutoff=HINT_CUTOFF if needed else TYPO_CUTOFF
         )
-        if required and not close:
+        if needed and not close:
             typos.append(
                 f"field {field}: missing; the line's other keys are {', '.join(extra)}: "
                 f"--map {field}=KEY reads it from one"
@@ -332,7 +351,7 @@ def _fields_of(
         if not close:
             continue
         key = close[0]
-        if required:
+        if needed:
             typos.append(
                 f"field {field}: missing, and the line has '{key}': if that is it, rename the "
                 f"key or pass --map {field}={key}"
@@ -387,10 +406,13 @@ def load_csv(
     scale: Scale,
     defaults: Mapping[str, str] | None = None,
     origin: str = "the given scale",
+    *,
+    graded: bool = True,
 ) -> Dataset:
     """Read any CSV through ``mapping`` (EvalItem field -> column name).
 
     ``origin`` says where ``scale`` came from, for the message about scores outside it.
+    ``graded=False`` (answers imported for people to grade) needs no ``human_score`` column.
     """
     _check_mapping(mapping)
     try:
@@ -417,6 +439,8 @@ def load_csv(
         data: dict[str, object] = dict(defaults or {})
         data.update({fld: row[col] for fld, col in mapping.items()})
         data.setdefault("id", f"{path.stem}-{index}")
+        if not graded and "human_score" not in mapping:
+            data.setdefault("human_score", scale.min)  # a placeholder: never shown or compared
         try:
             items.append(EvalItem.model_validate(data))
             numbers.append(line)
@@ -430,7 +454,8 @@ def load_csv(
         raise _report(problems)
     info = DatasetInfo(name=path.stem, scale=scale)
     _check(items, numbers, scale, str(path), origin)
-    return Dataset(info=info, items=items, source=str(path), lines=numbers)
+    notices = [] if graded or "human_score" in mapping else [_ungraded_notice(path, len(items))]
+    return Dataset(info=info, items=items, source=str(path), lines=numbers, notices=notices)
 
 
 def _check(
