@@ -987,6 +987,12 @@ def eval_points(
             f"{run.failed} of {run.answers + run.failed} answers could not be judged (left out "
             "above); run again to retry them."
         )
+    if run.silent:
+        err.print(
+            f"On {run.silent} of {run.answers} answers the judge named no covered key point: "
+            "counted above as every point missed (the interview shows the offline scorer's "
+            "ticks there instead)."
+        )
 
 
 @eval_app.command("compare")

@@ -251,6 +251,11 @@ class AnswerScore(Record):
     flags: list[Flag] = Field(default_factory=list)
     scorer: str = Field(description="Which scorer produced this: 'offline' or 'llm:<model>'.")
     notice: str = ""
+    key_points_by: str = Field(
+        default="",
+        description="Who ticked the key points, when not the scorer itself: 'offline' where an "
+        "LLM judge named no covered point and the offline scorer's ticks stand.",
+    )
 
     def covered(self) -> list[KeyPointResult]:
         """Key points the answer covered."""

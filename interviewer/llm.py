@@ -326,10 +326,12 @@ class JudgeScorer:
             )
             for kp in q.key_points
         ]
+        points_by = ""
         if not covered:
             # The judge named no key point it found: its silence is no evidence of a miss, so
             # the offline scorer's reading (with the sentences that cover each point) stands.
             points = list(baseline.key_points)
+            points_by = baseline.scorer
         flags = list(baseline.flags)
         for name in judgement.flags:
             try:
@@ -351,6 +353,7 @@ class JudgeScorer:
             red_flags=baseline.red_flags,
             flags=flags,
             scorer=self.name,
+            key_points_by=points_by,
             notice=(
                 f"The judge's scores for {', '.join(overruled)} were far above the offline "
                 "scorer's without evidence quoted from the answer; the offline scores stand."

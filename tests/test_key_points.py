@@ -23,6 +23,7 @@ from interviewer.evals.cross import Prefetched
 from interviewer.evals.datasets import DatasetError
 from interviewer.evals.key_points import agreement_of, load_points, point_agreement
 from interviewer.packs import load_pack
+from interviewer.scoring.base import ScoringRequest
 from interviewer.scoring.offline import EmbeddingScorer, ScorerParams
 from interviewer.services import Services
 from interviewer.store import SessionStore
@@ -123,7 +124,7 @@ def test_an_llm_judges_ticks_are_measured_over_http(
     services = shipped_services.sharing(settings, SessionStore.for_data_dir(tmp_path))
     questions = services.corpus.by_id()
     items = load_points(LABELS, questions).items[:6]
-    broken = items[5].answer[:60]
+    broken, mute = items[5].answer[:60], items[4].answer[:60]
 
     def respond(body: dict[str, Any]) -> str:
         prompt = "\n".join(_text_of(m.get("content")) for m in body["messages"])
@@ -131,7 +132,8 @@ def test_an_llm_judges_ticks_are_measured_over_http(
             return "not a judgement"
         ids = re.findall(r"^- \[([a-z0-9-]+)\] ", prompt, flags=re.MULTILINE)
         judgement = json.loads(judge_reply(body))
-        judgement["covered_key_points"], judgement["missed_key_points"] = ids[:1], ids[1:]
+        covered = [] if mute in prompt else ids[:1]  # names no point for one answer
+        judgement["covered_key_points"], judgement["missed_key_points"] = covered, ids[1:]
         return json.dumps(judgement)
 
     fake_llm.responder = respond
@@ -139,12 +141,18 @@ def test_an_llm_judges_ticks_are_measured_over_http(
     judge = services.scorer_for(pack)
     assert judge.name == "llm:openai:fake-model"
     run = point_agreement(items, judge, questions, pack)
-    assert (run.answers, run.failed) == (5, 1)
-    # it ticked the first point of each answer and nothing else: the figures follow
+    assert (run.answers, run.failed, run.silent) == (5, 1, 1)
+    # it ticked the first point of each answer but the fifth, and nothing else: the figures
+    # follow (the fifth's offline ticks, which the interview shows, are not the judge's)
     points = [questions[item.question].key_points for item in items[:5]]
     labels = [item.points[kp.id] for item, kps in zip(items[:5], points, strict=True) for kp in kps]
-    firsts = [i == 0 for kps in points for i in range(len(kps))]
+    firsts = [i == 0 and n < 4 for n, kps in enumerate(points) for i in range(len(kps))]
     assert run.agreement["all"] == agreement_of(np.array(labels), np.array(firsts))
+    q = questions[items[4].question]
+    request = ScoringRequest(q, items[4].answer, items[4].level, pack.rubric(q.category))
+    shown, offline = judge.score(request), services.offline_scorer(pack).score(request)
+    assert shown.key_points_by == "offline", "the interview shows the offline ticks there"
+    assert [kp.covered for kp in shown.key_points] == [kp.covered for kp in offline.key_points]
 
 
 def test_points_with_no_answer_judged_say_why_without_a_traceback(

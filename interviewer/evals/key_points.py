@@ -176,6 +176,9 @@ class PointRun:
     agreement: dict[str, PointAgreement]
     answers: int
     failed: int
+    silent: int = 0
+    """Answers on which the judge named no covered point (counted as the judge's own
+    reading, every point missed, not as the offline ticks the interview shows instead)."""
 
 
 def point_agreement(
@@ -212,14 +215,17 @@ def point_agreement(
     labels: list[int] = []
     called: list[bool] = []
     categories: list[str] = []
+    silent = 0
     for index, result in sorted(scored.items()):
         item = items[index]
+        theirs = result.key_points_by in ("", scorer.name)
+        silent += not theirs
         for point in result.key_points:
             labels.append(item.points[point.id])
-            called.append(point.covered)
+            called.append(point.covered and theirs)
             categories.append(questions[item.question].category.value)
     y, c, cat = np.array(labels), np.array(called), np.array(categories)
     out = {"all": agreement_of(y, c)}
     for category in sorted(set(categories)):
         out[category] = agreement_of(y[cat == category], c[cat == category])
-    return PointRun(out, len(scored), len(items) - len(scored))
+    return PointRun(out, len(scored), len(items) - len(scored), silent)
