@@ -426,7 +426,7 @@ def _dataset(path: Path, mapping: str | None, scale: str | None, *, graded: bool
     What the loader ignored (a JSONL file's keys of its own) is printed once, here.
     """
     from interviewer.evals.datasets import Scale, load_csv, load_jsonl, parse_mapping, parse_scale
-    from interviewer.evals.suite import CsvSource, load_suite
+    from interviewer.evals.suite import load_suite
 
     if path.suffix in (".yaml", ".yml"):
         if mapping or scale:
@@ -436,14 +436,17 @@ def _dataset(path: Path, mapping: str | None, scale: str | None, *, graded: bool
                 param_hint="--map/--scale",
             )
         source = load_suite(path).dataset
-        if isinstance(source, CsvSource):
-            data = load_csv(
-                source.path, source.map, source.scale, source.defaults, f"the scale in {path}"
+        if source.is_csv:
+            origin = (
+                f"the scale in {path}" if source.scale else f"the default scale; {path} sets none"
             )
-            if source.name:
-                data.info.name = source.name
+            data = load_csv(
+                source.path, source.map, source.scale or Scale(), source.defaults, origin
+            )
         else:
-            data = load_jsonl(source)
+            data = load_jsonl(source.path, source.map, source.scale, given_by=f"{path}'s scale")
+        if source.name:
+            data.info.name = source.name
     else:
         fields = parse_mapping(mapping) if mapping else {}
         given = parse_scale(scale) if scale else None

@@ -123,6 +123,37 @@ def test_the_eval_cli_refuses_a_scale_it_cannot_apply(
     assert "every dataset file given" not in alone  # one file: --scale is the whole answer
 
 
+def test_a_suite_gives_its_dataset_file_a_scale_a_mapping_and_a_name(tmp_path: Path) -> None:
+    from interviewer.cli import _dataset
+
+    rows = [
+        {**{k: v for k, v in r.items() if k != "answer"}, "response": r["answer"]} for r in QUIZ
+    ]
+    _jsonl(tmp_path / "bare.jsonl", rows, None)
+    suite = tmp_path / "quiz.yaml"
+    suite.write_text(
+        "name: quiz\ndataset:\n  path: bare.jsonl\n  name: quiz-2026\n"
+        "  map: {answer: response}\n  scale: {min: 0, max: 2}\n"
+    )
+    data = _dataset(suite, None, None)
+    assert (data.info.name, data.info.scale) == ("quiz-2026", Scale(min=0, max=2))
+    assert [i.answer for i in data.items] == [r["answer"] for r in QUIZ]
+    declared = _jsonl(tmp_path / "declared.jsonl", QUIZ, {"scale": {"min": 0, "max": 2}})
+    suite.write_text(f"name: quiz\ndataset:\n  path: {declared}\n  scale: {{min: 0, max: 5}}\n")
+    with pytest.raises(ScaleError) as conflict:
+        _dataset(suite, None, None)
+    assert f"declares the scale 0..2 but {suite}'s scale says 0..5" in str(conflict.value)
+    suite.write_text(f"name: quiz\ndataset: {declared}\n")  # a bare path, as before
+    assert _dataset(suite, None, None).info.scale == Scale(min=0, max=2)
+    for body, said in (
+        ("dataset:\n  path: answers.csv\n", "field dataset: Value error, a CSV dataset needs map"),
+        ("dataset:\n  path: bare.jsonl\n  defaults: {level: junior}\n", "defaults apply to a CSV"),
+    ):
+        suite.write_text("name: quiz\n" + body)
+        with pytest.raises(DatasetError, match=said):
+            _dataset(suite, None, None)
+
+
 def test_calibrate_refuses_what_it_cannot_fit_before_loading_the_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

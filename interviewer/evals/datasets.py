@@ -230,13 +230,15 @@ def load_jsonl(
     scale: Scale | None = None,
     *,
     graded: bool = True,
+    given_by: str = "--scale",
 ) -> Dataset:
     """Read a JSONL dataset; every bad line is reported with its number and field.
 
     ``mapping`` (field -> key) reads those fields from other keys. ``scale`` supplies the human
     scale; a header line that declares a different one is refused, naming both. Keys that are
     not read are ignored and listed once in ``Dataset.notices``. ``graded=False`` (answers
-    imported for people to grade) lets a line have no ``human_score``.
+    imported for people to grade) lets a line have no ``human_score``. ``given_by`` names
+    where ``scale`` came from, for the messages.
     """
     mapping = dict(mapping or {})
     _check_mapping(mapping)
@@ -249,11 +251,12 @@ def load_jsonl(
         if declared and info.scale != scale:
             raise ScaleError(
                 f"{path}:1: the header line declares the scale {_scale_text(info.scale)} but "
-                f"--scale says {_scale_text(scale)}; drop --scale, or correct the header line"
+                f"{given_by} says {_scale_text(scale)}; drop {given_by}, or correct the header "
+                "line"
             )
         info.scale = scale
     origin = (
-        "the scale given by --scale"
+        f"the scale given by {given_by}"
         if scale is not None
         else "the scale its header line declares"
         if declared

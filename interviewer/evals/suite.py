@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from interviewer.domain import Category
 from interviewer.evals.baselines import BASELINES
@@ -22,16 +29,39 @@ _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt
 _RULE = re.compile(r"^\s*(>=|<=|>|<)\s*(-?[0-9.]+)\s*$")
 
 
-class CsvSource(BaseModel):
-    """A CSV dataset read through a column mapping."""
+class DataSource(BaseModel):
+    """The dataset a suite reads: a JSONL or CSV file, with how to read it. A bare path in the
+    suite (``dataset: data.jsonl``) is this with nothing else set."""
 
     model_config = ConfigDict(extra="forbid")
 
     path: Path
     name: str | None = Field(default=None, description="Dataset name (default: file stem).")
-    map: dict[str, str]
-    scale: Scale = Field(default_factory=Scale)
-    defaults: dict[str, str] = Field(default_factory=dict)
+    map: dict[str, str] = Field(
+        default_factory=dict,
+        description="field: column (CSV, required) or field: key (JSONL), as --map does.",
+    )
+    scale: Scale | None = Field(
+        default=None,
+        description="The human grades' scale (CSV default 1..5; a JSONL file's header line "
+        "may declare it instead, and a different one is refused).",
+    )
+    defaults: dict[str, str] = Field(
+        default_factory=dict, description="CSV only: a value for a field no column holds."
+    )
+
+    @property
+    def is_csv(self) -> bool:
+        """A CSV file (read through ``map``), else JSON Lines."""
+        return self.path.suffix.lower() == ".csv"
+
+    @model_validator(mode="after")
+    def _readable(self) -> DataSource:
+        if self.is_csv and not self.map:
+            raise ValueError("a CSV dataset needs map: {field: column, ...}")
+        if not self.is_csv and self.defaults:
+            raise ValueError("defaults apply to a CSV dataset; a JSONL line sets its own fields")
+        return self
 
 
 class Suite(BaseModel):
@@ -40,13 +70,18 @@ class Suite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    dataset: Path | CsvSource
+    dataset: DataSource
     scorer: Literal["offline", "llm"] = "offline"
     model: str | None = Field(default=None, description="Chat model for the llm scorer.")
     concurrency: int | None = Field(default=None, ge=1, le=64)
     pack: str = "backend-developer"
     robustness_sample: int = Field(default=60, ge=0)
     thresholds: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("dataset", mode="before")
+    @classmethod
+    def _bare_path(cls, value: object) -> object:
+        return {"path": value} if isinstance(value, str | Path) else value
 
 
 RUN_FIGURES = ("errors",)
@@ -99,11 +134,7 @@ def load_suite(path: Path) -> Suite:
     except ValidationError as exc:
         err = exc.errors()[0]
         raise DatasetError(f"{path}: field {'.'.join(map(str, err['loc']))}: {err['msg']}") from exc
-    base = path.parent
-    if isinstance(suite.dataset, CsvSource):
-        suite.dataset.path = (base / suite.dataset.path).resolve()
-    else:
-        suite.dataset = (base / suite.dataset).resolve()
+    suite.dataset.path = (path.parent / suite.dataset.path).resolve()
     for name, rule in suite.thresholds.items():
         if not _RULE.match(rule):
             raise DatasetError(f"{path}: threshold {name}: '{rule}' is not like '>= 0.7'")
