@@ -578,6 +578,8 @@ def _print_eval(metrics: dict[str, object]) -> list[dict[str, object]]:
                 "" if low is None else f"{low:.1%}",
             )
         out_console.print(robust)
+    for name, why in cast(dict[str, str], metrics.get("robustness_not_run", {})).items():
+        _notices([f"robustness probe {name} not run: {why}"])
     if note := failures_note(metrics):
         _notices([note])
     checked = cast(list[dict[str, object]], metrics.get("thresholds", []))

@@ -371,6 +371,28 @@ def test_a_set_with_too_few_questions_says_why_it_has_no_per_question_figures(
     assert "## From one question to the next" in report and reason in report
 
 
+def test_a_one_question_set_runs_every_probe_but_off_topic_and_says_why(tmp_path: Path) -> None:
+    header, *rows = BACKEND.read_text().splitlines()
+    first = json.loads(rows[0])["question"]
+    same = [r for r in rows if json.loads(r)["question"] == first]
+    assert len(same) >= 2
+    path = tmp_path / "one.jsonl"
+    path.write_text("\n".join([header, *same]) + "\n")
+    suite = tmp_path / "one.yaml"
+    suite.write_text(
+        f"name: one\ndataset: {path}\nrobustness_sample: 2\nthresholds:\n"
+        "  robustness.off_topic.scored_2_or_less: '>= 0.9'\n"
+    )
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["eval", "run", str(suite), "--out", str(out)])
+    assert result.exit_code == 1, result.output  # a gate that cannot be measured does not pass
+    said = " ".join(result.output.split())
+    assert "robustness probe off_topic not run: the dataset answers one question" in said
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "off_topic" not in metrics["robustness"] and metrics["robustness"]["empty"]["n"] == 2
+    assert "off_topic: not run" in (out / "report.md").read_text()
+
+
 def _fake_run(folder: Path, human: list[float], predicted: list[float], version: str) -> Path:
     folder.mkdir()
     metrics = {"scorer": "offline", "pack": "p", "pack_version": version, "scale": [1, 5]}

@@ -173,6 +173,8 @@ def markdown(metrics: dict[str, Any], images: list[str]) -> str:
                 f"| {name} | {r['n']} | {r['mean_change']:+.2f} | "
                 f"{r['inflated_share']:.0%} | {low} |"
             )
+        for name, why in metrics.get("robustness_not_run", {}).items():
+            lines.append(f"\n{name}: not run ({_plain(why)}).")
     if metrics.get("thresholds"):
         lines += ["", "## Thresholds", ""]
         lines += [

@@ -95,6 +95,13 @@ PROBES: dict[str, Probe] = {
     "word_salad": lambda item, q, other: _word_salad(item),
 }
 LOW_IS_RIGHT = {"off_topic", "empty", "dont_know", "word_salad"}
+
+
+def probes_not_run(dataset: Dataset) -> dict[str, str]:
+    """Probes a dataset cannot support, each with the reason (left out of ``robustness``)."""
+    if len({item.group_key for item in dataset.items}) < 2:
+        return {"off_topic": "the dataset answers one question: no other question's answer"}
+    return {}
 PROBE_FIGURES = ("n", "mean_change", "inflated_share", "mean_abs_change")
 """Every probe's figures; a probe in ``LOW_IS_RIGHT`` also has ``LOW_FIGURE``."""
 LOW_FIGURE = "scored_2_or_less"
@@ -112,7 +119,8 @@ def robustness(
     cache: ScoreCache | None = None,
     progress: bool = False,
 ) -> dict[str, dict[str, float]]:
-    """Run every probe on a sample of items; ``baseline`` holds known scores by item id.
+    """Run every probe the dataset supports (see ``probes_not_run``) on a sample of items;
+    ``baseline`` holds known scores by item id.
 
     Perturbed answers are scored through the same runner as the dataset (concurrency,
     retries, cache); a perturbation whose scoring failed is left out of its probe's figures.
@@ -121,11 +129,12 @@ def robustness(
     items: Sequence[EvalItem] = rng.sample(dataset.items, min(sample, len(dataset.items)))
     known = dict(baseline or {})
     jobs: list[tuple[str, EvalItem]] = [("baseline", i) for i in items if i.id not in known]
-    for name, probe in PROBES.items():
+    run = {name: probe for name, probe in PROBES.items() if name not in probes_not_run(dataset)}
+    for name, probe in run.items():
         for item in items:
             q = as_question(item, corpus)
             others = [o for o in dataset.items if o.group_key != item.group_key]
-            other = rng.choice(others) if others else item
+            other = rng.choice(others) if others else item  # only probes that ignore it
             jobs.append((name, item.model_copy(update={"answer": probe(item, q, other)})))
     scores: dict[int, float] = {}
 
@@ -145,7 +154,7 @@ def robustness(
         if name == "baseline" and i in scores:
             known[item.id] = scores[i]
     report: dict[str, dict[str, float]] = {}
-    for name in PROBES:
+    for name in run:
         changes, inflated, low = [], 0, 0
         for i, (job, item) in enumerate(jobs):
             if job != name or i not in scores or item.id not in known:

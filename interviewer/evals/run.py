@@ -25,7 +25,7 @@ from interviewer.evals.metrics import agreement, confusion, to_human_scale, writ
 from interviewer.evals.question_level import question_level, question_means
 from interviewer.evals.report import write_reports
 from interviewer.evals.results import fingerprint, read_results, scorer_identity
-from interviewer.evals.robustness import robustness
+from interviewer.evals.robustness import probes_not_run, robustness
 from interviewer.evals.suite import check_thresholds
 from interviewer.packs import Pack
 from interviewer.scoring.base import Scorer
@@ -193,6 +193,8 @@ def run_dataset(
             cache=cache,
             progress=progress,
         )
+        if skipped := probes_not_run(dataset):
+            metrics["robustness_not_run"] = skipped
     if thresholds:
         metrics["thresholds"] = check_thresholds(metrics, dict(thresholds))
     write_json(out / "metrics.json", metrics)
