@@ -120,7 +120,14 @@ def test_practice_survives_a_kill_and_resumes(tmp_path: Path) -> None:
     session_id = re.search(r"Session ([0-9a-f]{32})", seen).group(1)  # type: ignore[union-attr]
     proc.stdin.write("My answer before the crash: I would keep it simple.\n")
     proc.stdin.flush()
-    time.sleep(3)
+    # killed as soon as the answer is stored (on a loaded machine that can take more than the
+    # few seconds the process needs alone), while it is still being scored or answered
+    while (
+        "My answer before the crash"
+        not in runner.invoke(app, ["sessions", "show", session_id]).output
+    ):
+        assert time.monotonic() < deadline and proc.poll() is None, seen[-2000:]
+        time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
 
