@@ -33,7 +33,12 @@ from interviewer.domain import (
 from interviewer.packs import Pack
 from interviewer.retrieval import Filters, Retriever
 from interviewer.scoring.base import Scorer, ScoringRequest
-from interviewer.scoring.text import MAX_ANSWER_CHARS, clean_answer, is_non_answer
+from interviewer.scoring.text import (
+    MAX_ANSWER_CHARS,
+    clean_answer,
+    is_non_answer,
+    reads_as_other_language,
+)
 
 Stream = Callable[[str], None]
 MAX_HINTS = 2
@@ -255,6 +260,12 @@ class Interview:
                 self.notice(
                     "Parts of that answer read as instructions to the grader; they are "
                     "scored as part of your answer and never followed."
+                )
+            if state is not None and reads_as_other_language(clean.text):
+                self.notice(
+                    "This interview is held in English and that answer reads as another "
+                    "language: it is scored against English key points, so it will likely "
+                    "score as off topic. Answer in English for a fair score."
                 )
             if clean.truncated:
                 self.notice(

@@ -248,6 +248,23 @@ def test_bad_input_is_handled_with_notices(services: Services) -> None:
     assert interview.session.scores[q].overall <= 2.0
 
 
+def test_an_answer_in_another_language_is_told_so_and_an_english_one_is_not(
+    services: Services,
+) -> None:
+    interview = _new(services)
+    english = "I would add an index on the column and check the plan with EXPLAIN first."
+    german = (
+        "Ich würde einen Index auf die Spalte legen und mit EXPLAIN prüfen, ob er genutzt wird."
+    )
+    said = [t.text for t in interview.handle(english) if t.kind is TurnKind.NOTICE]
+    assert not any("another language" in n for n in said)
+    interview.handle("skip")
+    turns = interview.handle(german)
+    said = [t.text for t in turns if t.kind is TurnKind.NOTICE]
+    assert any("reads as another language" in n and "Answer in English" in n for n in said)
+    assert german in [t.text for t in turns if t.speaker is Speaker.CANDIDATE]  # kept as said
+
+
 def test_every_turn_is_saved_before_the_reply(services: Services) -> None:
     interview = _new(services)
 

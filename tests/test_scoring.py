@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,17 @@ from interviewer.embeddings import MiniLMEmbeddings
 from interviewer.packs import load_pack
 from interviewer.scoring import EmbeddingScorer, ScoringRequest
 from interviewer.scoring.offline import ScorerParams
-from interviewer.scoring.text import MAX_ANSWER_CHARS, clean_answer, is_non_answer, sentences
+from interviewer.scoring.text import (
+    MAX_ANSWER_CHARS,
+    clean_answer,
+    is_non_answer,
+    reads_as_other_language,
+    sentences,
+)
 
 QUESTIONS = load_corpus(PROJECT_ROOT / "corpus").by_id()
 PACK = load_pack(PROJECT_ROOT / "prompts" / "backend-developer")
+BACKEND_V1 = PROJECT_ROOT / "evals" / "datasets" / "backend-v1.jsonl"
 SAMPLE = [
     "db-isolation-lost-update",
     "cache-stampede-hot-key",
@@ -317,3 +325,51 @@ def test_a_model_answer_ticks_every_expected_point_and_trips_no_red_flag(
         missed += [(q.id, kp.id) for kp in q.expected_at(top) if kp.id not in ticked]
         flagged += [(q.id, flag) for flag in result.red_flags]
     assert missed == [] and flagged == []
+
+
+@pytest.mark.parametrize(
+    ("text", "other"),
+    [
+        (
+            "Usaría un índice en la columna y revisaría el plan con EXPLAIN para ver si se usa.",
+            True,
+        ),
+        (
+            "J'utiliserais un index sur la colonne et je vérifierais le plan pour voir s'il sert.",
+            True,
+        ),
+        (
+            "Ich würde einen Index auf die Spalte legen und mit EXPLAIN prüfen, ob er hilft.",
+            True,
+        ),
+        (
+            "Eu usaria um índice na coluna e verificaria o plano com EXPLAIN para ver se é usado.",
+            True,
+        ),
+        (
+            "Ik zou een index op de kolom zetten en met EXPLAIN controleren of het werkt.",
+            True,
+        ),
+        ("我会在这个列上加一个索引, 然后用 EXPLAIN 查看执行计划是否使用了索引。", True),
+        ("Я бы добавил индекс на эту колонку и проверил план выполнения через EXPLAIN.", True),
+        (
+            "I would add an index on the column and check with EXPLAIN whether the plan uses it.",
+            False,
+        ),
+        ("index btree hash covering composite partial explain analyze vacuum", False),
+        ("SELECT id, name FROM users WHERE email = $1 ORDER BY created_at DESC LIMIT 10;", False),
+        (
+            "De facto, the die roll in the la la land demo is random; en route, a cache per node.",
+            False,
+        ),
+        ("Use a queue.", False),
+    ],
+)
+def test_an_answer_in_another_language_is_told_from_english(text: str, other: bool) -> None:
+    assert reads_as_other_language(text) is other
+
+
+def test_no_english_answer_or_model_answer_reads_as_another_language() -> None:
+    english = [q.reference_answer for q in QUESTIONS.values()]
+    english += [json.loads(line)["answer"] for line in BACKEND_V1.read_text().splitlines()[1:]]
+    assert [t[:60] for t in english if reads_as_other_language(t)] == []

@@ -102,6 +102,8 @@ def probes_not_run(dataset: Dataset) -> dict[str, str]:
     if len({item.group_key for item in dataset.items}) < 2:
         return {"off_topic": "the dataset answers one question: no other question's answer"}
     return {}
+
+
 PROBE_FIGURES = ("n", "mean_change", "inflated_share", "mean_abs_change")
 """Every probe's figures; a probe in ``LOW_IS_RIGHT`` also has ``LOW_FIGURE``."""
 LOW_FIGURE = "scored_2_or_less"

@@ -314,3 +314,35 @@ def is_rejection(sentence: str) -> bool:
     """True when a sentence names an idea to reject it ("it is a myth that...", "people often
     think..., but"): such a sentence sounds like the misconception and says the opposite."""
     return bool(_REJECTION.search(sentence))
+
+
+_OTHER_LANGUAGE_WORDS = frozenset(
+    {
+        *("el", "la", "los", "las", "del", "que", "por", "para", "con", "una", "uno", "pero"),
+        *("más", "como", "muy", "está", "son", "se", "lo", "y", "en", "de", "es", "al"),
+        *("não", "são", "com", "em", "da", "das", "dos", "mais", "uma", "um", "os", "ou"),
+        *("le", "les", "des", "du", "et", "est", "une", "pour", "dans", "sur", "avec", "ce"),
+        *("qui", "pas", "sont", "ne", "au", "aux", "il", "di", "che", "non", "della", "sono"),
+        *("gli", "nel", "anche", "der", "die", "das", "und", "ist", "nicht", "mit", "ein"),
+        *("eine", "den", "dem", "zu", "auf", "sich", "auch", "wir", "ich", "wird", "oder"),
+        *("het", "een", "niet", "van", "zijn", "wordt", "ook", "voor", "je", "wij"),
+    }
+)
+"""The commonest closed-class words of Spanish, Portuguese, French, Italian, German and Dutch
+that are not English words (an answer in one of them says several in every sentence)."""
+_LETTER_WORD = re.compile(r"[^\W\d_]+")
+
+
+def reads_as_other_language(text: str) -> bool:
+    """True when an answer is plainly not in English: mostly non-Latin letters, or prose whose
+    function words are another European language's. Terse, technical or mixed answers are
+    not (it is for telling the candidate, not for scoring)."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) >= 20 and sum(c.isascii() for c in letters) < 0.5 * len(letters):
+        return True
+    words = [w.lower() for w in _LETTER_WORD.findall(text)]
+    if len(words) < 8:
+        return False
+    other = sum(w in _OTHER_LANGUAGE_WORDS for w in words) / len(words)
+    english = sum(w in _GLUE_WORDS for w in words) / len(words)
+    return other >= 0.15 and other > english
