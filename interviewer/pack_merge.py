@@ -58,6 +58,7 @@ class OfflinePatch(Strict):
     cues: CuesPatch | None = Field(default=None, description="null drops the parent's cues.")
     red_flag_penalty: float | None = Field(default=None, ge=0, le=1)
     weak_reason: Reason | None = None
+    weak_cap: int | None = Field(default=None, ge=1, le=4, description="null drops the cap.")
 
     def apply(self, block: dict[str, Any]) -> dict[str, Any]:
         """The parent's block (as data) with this patch applied."""

@@ -19,10 +19,10 @@ from interviewer.corpus import load_corpus
 from interviewer.domain import Category, Level
 from interviewer.embeddings import MiniLMEmbeddings
 from interviewer.evals.datasets import load_jsonl
-from interviewer.packs import PackError, load_pack
+from interviewer.packs import Pack, PackError, load_pack
 from interviewer.scoring import EmbeddingScorer, ScoringRequest
 from interviewer.scoring.criteria import FEATURE_SIGNALS, OfflineCriterion
-from interviewer.scoring.offline import Features
+from interviewer.scoring.offline import Features, ScorerParams
 from interviewer.scoring.text import cue_count
 
 PROMPTS = PROJECT_ROOT / "prompts"
@@ -44,6 +44,8 @@ BROKEN = [
     ({**GOOD, "cues": {"words": ["slo"], "saturate_at": 0}}, "cues.saturate_at"),
     ({"signals": {"coverage": 1}, "cues": {"words": ["slo"]}}, "signals does not weigh them"),
     ({"signals": {"coverage": 1}, "weak_reason": "no SLOs"}, "weighs neither trade_offs nor cues"),
+    ({"signals": {"coverage": 1}, "weak_cap": 2}, "weak_cap applies when a cue signal is low"),
+    ({**GOOD, "weak_cap": 5}, "less than or equal to 4"),
     ({**GOOD, "red_flag_penalty": 2}, "red_flag_penalty"),
     ({**GOOD, "colour": "blue"}, "colour"),
 ]
@@ -290,6 +292,31 @@ def test_a_team_criterion_is_scored_from_its_own_cues(tmp_path: Path, model_cach
         "; no metrics, traces or alerts were named."
     )
     assert "were named" not in scores[watched]["observability"].reason
+
+    # With the calibration a candidate meets, a strong design that never says how failures
+    # would be seen still earns half of the criterion from coverage, unless the team caps it.
+    calibrated = EmbeddingScorer(
+        MiniLMEmbeddings(model_cache), ScorerParams.load(pack.calibration_path)
+    )
+
+    def observability(of: Pack, text: str) -> int:
+        result = calibrated.score(
+            ScoringRequest(q, text, Level.MID, of.rubric(Category.SYSTEM_DESIGN))
+        )
+        return next(c.score for c in result.criteria if c.id == "observability")
+
+    assert observability(pack, silent) >= 3
+    capped = {
+        "rubric_adjustments": {"system_design": {"observability": {"offline": {"weak_cap": 2}}}}
+    }
+    team = load_pack(_team_pack(tmp_path / "capped", capped))
+    assert observability(team, silent) == 2
+    assert observability(team, watched) == observability(pack, watched) >= 4  # it has the cues
+    assert "at most 2 without its cues" in next(
+        c.offline.describe()
+        for c in team.rubric(Category.SYSTEM_DESIGN).criteria
+        if c.id == "observability"
+    )
 
 
 def test_a_child_overrides_one_criterions_cues_or_signals(tmp_path: Path) -> None:

@@ -193,8 +193,7 @@ def run_dataset(
             cache=cache,
             progress=progress,
         )
-        if skipped := probes_not_run(dataset):
-            metrics["robustness_not_run"] = skipped
+        metrics["robustness_not_run"] = probes_not_run(dataset)  # {} when every probe ran
     if thresholds:
         metrics["thresholds"] = check_thresholds(metrics, dict(thresholds))
     write_json(out / "metrics.json", metrics)

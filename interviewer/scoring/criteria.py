@@ -94,6 +94,14 @@ class OfflineCriterion(Strict):
         description="What the report says when a cue signal is low (under a third), e.g. "
         "'few trade-offs or alternatives were weighed'.",
     )
+    weak_cap: int | None = Field(
+        default=None,
+        ge=1,
+        le=4,
+        description="The highest score this criterion gets when a cue signal is low (under a "
+        "third): a criterion the answer did not address scores this at most, however good "
+        "the rest of the answer is. None: no cap.",
+    )
 
     @model_validator(mode="after")
     def _scorable(self) -> OfflineCriterion:
@@ -107,11 +115,12 @@ class OfflineCriterion(Strict):
                 "signals, or drop the cues; a pack that extends another drops them with "
                 "cues: null)"
             )
-        if self.weak_reason is not None and not set(CUE_SIGNALS) & set(self.signals):
-            raise ValueError(
-                "weak_reason is said when a cue signal is low; signals weighs neither "
-                f"{' nor '.join(CUE_SIGNALS)}"
-            )
+        for name in ("weak_reason", "weak_cap"):
+            if getattr(self, name) is not None and not set(CUE_SIGNALS) & set(self.signals):
+                raise ValueError(
+                    f"{name} applies when a cue signal is low; signals weighs neither "
+                    f"{' nor '.join(CUE_SIGNALS)}"
+                )
         return self
 
     def describe(self) -> str:
@@ -121,6 +130,8 @@ class OfflineCriterion(Strict):
             text += f"; {len(self.cues.words)} cue words, full at {self.cues.saturate_at}"
         if self.red_flag_penalty:
             text += f"; -{self.red_flag_penalty:g} on a red flag"
+        if self.weak_cap is not None:
+            text += f"; at most {self.weak_cap} without its cues"
         return text
 
     def values(self, features: Mapping[str, float], answer: str) -> dict[str, float]:

@@ -595,6 +595,10 @@ class EmbeddingScorer:
         values = {
             k: float(np.clip(v - p.hint_penalty * request.hints, 1, 5)) for k, v in values.items()
         }
+        for c in request.rubric.criteria:  # a criterion the answer did not address
+            cap = c.offline.weak_cap
+            if cap is not None and c.offline.weak(_signals(feats), request.answer):
+                values[c.id] = min(values[c.id], float(cap))
         for c in request.rubric.criteria:
             score = int(np.clip(round(values[c.id]), 1, 5))
             criteria.append(
