@@ -94,6 +94,32 @@ def test_password_rules_name_what_is_wrong(accounts: Accounts) -> None:
         accounts.add_user("not-an-address", Role.CANDIDATE, password=PASSWORD)
 
 
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        ("Kim@Example.com ", "kim@example.com"),
+        ("a.b+tag@sub.example.co", "a.b+tag@sub.example.co"),
+        ("o'brien@example.ie", "o'brien@example.ie"),
+        ("zoë@exämple.de", "zoë@exämple.de"),
+        ("admin@localhost", "admin@localhost"),
+        ("<b>kim</b>@example.com", None),
+        ("kim@<i>example</i>.com", None),
+        ('"kim"@example.com', None),
+        ("kim smith@example.com", None),
+        ("kim@example.com,eve@example.com", None),
+        ("kim@example..com", None),
+    ],
+)
+def test_an_email_address_is_an_address_not_markup(raw: str, kept: str | None) -> None:
+    from interviewer.accounts.records import normal_email
+
+    if kept is not None:
+        assert normal_email(raw) == kept
+        return
+    with pytest.raises(ValueError, match="is not an email address"):
+        normal_email(raw)
+
+
 def test_unknown_email_and_wrong_password_get_the_same_answer_in_the_same_time(
     url: str, clock: Clock
 ) -> None:
