@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+import numpy as np
 from langchain_core.documents import Document
+from numpy.typing import NDArray
 
 from interviewer.domain import Category, Level, Question
 from interviewer.index import QuestionIndex, chroma_unreachable
@@ -91,6 +93,21 @@ class Retriever:
             raise chroma_unreachable(self.index.server_url, exc) from exc
         found = [self.questions.get(str(doc.id)) for doc in docs]
         return [q for q in found if q is not None]
+
+    def vectors(self, ids: Iterable[str]) -> dict[str, NDArray[np.float32]]:
+        """The unit-length index vectors of these questions (for telling near-duplicates)."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        got = self.index.collection.get(ids=wanted, include=cast(Any, ["embeddings"]))
+        vectors = got.get("embeddings")
+        if vectors is None:
+            return {}
+        out = {}
+        for i, v in zip(got["ids"], vectors, strict=True):
+            arr = np.asarray(v, dtype=np.float32)
+            out[str(i)] = arr / (np.linalg.norm(arr) + 1e-9)
+        return out
 
     def _nearest(
         self, vector: list[float], k: int, pool: int, restrict: dict[str, Any], diverse: bool

@@ -304,6 +304,25 @@ def test_same_session_id_plans_the_same_questions(services: Services) -> None:
     assert one == two
 
 
+def test_a_plan_does_not_ask_two_questions_that_ask_much_the_same(services: Services) -> None:
+    from interviewer.engine import NEAR_DUPLICATE_AT, plan_questions
+
+    pack = services.pack("backend-developer")
+    bank = services.retriever.vectors(services.corpus.by_id())
+    twins = {
+        frozenset((a, b))
+        for a in bank
+        for b in bank
+        if a < b and float(bank[a] @ bank[b]) >= NEAR_DUPLICATE_AT
+    }
+    assert frozenset(("beh-roadblock-threatened-deadline", "beh-missed-commitment")) in twins
+    for fmt in ("behavioral", "mixed"):
+        for n in range(30):
+            ids, _ = plan_questions(services.retriever, pack, fmt, Level.SENIOR, seed=f"s{n}")
+            pairs = {frozenset((a, b)) for a in ids for b in ids if a < b}
+            assert not pairs & twins, (fmt, n, ids)
+
+
 def test_job_description_steers_the_plan(services: Services) -> None:
     from interviewer.engine import plan_questions
 
