@@ -20,7 +20,7 @@ from interviewer.domain import (
     Question,
     Session,
 )
-from interviewer.untrusted import model_markdown, plain_markdown
+from interviewer.untrusted import inline_markdown, model_markdown, plain_markdown
 
 
 class ReportModel(BaseModel):
@@ -185,8 +185,8 @@ def _bar(score: float) -> str:
 
 def to_markdown(report: Report) -> str:
     """The report as Markdown. Candidate, model, pack and corpus text is shown literally (the
-    reference answers keep their formatting), never as a link, an image or HTML:
-    see ``interviewer.untrusted``."""
+    reference answers keep their formatting, and pack and corpus lines their `code` spans),
+    never as a link, an image or HTML: see ``interviewer.untrusted``."""
     p = _md
     lines = [f"# Interview report: {p(report.format.replace('-', ' '))} ({report.level.value})", ""]
     lines.append(
@@ -211,12 +211,12 @@ def to_markdown(report: Report) -> str:
         ]
     if report.study_plan:
         lines += ["", "## What to study next", ""]
-        lines += [f"{i}. {p(item)}" for i, item in enumerate(report.study_plan, 1)]
+        lines += [f"{i}. {inline_markdown(item)}" for i, item in enumerate(report.study_plan, 1)]
     for i, r in enumerate(report.questions, 1):
         flags = [f.value.replace("_", " ") for f in r.score.flags]
         lines += [
             "",
-            f"## {i}. {p(r.question)}",
+            f"## {i}. {inline_markdown(r.question)}",
             "",
             f"*{p(r.category.replace('_', ' '))} · {p(r.topic)} · score {r.score.overall:.1f}/5"
             f"{' · ' + ', '.join(flags) if flags else ''}"
@@ -232,14 +232,15 @@ def to_markdown(report: Report) -> str:
         if covered:
             lines += ["", "**Covered**", ""]
             lines += [
-                f"- {p(kp.text)}" + (f' — you said: "{p(kp.evidence)}"' if kp.evidence else "")
+                f"- {inline_markdown(kp.text)}"
+                + (f' — you said: "{p(kp.evidence)}"' if kp.evidence else "")
                 for kp in covered
             ]
         if missed:
-            lines += ["", "**Missed**", ""] + [f"- {p(kp.text)}" for kp in missed]
+            lines += ["", "**Missed**", ""] + [f"- {inline_markdown(kp.text)}" for kp in missed]
         if r.score.red_flags:
             lines += ["", "**Misconceptions to revisit**", ""]
-            lines += [f"- {p(flag)}" for flag in r.score.red_flags]
+            lines += [f"- {inline_markdown(flag)}" for flag in r.score.red_flags]
         lines += [
             "",
             "<details><summary>Model answer</summary>",

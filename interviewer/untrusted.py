@@ -10,6 +10,9 @@ Policy:
   fields shown inline): :func:`plain_markdown`. Every character that could start Markdown or
   HTML is escaped, so the text is shown literally: no link, image, HTML, heading, list, table,
   emphasis, code, LaTeX or auto-linked URL can come out of it.
+- **Pack and corpus text on one line** (question titles, key points, red flags in the report):
+  :func:`inline_markdown`, :func:`plain_markdown` that keeps the authors' `code` spans as
+  code (a code span shows its content literally, so nothing else can come out of it).
 - **Markdown written by a model or a pack author** (interviewer replies, reference answers):
   :func:`model_markdown`. It is parsed and written again with only the constructs kept here:
   paragraphs, headings, emphasis, strike-through, lists, block quotes, code, tables and rules.
@@ -33,7 +36,14 @@ from functools import cache
 from markdown_it import MarkdownIt  # a dependency of rich, which the CLI is built on
 from markdown_it.tree import SyntaxTreeNode
 
-__all__ = ["model_markdown", "plain_markdown", "strip_controls", "terminal", "terminal_markup"]
+__all__ = [
+    "inline_markdown",
+    "model_markdown",
+    "plain_markdown",
+    "strip_controls",
+    "terminal",
+    "terminal_markup",
+]
 
 # Escape sequences, 7-bit (ESC ...) and 8-bit (C1 introducer) forms.
 _STRING_SEQUENCE = (  # OSC, DCS, SOS, PM, APC up to their terminator (ST, or BEL for OSC)
@@ -95,6 +105,19 @@ def plain_markdown(text: str, *, inline: bool = False) -> str:
     if inline:
         return _escape(" ".join(text.split()))
     return "\n".join(_indented(line) for line in text.split("\n"))
+
+
+_CODE_SPAN = re.compile(r"(`[^`\n]+`)")
+
+
+def inline_markdown(text: str) -> str:
+    """Pack or corpus text on one line, shown literally except for its `code` spans, which
+    stay code (``count += 1`` reads as code, not with its backticks escaped)."""
+    parts = _CODE_SPAN.split(" ".join(strip_controls(text).split()))
+    return "".join(
+        part if index % 2 and part.strip("`").strip() else _escape(part)
+        for index, part in enumerate(parts)
+    )
 
 
 def _indented(line: str) -> str:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from interviewer.domain import Level, Speaker, Turn, TurnKind
 from interviewer.report import Report, to_html, to_json, to_markdown
-from interviewer.untrusted import model_markdown, plain_markdown, terminal
+from interviewer.untrusted import inline_markdown, model_markdown, plain_markdown, terminal
 
 ESCAPES = (
     "\x1b[2J\x1b]0;pwned\x07\x1b]8;;http://evil/o8\x1b\\click\x1b]8;;\x1b\\"
@@ -86,6 +86,25 @@ def test_plain_markdown_shows_the_text_and_renders_nothing(text: str) -> None:
         assert kinds <= {"paragraph_open", "paragraph_close", "inline", "text", "softbreak"}, out
         # Exactly the text, literally (less controls, and whitespace Markdown would fold).
         assert _visible(out) == " ".join(terminal(text).split())
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, "`<img src=x onerror=alert(1)>` and `http://evil/x`"])
+def test_inline_markdown_keeps_code_spans_and_renders_nothing_else(text: str) -> None:
+    out = inline_markdown(text)
+    kinds = {t.type for t in _tokens(out)}
+    assert kinds <= {"paragraph_open", "paragraph_close", "inline", "text", "code_inline"}, out
+    assert not [t for t in _tokens(out) if t.type in ("image", "link_open", "html_inline")]
+    assert "\n" not in out and not CONTROL.search(out)
+    if "`" not in text:  # no code span: exactly what plain_markdown shows
+        assert out == plain_markdown(text, inline=True)
+
+
+def test_inline_markdown_shows_a_key_points_code_as_code() -> None:
+    out = inline_markdown("Explains that `count += 1` is a read, add and <b>write</b>")
+    code = [t.content for t in _tokens(out) if t.type == "code_inline"]
+    assert code == ["count += 1"]
+    assert _visible(out) == "Explains that count += 1 is a read, add and <b>write</b>"
+    assert _visible(inline_markdown("a lone ` backtick")) == "a lone ` backtick"
 
 
 def test_plain_markdown_shows_code_indentation_without_making_a_code_block() -> None:

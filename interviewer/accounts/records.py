@@ -10,9 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from interviewer.accounts.access import Role, Viewer
 from interviewer.domain import Level
 
-EMAIL = re.compile(
-    r"^[\w!#$%&'*+/=?^`{|}~.-]{1,64}@(?=[^@]{1,255}$)[\w-]{1,63}(?:\.[\w-]{1,63})*$"
-)
+EMAIL = re.compile(r"^[\w!#$%&'*+/=?^`{|}~.-]{1,64}@(?=[^@]{1,255}$)[\w-]{1,63}(?:\.[\w-]{1,63})*$")
 """An address's usual characters (any letter or digit, and the local part's few symbols):
 no markup, quotes, brackets, commas or spaces, which no real mailbox needs."""
 TEAM = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")

@@ -9,7 +9,7 @@ from interviewer.domain import Flag
 from interviewer.engine import Interview
 from interviewer.progress import SessionProgress, progress_text
 from interviewer.report import Report, to_html, to_json, to_markdown
-from interviewer.untrusted import model_markdown, plain_markdown
+from interviewer.untrusted import inline_markdown, model_markdown, plain_markdown
 from interviewer.web.charts import criteria_chart, progress_chart
 
 
@@ -79,7 +79,7 @@ def show_report(
     if report.study_plan:
         st.subheader("What to study next")
         for i, item in enumerate(report.study_plan, 1):
-            st.markdown(f"{i}. {_safe(item)}")
+            st.markdown(f"{i}. {inline_markdown(item)}")
     if report.questions_to_ask:
         with st.expander("Good questions to ask your next interviewer"):
             for ask in report.questions_to_ask:
@@ -90,7 +90,7 @@ def show_report(
     for i, r in enumerate(report.questions, 1):
         with st.container(border=True):
             flags = [f.value.replace("_", " ") for f in r.score.flags]
-            st.markdown(f"**{i}. {_safe(r.question)}**")
+            st.markdown(f"**{i}.** {inline_markdown(r.question)}")
             st.caption(
                 f"{_safe(r.category.replace('_', ' '))} · {_safe(r.topic)} · "
                 f"**{r.score.overall:.1f}/5**" + (f" · {', '.join(flags)}" if flags else "")
@@ -105,16 +105,18 @@ def show_report(
             if covered:
                 st.markdown("**Covered**")
                 for kp in covered:
-                    st.markdown(f"- :green[:material/check_circle:] {_safe(kp.text)}")
+                    st.markdown(f"- :green[:material/check_circle:] {inline_markdown(kp.text)}")
                     if kp.evidence:
                         said = "You said" if own else "They said"
                         st.caption(f"{said}: “{_safe(kp.evidence)}”")
             if missed:
                 st.markdown("**Missed**")
                 for kp in missed:
-                    st.markdown(f"- :gray[:material/radio_button_unchecked:] {_safe(kp.text)}")
+                    st.markdown(
+                        f"- :gray[:material/radio_button_unchecked:] {inline_markdown(kp.text)}"
+                    )
             for flag in r.score.red_flags:
-                st.warning(f"Misconception to revisit: {_safe(flag)}")
+                st.warning(f"Misconception to revisit: {inline_markdown(flag)}")
             with st.expander("Model answer"):
                 st.markdown(model_markdown(r.reference_answer))
 
