@@ -152,6 +152,9 @@ def test_history_data_and_chart_follow_the_profile() -> None:
     spec = progress_chart(points).to_dict()
     whens = {row["when"] for row in spec["datasets"][next(iter(spec["datasets"]))]}
     assert len(whens) == 2 and all(w.startswith("#") for w in whens)
+    # the legend sits below the chart with room for "Trade-offs and judgement" (it was cut)
+    legend = progress_chart(points, by="criterion").to_dict()["encoding"]["color"]["legend"]
+    assert legend["orient"] == "bottom" and legend["labelLimit"] >= 300
     assert progress(svc.store, svc.corpus.by_id(), "nobody", viewer=LOCAL) == ([], [])
 
 

@@ -78,7 +78,12 @@ def progress_chart(points: Sequence[ProgressPoint], by: str = "category") -> alt
         .encode(
             x=alt.X("when:O", title="session", sort=None, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("mean(score):Q", scale=SCALE, axis=AXIS, title="average score"),
-            color=alt.Color(f"{field}:N", title=field),
+            # below the chart, in columns: on the right, long criterion names were cut short
+            color=alt.Color(
+                f"{field}:N",
+                title=field,
+                legend=alt.Legend(orient="bottom", columns=3, labelLimit=320),
+            ),
             tooltip=[f"{field}:N", "session:N", alt.Tooltip("mean(score):Q", format=".1f")],
         )
         .properties(height=280)
