@@ -91,7 +91,7 @@ class SessionProgress:
     """Criteria scored now and before, the largest move first."""
     points: list[ProgressPoint]
     """Every score point up to this session, for a chart."""
-    level: str = ""
+    level: str
     """The level compared at: only interviews in the same pack at the same level count."""
 
 
@@ -149,7 +149,7 @@ def _ordinal(n: int) -> str:
 
 def progress_text(p: SessionProgress, moved_at: float = 0.25) -> str:
     """One or two plain sentences on how this session compares with the earlier ones."""
-    kind = f"{p.level}-level interview in this pack" if p.level else "interview"
+    kind = f"{p.level}-level interview in this pack"
     if p.previous is None:
         return (
             f"This is your first finished {kind}: from the next one on, the report shows "

@@ -159,6 +159,12 @@ def _engine(url: str, shown: str) -> tuple[Engine, URL]:
         ) from exc
 
 
+def same_profile(a: str, b: str) -> bool:
+    """Whether two profile names are one person's: case and surrounding spaces aside (the
+    rule ``SessionStore.list_sessions`` applies in SQL with ``lower(trim(...))``)."""
+    return a.strip().lower() == b.strip().lower()
+
+
 def _sqlite_file(url: URL) -> Path | None:
     """The database file of a SQLite URL (None for other databases and in-memory ones)."""
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
@@ -587,7 +593,7 @@ class SessionStore:
         profile = None if profile is None else profile.strip()
         if profile == "":
             query += " AND (profile IS NULL OR profile = '')"
-        elif profile is not None:  # "Kim" and "kim" are one person's history
+        elif profile is not None:  # as same_profile: "Kim" and "kim " are one history
             query += " AND lower(trim(profile)) = lower(:profile)"
             params["profile"] = profile
         if owner_id is not None:

@@ -305,16 +305,15 @@ def test_same_session_id_plans_the_same_questions(services: Services) -> None:
 
 
 def test_a_plan_does_not_ask_two_questions_that_ask_much_the_same(services: Services) -> None:
+    from interviewer.corpus import near_duplicates
     from interviewer.engine import NEAR_DUPLICATE_AT, plan_questions
 
     pack = services.pack("backend-developer")
-    bank = services.retriever.vectors(services.corpus.by_id())
-    twins = {
-        frozenset((a, b))
-        for a in bank
-        for b in bank
-        if a < b and float(bank[a] @ bank[b]) >= NEAR_DUPLICATE_AT
-    }
+    questions = list(services.corpus.by_id().values())
+    bank = services.retriever.vectors(q.id for q in questions)
+    pairs = near_duplicates(questions, [bank[q.id] for q in questions], NEAR_DUPLICATE_AT)
+    twins = {frozenset((a.id, b.id)) for a, b, _ in pairs}
+    assert len(twins) == 9  # as engine.NEAR_DUPLICATE_AT says
     assert frozenset(("beh-roadblock-threatened-deadline", "beh-missed-commitment")) in twins
     for fmt in ("behavioral", "mixed"):
         for n in range(30):

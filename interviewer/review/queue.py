@@ -14,7 +14,7 @@ from interviewer.evals.items import as_question, as_request
 from interviewer.packs import Pack, Rubric
 from interviewer.review.grades import GradeStore, dataset_key, interview_key, rubric_hash
 from interviewer.scoring.base import Scorer, ScoringRequest
-from interviewer.store import SessionStore
+from interviewer.store import SessionStore, same_profile
 
 MAX_SESSIONS = 2000
 
@@ -73,7 +73,7 @@ class Filters:
             (self.pack is None or pack == self.pack)
             and (self.level is None or level == self.level.value)
             and (self.format is None or fmt == self.format)
-            and (self.profile is None or (profile or "").casefold() == self.profile.casefold())
+            and (self.profile is None or same_profile(profile or "", self.profile))
             and (self.since is None or day >= self.since)
             and (self.until is None or day <= self.until)
         )

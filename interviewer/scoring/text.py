@@ -198,6 +198,12 @@ peak load." read as a list of terms and earned nothing (65 of the bank's 4,585 m
 sentences). Not stop words: "both", "between" and "without" carry meaning in an answer."""
 
 
+def _words(sentence: str) -> list[str]:
+    """A sentence's words, lower case, punctuation around them and curly apostrophes aside."""
+    words = (w.strip(".,;:!?()\"'").lower().replace("\u2019", "'") for w in sentence.split())
+    return [w for w in words if w]
+
+
 def is_prose(sentence: str) -> bool:
     """True for a real sentence or a terse fragment; False for a long run of bare keywords.
 
@@ -206,8 +212,7 @@ def is_prose(sentence: str) -> bool:
     needs one word in eight from the core list, or one in four from the wider one: terms
     taken from a reference for stuffing bring a few of the wider list's words along.
     """
-    words = [w.strip(".,;:!?()\"'").lower().replace("\u2019", "'") for w in sentence.split()]
-    words = [w for w in words if w]
+    words = _words(sentence)
     if len(words) < 8:
         return bool(words)
     core = sum(w in _FUNCTION_WORDS for w in words) / len(words)
@@ -216,8 +221,7 @@ def is_prose(sentence: str) -> bool:
 
 def is_keyword_run(sentence: str) -> bool:
     """Four or more words without a single function word: a list of terms, not a sentence."""
-    words = [w.strip(".,;:!?()\"'").lower().replace("\u2019", "'") for w in sentence.split()]
-    words = [w for w in words if w]
+    words = _words(sentence)
     return len(words) >= 4 and not any(w in _GLUE_WORDS for w in words)
 
 
