@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from filelock import FileLock
 from langchain_core.embeddings import Embeddings
 from numpy.typing import NDArray
 from platformdirs import user_cache_path
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from interviewer.config import Settings
 
 MINILM_KEY = "all-minilm-l6-v2"
+EXPORT_WAIT_S = 300
+"""How long a process waits for another one's ONNX export before embedding with PyTorch."""
 log = logging.getLogger(__name__)
 _load_lock = threading.Lock()
 
@@ -125,11 +128,15 @@ def _minilm(cache_dir: str) -> OnnxMiniLM | _TorchMiniLM:
     target = Path(cache_dir) / f"{MINILM_KEY}-onnx"
     try:
         if not (target / "onnx" / "model.onnx").is_file():
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
             target.parent.mkdir(parents=True, exist_ok=True)
-            _export_onnx(source, target)
+            # Processes sharing a cache folder (app servers starting together) export once:
+            # the others wait for it and load the result.
+            with FileLock(target.with_name(f"{target.name}.lock"), timeout=EXPORT_WAIT_S):
+                if not (target / "onnx" / "model.onnx").is_file():
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+                    _export_onnx(source, target)
         return OnnxMiniLM(target)
     except Exception as exc:  # any export or runtime problem: the PyTorch path still works
         log.warning("ONNX Runtime unavailable (%s); embedding with PyTorch instead", exc)

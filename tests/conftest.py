@@ -7,18 +7,39 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from embedding_memo import EmbeddingMemo
 
 from interviewer.config import PROJECT_ROOT, Settings
 from interviewer.embeddings import MiniLMEmbeddings
+from interviewer.minilm_onnx import OnnxMiniLM
 from interviewer.services import Services
 
 REAL_CORPUS = PROJECT_ROOT / "corpus"
 
 
 @pytest.fixture(scope="session")
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One cache folder for the whole run, so the ONNX export happens once."""
-    return tmp_path_factory.mktemp("cache")
+def run_folder(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A temporary folder of the whole run, shared by its pytest-xdist workers."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+@pytest.fixture(scope="session")
+def model_cache(run_folder: Path) -> Path:
+    """One cache folder for the whole run and all its workers: the ONNX export happens once,
+    and the question vectors an index build stores serve every later build."""
+    folder = run_folder / "cache"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def embedding_memo(run_folder: Path) -> Iterator[EmbeddingMemo]:
+    """Each distinct text embedded once per run (tests/embedding_memo.py)."""
+    memo = EmbeddingMemo(run_folder / "embedding-memo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(OnnxMiniLM, "encode", memo.encode(OnnxMiniLM.encode))
+        yield memo
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -12,6 +14,16 @@ import pytest
 from interviewer.config import Settings
 from interviewer.embeddings import MiniLMEmbeddings, embeddings_key, get_embeddings
 from interviewer.errors import EmbeddingsError
+
+if TYPE_CHECKING:
+    from embedding_memo import EmbeddingMemo
+
+
+@pytest.fixture(autouse=True)
+def real_encode(embedding_memo: EmbeddingMemo) -> Iterator[None]:
+    """These tests are about the model itself: no vector is read back from the run's memo."""
+    with embedding_memo.bypassed():
+        yield
 
 
 def test_vectors_are_unit_length_and_meaningful(embeddings: MiniLMEmbeddings) -> None:
