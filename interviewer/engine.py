@@ -78,9 +78,9 @@ def parse_command(text: str) -> Command | None:
         return None
 
 
-def now() -> str:
-    """The current UTC time, ISO 8601."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def now(timespec: str = "seconds") -> str:
+    """The current UTC time, ISO 8601 (to the second unless ``timespec`` says otherwise)."""
+    return datetime.now(UTC).isoformat(timespec=timespec)
 
 
 def plan_questions(

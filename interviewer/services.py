@@ -270,7 +270,9 @@ class Services:
             job_description=job_description[:4000],
             mode=self.settings.mode,
             plan=[QuestionState(question_id=i) for i in ids],
-            started_at=now(),
+            # to the microsecond: interviews started in the same second still list (and count
+            # as progress) in the order they began
+            started_at=now("microseconds"),
         )
         interview = self._interview(session, pack)
         for notice in notices:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -59,6 +60,18 @@ def test_start_greets_and_asks_the_first_planned_question(services: Services) ->
     assert categories == ["technical"] * 3 + ["behavioral"]
     assert all(Level.MID in interview.questions[i].levels for i in plan)
     assert interview.session.turns[1].text.endswith(_current(interview).question)
+
+
+def test_interviews_started_in_one_second_list_in_the_order_they_began(
+    services: Services,
+) -> None:
+    """Start times were kept to the second and ties listed by random id, so a quick second
+    interview could list as older, and the report's progress compare the wrong pair."""
+    ids = [_new(services, profile="quick").session.id for _ in range(6)]
+    rows = services.store.list_sessions("quick", viewer=LOCAL)
+    assert [r.id for r in rows] == ids[::-1]
+    report = to_markdown(build_report(services.store.load(ids[0], viewer=LOCAL), {}))
+    assert re.search(r"- Started \d{4}-\d\d-\d\d \d\d:\d\d UTC, ended not yet", report)
 
 
 def test_weak_answer_gets_the_follow_up_for_the_top_missed_point(services: Services) -> None:
