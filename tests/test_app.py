@@ -70,6 +70,9 @@ def test_full_offline_interview_in_the_app() -> None:
     _button(at, "End").click().run()
     assert at.title[0].value == "Your interview report"
     assert len(at.get("download_button")) == 3
+    # a question's criterion scores sit at most three to a row: five cut their names short
+    scored = [c for c in at.columns if len(c.metric)]
+    assert scored and min(c.weight for c in scored) >= 1 / 3 - 1e-6
     # A new tab (or a refresh) with the same URL shows the same report.
     again = AppTest.from_file(APP, default_timeout=120)
     again.query_params["session"] = session_id

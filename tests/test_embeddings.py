@@ -130,3 +130,34 @@ def test_batched_vectors_keep_their_order_and_match_one_by_one(
     assert together.shape == (70, 384)
     assert np.min(np.sum(together[::9] * alone, axis=1)) > 0.99999
     assert np.max(np.sum(together[::9] * alone[::-1], axis=1)) < 0.99999  # order matters
+
+
+def test_the_runs_memo_reads_back_the_models_own_vectors(
+    embeddings: MiniLMEmbeddings, tmp_path: Path
+) -> None:
+    """The suite's embedding memo (tests/embedding_memo.py) must not change a vector: a text
+    is embedded once, in one process or another, and read back the same."""
+    from embedding_memo import EmbeddingMemo
+
+    from interviewer.minilm_onnx import OnnxMiniLM
+
+    model = embeddings.model
+    assert isinstance(model, OnnxMiniLM)
+    calls: list[list[str]] = []
+
+    def counted(m: OnnxMiniLM, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        calls.append(list(texts))
+        return OnnxMiniLM.encode(m, texts, batch_size)
+
+    texts = [
+        "Explain optimistic locking.",
+        "Tell me about a failure you owned.",
+        "Explain optimistic locking.",
+    ]
+    first = EmbeddingMemo(tmp_path).encode(counted)
+    got = first(model, texts)
+    assert calls == [texts[:2]]  # each distinct text once
+    assert np.allclose(got, OnnxMiniLM.encode(model, texts), atol=1e-6)
+    other_worker = EmbeddingMemo(tmp_path).encode(counted)  # a second process, same run
+    assert np.array_equal(other_worker(model, texts[::-1]), got[::-1])
+    assert len(calls) == 1 and first(model, []).shape == (0, 384)

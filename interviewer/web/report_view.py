@@ -12,6 +12,9 @@ from interviewer.report import Report, to_html, to_json, to_markdown
 from interviewer.untrusted import inline_markdown, model_markdown, plain_markdown
 from interviewer.web.charts import criteria_chart, progress_chart
 
+METRICS_PER_ROW = 3
+"""Criterion scores per row in a question's card: wide enough for a whole criterion name."""
+
 
 def _extremes(report: Report) -> str:
     """The strongest criterion and the one to work on; one line when all are level (no
@@ -95,9 +98,12 @@ def show_report(
                 f"{_safe(r.category.replace('_', ' '))} · {_safe(r.topic)} · "
                 f"**{r.score.overall:.1f}/5**" + (f" · {', '.join(flags)}" if flags else "")
             )
-            cols = st.columns(len(r.score.criteria))
-            for col, c in zip(cols, r.score.criteria, strict=True):
-                col.metric(_safe(c.name), f"{c.score}/5", help=_safe(c.reason))
+            # three to a row: five in one row cut names such as "Trade-offs and judgement"
+            crits = r.score.criteria
+            for start in range(0, len(crits), METRICS_PER_ROW):
+                cols = st.columns(METRICS_PER_ROW)
+                for col, c in zip(cols, crits[start : start + METRICS_PER_ROW], strict=False):
+                    col.metric(_safe(c.name), f"{c.score}/5", help=_safe(c.reason))
             if Flag.SKIPPED not in r.score.flags:
                 with st.expander("Your answer" if own else "The candidate's answer"):
                     st.text(r.answer)
