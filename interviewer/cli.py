@@ -32,6 +32,7 @@ from interviewer.untrusted import terminal_markup as escape
 
 if TYPE_CHECKING:
     from interviewer.evals.datasets import Dataset
+    from interviewer.store import SessionRow
 
 app = typer.Typer(
     help="Interviewer: practise mock interviews, offline or with any LLM.",
@@ -342,6 +343,34 @@ def practice(
     out.print(f"[dim]Export: interviewer sessions export {interview.session.id} --format md[/dim]")
 
 
+WIDE_TABLE_COLUMNS = 120
+"""Terminals at least this wide list sessions one column per field; narrower ones group the
+fields in one cell, so no name is cut to "ba…" beside a whole 32-character id."""
+
+
+def _sessions_table(rows: list[SessionRow], *, wide: bool) -> Table:
+    """The sessions as a table: ids always whole (people copy them)."""
+    table = Table(title="Sessions")
+    table.add_column("id", no_wrap=True, min_width=32)
+    if wide:
+        for column in ("started", "profile", "pack", "level", "format", "state", "overall"):
+            table.add_column(column)
+    else:
+        table.add_column("session")
+        table.add_column("overall", justify="right")
+    for row in rows:
+        started = row.started_at[:16].replace("T", " ")
+        overall = f"{row.overall:.1f}" if row.overall is not None else "-"
+        profile = escape(row.profile or "-")
+        what = [escape(row.pack_id), escape(row.level), escape(row.format)]
+        if wide:
+            table.add_row(row.id, started, profile, *what, row.phase, overall)
+        else:
+            summary = f"{started} · {row.phase}\n{' · '.join(what)}\nprofile {profile}"
+            table.add_row(row.id, summary, overall)
+    return table
+
+
 @sessions_app.command("list")
 def sessions_list(
     profile: Annotated[str | None, typer.Option(help="Only this profile's sessions.")] = None,
@@ -360,22 +389,7 @@ def sessions_list(
     if as_json:
         sys.stdout.write(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) + "\n")
         return
-    table = Table(title="Sessions")
-    table.add_column("id", no_wrap=True, min_width=32)  # never cut: people copy it
-    for column in ("started", "profile", "pack", "level", "format", "state", "overall"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            row.id,
-            row.started_at[:16].replace("T", " "),
-            escape(row.profile or "-"),
-            escape(row.pack_id),
-            escape(row.level),
-            escape(row.format),
-            row.phase,
-            f"{row.overall:.1f}" if row.overall is not None else "-",
-        )
-    out.print(table)
+    out.print(_sessions_table(rows, wide=out.width >= WIDE_TABLE_COLUMNS))
 
 
 @sessions_app.command("show")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
 import subprocess
 import sys
@@ -153,6 +154,9 @@ def test_practice_survives_a_kill_and_resumes(tmp_path: Path) -> None:
 
 
 def test_sessions_list_shows_whole_ids_in_80_columns_and_as_json(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from interviewer.cli import _sessions_table
     from interviewer.config import Settings
     from interviewer.domain import Level
     from interviewer.services import Services
@@ -165,6 +169,14 @@ def test_sessions_list_shows_whole_ids_in_80_columns_and_as_json(tmp_path: Path)
     assert table.exit_code == 0, table.output
     for session_id in ids:
         assert session_id in table.output, table.output
+    # beside a whole id, the other fields wrap in one cell instead of being cut to "ba…"
+    assert "…" not in table.output, table.output
+    for word in ("backend-developer", "phone-screen", "behavioral", "profile kim", "junior"):
+        assert word in table.output, table.output
+    wide = Console(width=140, file=io.StringIO())
+    wide.print(_sessions_table(services.store.list_sessions(None, viewer=LOCAL), wide=True))
+    text = wide.file.getvalue()  # type: ignore[attr-defined]
+    assert "│ backend-developer │" in text and "│ kim " in text, text
     listed = runner.invoke(app, ["sessions", "list", "--json", "--profile", "kim"])
     rows = json.loads(listed.output)
     assert [r["id"] for r in rows] == ids[:1]
