@@ -131,6 +131,35 @@ def test_the_quote_is_the_sentence_that_makes_the_point(scorer: EmbeddingScorer)
     assert "cached or popular items" in degraded.evidence or "breaker" in degraded.evidence
 
 
+def test_declining_to_do_what_a_point_says_does_not_tick_it(calibrated: EmbeddingScorer) -> None:
+    """ "I would not lock the row" sounds like the point that locks it: the report ticked it,
+    quoting the refusal as evidence. A negative point is still said by declining."""
+    q = QUESTIONS["db-isolation-lost-update"]
+    fix = next(i for i, kp in enumerate(q.key_points) if "FOR UPDATE" in kp.text)
+
+    def ticks(question: Question, answer: str) -> list[bool]:
+        request = ScoringRequest(question, answer, Level.MID, PACK.rubric(question.category))
+        return [kp.covered for kp in calibrated.score(request).key_points]
+
+    assert ticks(q, "I would lock the row with SELECT ... FOR UPDATE so the second debit waits.")[
+        fix
+    ]
+    for refusal in (
+        "I would not lock the row with SELECT ... FOR UPDATE.",
+        "We wouldn't lock the row with SELECT FOR UPDATE here.",
+        "I'd never lock the row with SELECT ... FOR UPDATE.",
+    ):
+        assert not any(ticks(q, refusal)), refusal
+    safe = QUESTIONS["api-http-methods-safe-idempotent"]
+    point = next(i for i, kp in enumerate(safe.key_points) if "must not change" in kp.text)
+    said = ticks(
+        safe,
+        "We would never let a GET change server state: crawlers, prefetchers and caches call "
+        "safe methods such as GET, HEAD and OPTIONS freely, so they must stay read-only.",
+    )
+    assert said[point]
+
+
 def test_level_raises_expectations(scorer: EmbeddingScorer) -> None:
     q = QUESTIONS["cache-stampede-hot-key"]
     partial = q.reference_answer.split(". ")[0] + "."

@@ -37,11 +37,13 @@ from interviewer.scoring.criteria import OfflineCriterion
 from interviewer.scoring.text import (
     content_tokens,
     cue_count,
+    declines,
     is_injection,
     is_keyword_run,
     is_non_answer,
     is_prose,
     is_rejection,
+    negates,
     point_words,
     sentences,
 )
@@ -424,6 +426,52 @@ class EmbeddingScorer:
             return True
         return similarity >= p.point_near_at and len(own & said) / len(own) >= p.point_words_at
 
+    def _ticks(
+        self,
+        q: Question,
+        pieces: list[str],
+        sims: np.ndarray,
+        direct: np.ndarray,
+        said: set[str],
+        asked: set[str],
+    ) -> list[KeyPointResult]:
+        """Which key points the answer covers, each with the sentence that says it.
+
+        A sentence in which the candidate declines to do something ("I would not lock the
+        row") sounds like the point that does it: it ticks no point, unless the point itself
+        is a negative one ("Never stores passwords in plain text"). Only the ticks ignore it;
+        the coverage that scores the answer is unchanged.
+        """
+        p = self.params
+        declined = np.array([declines(piece) for piece in pieces])
+        results = []
+        for i, kp in enumerate(q.key_points):
+            if declined.any() and not negates(kp.text):
+                row = np.where(declined, -1.0, sims[i])
+                straight = np.where(declined, -1.0, direct[i])
+                kept = [piece for piece, d in zip(pieces, declined, strict=True) if not d]
+                words = content_tokens(" ".join(kept), letters=4) - asked
+            else:
+                row, straight, words = sims[i], direct[i], said
+            best = int(row.argmax())
+            similarity = float(row[best])
+            cover = _ramp(similarity, p.cover_low, p.cover_high)
+            covered = similarity > -1.0 and self._says_point(kp, similarity, cover, words, asked)
+            # The quote: the sentence that says the point itself when one clearly does; the
+            # anchor (a reference sentence) can sit closer to a neighbouring sentence.
+            quoted = int(straight.argmax()) if straight.max() >= p.evidence_direct_at else best
+            results.append(
+                KeyPointResult(
+                    id=kp.id,
+                    text=kp.text,
+                    weight=kp.weight,
+                    covered=covered,
+                    similarity=round(float(sims[i].max()), 3),
+                    evidence=pieces[quoted] if covered else "",
+                )
+            )
+        return results
+
     def features(
         self, q: Question, answer: str, level: Level
     ) -> tuple[Features, list[KeyPointResult], list[str]]:
@@ -459,30 +507,13 @@ class EmbeddingScorer:
         said_ref = qv["reference_sentences"] @ sent.T  # reference sentences x sentences
         sims = np.maximum(direct, qv["anchor"] @ sent.T)
         best = sims.argmax(axis=1)
-        # The quote: the sentence that says the point itself when one clearly does; the anchor
-        # (a reference sentence) can sit closer to a neighbouring sentence of the answer.
-        quoted = np.where(direct.max(axis=1) >= p.evidence_direct_at, direct.argmax(axis=1), best)
         cover = np.array(
             [_ramp(float(sims[i, best[i]]), p.cover_low, p.cover_high) for i in range(len(sims))]
         )
         # four letters: short answers say "connects" where the reference says "connected"
         asked = content_tokens(q.question, letters=4)
         said = content_tokens(whole, letters=4) - asked
-        covered = [
-            self._says_point(kp, float(sims[i, best[i]]), float(cover[i]), said, asked)
-            for i, kp in enumerate(q.key_points)
-        ]
-        results = [
-            KeyPointResult(
-                id=kp.id,
-                text=kp.text,
-                weight=kp.weight,
-                covered=covered[i],
-                similarity=round(float(sims[i, best[i]]), 3),
-                evidence=pieces[int(quoted[i])] if covered[i] else "",
-            )
-            for i, kp in enumerate(q.key_points)
-        ]
+        results = self._ticks(q, pieces, sims, direct, said, asked)
         coverage, essential, advanced = _coverage(q, level, cover)
         relevance_raw = float(max(answer_vec @ qv["question"], answer_vec @ qv["reference"]))
         relevance = _ramp(relevance_raw, p.relevance_low, p.relevance_high)

@@ -320,6 +320,35 @@ def is_rejection(sentence: str) -> bool:
     return bool(_REJECTION.search(sentence))
 
 
+_N_T = r"n['\u2019]?t"
+_DECLINE = re.compile(
+    r"\b(?:i|we)(?:\s+(?:would|will|should|do|did|must))?\s+(?:not|never)\b"
+    r"|\b(?:i|we)(?:['\u2019](?:d|ll))?\s*(?:would|wo|should|do|did)" + _N_T + r"\b"
+    r"|\b(?:i|we)['\u2019]d\s+never\b"
+    r"|\b(?:i|we)(?:\s+would|['\u2019]d)\s+avoid\b",
+    re.IGNORECASE,
+)
+_CONTRAST = re.compile(r"\b(?:instead|rather|but|unless|except|only)\b", re.IGNORECASE)
+_NEGATION = re.compile(
+    r"\b(?:not|never|no|nor|without|avoid\w*|(?:do|does|did|is|are|was|were|wo|ca|should|would)nt)\b"
+    r"|n['\u2019]t\b",
+    re.IGNORECASE,
+)
+
+
+def declines(sentence: str) -> bool:
+    """True when the speaker says they would not do something, and proposes nothing else in
+    the same sentence ("I would not lock the row", but not "I wouldn't lock it; instead...").
+    Such a sentence sounds like a key point that does it and says the opposite."""
+    return bool(_DECLINE.search(sentence)) and not _CONTRAST.search(sentence)
+
+
+def negates(text: str) -> bool:
+    """True when a text says something is not done or not so (a key point such as "Never
+    stores passwords in plain text" is said by declining)."""
+    return bool(_NEGATION.search(text))
+
+
 _OTHER_LANGUAGE_WORDS = frozenset(
     {
         *("el", "la", "los", "las", "del", "que", "por", "para", "con", "una", "uno", "pero"),
