@@ -18,10 +18,11 @@ REAL_CORPUS = PROJECT_ROOT / "corpus"
 
 
 @pytest.fixture(scope="session")
-def run_folder(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """A temporary folder of the whole run, shared by its pytest-xdist workers."""
+def run_folder(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """A temporary folder of the whole run, shared by its pytest-xdist workers (each worker's
+    own folder sits in it); without workers, the run's own folder."""
     base = tmp_path_factory.getbasetemp()
-    return base if worker_id == "master" else base.parent
+    return base.parent if hasattr(request.config, "workerinput") else base
 
 
 @pytest.fixture(scope="session")
