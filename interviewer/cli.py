@@ -23,7 +23,7 @@ from interviewer.corpus import (
     near_duplicates,
     stats,
 )
-from interviewer.domain import Category, CorpusFile, Level
+from interviewer.domain import Category, CorpusFile, Level, to_minute
 from interviewer.errors import InterviewerError
 from interviewer.evals.qualify import Behaviour
 from interviewer.store import SessionConflictError
@@ -359,7 +359,7 @@ def _sessions_table(rows: list[SessionRow], *, wide: bool) -> Table:
         table.add_column("session")
         table.add_column("overall", justify="right")
     for row in rows:
-        started = row.started_at[:16].replace("T", " ")
+        started = to_minute(row.started_at)
         overall = f"{row.overall:.1f}" if row.overall is not None else "-"
         profile = escape(row.profile or "-")
         what = [escape(row.pack_id), escape(row.level), escape(row.format)]

@@ -374,3 +374,8 @@ class Session(Record):
         if self.phase is Phase.QUESTION and 0 <= self.current < len(self.plan):
             return self.plan[self.current]
         return None
+
+
+def to_minute(timestamp: str) -> str:
+    """A stored UTC timestamp (ISO 8601) as people read it: ``2026-12-06 00:03``."""
+    return timestamp[:16].replace("T", " ")

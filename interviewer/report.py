@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +19,7 @@ from interviewer.domain import (
     Level,
     Question,
     Session,
+    to_minute,
 )
 from interviewer.untrusted import inline_markdown, model_markdown, plain_markdown
 
@@ -184,17 +184,6 @@ def _bar(score: float) -> str:
     return "█" * int(full) + ("▌" if full % 1 else "") + f" {score:.1f}/5"
 
 
-def _when(timestamp: str) -> str:
-    """A stored ISO timestamp as a reader writes it: ``2026-12-05 22:48 UTC``."""
-    try:
-        moment = datetime.fromisoformat(timestamp)
-    except ValueError:
-        return timestamp
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
 def to_markdown(report: Report) -> str:
     """The report as Markdown. Candidate, model, pack and corpus text is shown literally (the
     reference answers keep their formatting, and pack and corpus lines their `code` spans),
@@ -206,8 +195,8 @@ def to_markdown(report: Report) -> str:
         f"({p(report.pack_hash)}), mode {p(report.mode)}, scored by "
         f"{p(report.scored_by)}"
     )
-    ended = _when(report.ended_at) if report.ended_at else "not yet"
-    lines.append(f"- Started {p(_when(report.started_at))}, ended {p(ended)}")
+    ended = f"{to_minute(report.ended_at)} UTC" if report.ended_at else "not yet"
+    lines.append(f"- Started {p(to_minute(report.started_at))} UTC, ended {p(ended)}")
     lines.append("")
     if report.overall is None:
         lines.append("No question was answered, so there is nothing to score yet.")

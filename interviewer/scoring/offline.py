@@ -444,13 +444,15 @@ class EmbeddingScorer:
         """
         p = self.params
         declined = np.array([declines(piece) for piece in pieces])
+        if declined.any():
+            kept = [piece for piece, d in zip(pieces, declined, strict=True) if not d]
+            kept_words = content_tokens(" ".join(kept), letters=4) - asked
+            kept_sims = np.where(declined, -1.0, sims)
+            kept_direct = np.where(declined, -1.0, direct)
         results = []
         for i, kp in enumerate(q.key_points):
             if declined.any() and not negates(kp.text):
-                row = np.where(declined, -1.0, sims[i])
-                straight = np.where(declined, -1.0, direct[i])
-                kept = [piece for piece, d in zip(pieces, declined, strict=True) if not d]
-                words = content_tokens(" ".join(kept), letters=4) - asked
+                row, straight, words = kept_sims[i], kept_direct[i], kept_words
             else:
                 row, straight, words = sims[i], direct[i], said
             best = int(row.argmax())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from interviewer.domain import to_minute
 from interviewer.progress import progress
 from interviewer.untrusted import plain_markdown
 from interviewer.web.auth import viewer
@@ -54,7 +55,7 @@ def _history() -> None:
             a.markdown(
                 f"**{plain_markdown(row.format.replace('-', ' ').title(), inline=True)}** · "
                 f"{plain_markdown(row.level, inline=True)} · "
-                f"{row.started_at[:16].replace('T', ' ')}"
+                f"{to_minute(row.started_at)}"
             )
             b.markdown(f"{row.overall:.1f}/5" if row.overall is not None else "unfinished")
             label = "Open report" if row.phase == "done" else "Resume"

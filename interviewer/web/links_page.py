@@ -10,7 +10,7 @@ import streamlit as st
 
 from interviewer.accounts.access import Role
 from interviewer.accounts.records import InterviewLink, LinkSpec
-from interviewer.domain import Level
+from interviewer.domain import Level, to_minute
 from interviewer.errors import InterviewerError
 from interviewer.services import Services
 from interviewer.store import SessionRow
@@ -142,7 +142,7 @@ def _row(
 
 def _interview_row(row: SessionRow, email: str) -> None:
     a, b, c = st.columns([3, 1, 1], vertical_alignment="center")
-    a.markdown(f"{plain_markdown(email, inline=True)} · {row.started_at[:16].replace('T', ' ')}")
+    a.markdown(f"{plain_markdown(email, inline=True)} · {to_minute(row.started_at)}")
     done = row.phase == "done"
     b.markdown(f"{row.overall:.1f}/5" if done and row.overall is not None else "in progress")
     if c.button("Report" if done else "Follow", key=f"open-{row.id}"):

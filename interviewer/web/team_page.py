@@ -6,6 +6,7 @@ import streamlit as st
 
 from interviewer.accounts.access import Role
 from interviewer.accounts.records import DEFAULT_TEAM, User
+from interviewer.domain import to_minute
 from interviewer.errors import InterviewerError
 from interviewer.services import Services
 from interviewer.untrusted import plain_markdown
@@ -72,7 +73,7 @@ def _row(svc: Services, user: User) -> None:
         )
         a.caption(
             ("active" if user.active else "disabled")
-            + f" · last sign-in {(user.last_sign_in_at or 'never')[:16].replace('T', ' ')}"
+            + f" · last sign-in {to_minute(user.last_sign_in_at or 'never')}"
             + (" · single sign-on" if user.sso_subject else "")
             + (" · password" if user.has_password else "")
         )
