@@ -291,8 +291,14 @@ def _grade_five(page: Page, server: str, grader: str, scores: list[int]) -> None
     expect(page.get_by_text("Grading as")).to_be_visible(timeout=120_000)
     for n, score in enumerate(scores, start=1):
         expect(page.get_by_text(f"Item {n} of")).to_be_visible(timeout=60_000)
-        _idle(page)  # until the run ends, the last item's revealed scores are still drawn
-        assert page.get_by_text("Offline scorer").count() == 0, "scores shown before saving"
+        expect(page.get_by_role("button", name="Save grade")).to_be_visible(timeout=60_000)
+        _idle(page)
+        # The last item's revealed scores stay drawn (stale) until the run that shows this one
+        # ends, and a short run may end without the status widget ever showing it ran: wait for
+        # them to go. Scores drawn in this item's form would stay, and fail here.
+        expect(page.get_by_text("Offline scorer"), "scores shown before saving").to_have_count(
+            0, timeout=30_000
+        )
         marked = 0
         for control in page.get_by_role("radiogroup").all()[1:]:  # the first is the view
             if control.get_by_role("radio", name="5", exact=True).count():  # a criterion
