@@ -596,7 +596,7 @@ def test_llm_judge_runs_the_robustness_probes_too(
 
 
 @pytest.mark.parametrize("scale", [Scale(), Scale(min=0, max=5), Scale(min=0, max=10)])
-@pytest.mark.parametrize("n", [3, 7, 40, 160])
+@pytest.mark.parametrize("n", [3, 7, 40, 160, 301])  # 301: Kendall by scipy
 def test_bootstrap_on_all_resamples_at_once_equals_the_library_per_sample(
     scale: Scale, n: int
 ) -> None:
