@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,6 +29,8 @@ from interviewer.files import MAX_FILE_BYTES, FileTooLargeError, megabytes, read
 NEAR_DUPLICATE_COSINE = 0.92
 # libyaml's safe loader parses the corpus about ten times faster than the pure-Python one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: Topic files whose checked text each process keeps (the shipped corpus has 37).
+PARSED_FILES_KEPT = 1024
 #: Problems listed per file; past it, one line says how many more there are.
 MAX_PROBLEMS_PER_FILE = 20
 
@@ -143,9 +146,21 @@ def load_file(
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
         return [], [Problem(rel, f"is not UTF-8 text (byte {exc.start})")]
+    questions, problems = _checked_text(text, rel, role, path.parent.name, path.name)
+    return list(questions), list(problems)
+
+
+@lru_cache(maxsize=PARSED_FILES_KEPT)
+def _checked_text(
+    text: str, rel: str, role: str, folder: str, name: str
+) -> tuple[tuple[Question, ...], tuple[Problem, ...]]:
+    """The questions and problems of one topic file's text (a pure function of its arguments,
+    so a process that loads the corpus again, such as each `Services.start`, parses each
+    unchanged file once; questions and problems are immutable)."""
+    loader = _LOADER(text)
     try:
-        node = yaml.compose(text, Loader=_LOADER)
-        data = yaml.load(text, Loader=_LOADER)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -153,9 +168,11 @@ def load_file(
         context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
         if context and start is not None:
             reason = f"{reason} ({context} started on line {start.line + 1})"
-        return [], [Problem(rel, f"is not valid YAML: {reason}", line=line)]
+        return (), (Problem(rel, f"is not valid YAML: {reason}", line=line),)
+    finally:
+        loader.dispose()
     if not isinstance(data, dict) or "questions" not in data:
-        return [], [Problem(rel, "must be a mapping with a 'questions:' list", line=1)]
+        return (), (Problem(rel, "must be a mapping with a 'questions:' list", line=1),)
     extra = sorted(str(k) for k in data if k != "questions")
     problems = [
         Problem(rel, "unknown top-level field", field=k, line=_line_of(node, [k])) for k in extra
@@ -163,7 +180,7 @@ def load_file(
     items = data["questions"]
     if not isinstance(items, list) or not items:
         problems.append(Problem(rel, "must be a non-empty list", field="questions"))
-        return [], problems
+        return (), tuple(problems)
     items_node = _child(node, "questions")
     questions: list[Question] = []
     for index, raw in enumerate(items):
@@ -176,7 +193,7 @@ def load_file(
         if question.role != role:
             where = (
                 f"the file is in folder '{role}'"
-                if role == path.parent.name
+                if role == folder
                 else f"the pack's role is '{role}'"
             )
             problems.append(
@@ -188,11 +205,11 @@ def load_file(
                     _line_of(item_node, ["role"]),
                 )
             )
-        if question.topic != path.stem:
+        if question.topic != Path(name).stem:
             problems.append(
                 Problem(
                     rel,
-                    f"is '{question.topic}' but the file is named '{path.name}'",
+                    f"is '{question.topic}' but the file is named '{name}'",
                     question.id,
                     "topic",
                     _line_of(item_node, ["topic"]),
@@ -200,7 +217,7 @@ def load_file(
             )
         if len(problems) == placed:
             questions.append(question)
-    return questions, _capped(rel, problems)
+    return tuple(questions), tuple(_capped(rel, problems))
 
 
 def _too_large(rel: str, exc: FileTooLargeError, what: str) -> Problem:
