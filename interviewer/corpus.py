@@ -24,11 +24,10 @@ from interviewer.domain import (
     Question,
 )
 from interviewer.errors import CorpusError
-from interviewer.files import MAX_FILE_BYTES, FileTooLargeError, megabytes, read_capped
+from interviewer.files import MAX_FILE_BYTES, SAFE_LOADER, FileTooLargeError, megabytes, read_capped
 
 NEAR_DUPLICATE_COSINE = 0.92
-# libyaml's safe loader parses the corpus about ten times faster than the pure-Python one.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER = SAFE_LOADER
 #: Topic files whose checked text each process keeps (the shipped corpus has 37).
 PARSED_FILES_KEPT = 1024
 #: Problems listed per file; past it, one line says how many more there are.

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it: it reads a pack or corpus file about
+ten times faster than the pure-Python one, with the same result."""
 
 #: Corpus topic files, a role's candidate questions and coverage plan, a pack's question files.
 MAX_FILE_BYTES = 2_000_000
@@ -16,6 +23,11 @@ class FileTooLargeError(Exception):
     def __init__(self, path: Path, size: int, limit: int) -> None:
         self.path, self.size, self.limit = path, size, limit
         super().__init__(f"{path}: is {size:,} bytes; it may hold at most {megabytes(limit)}")
+
+
+def safe_yaml(text: str | bytes) -> Any:
+    """``yaml.safe_load``, by `SAFE_LOADER`."""
+    return yaml.load(text, Loader=SAFE_LOADER)
 
 
 def megabytes(limit: int) -> str:

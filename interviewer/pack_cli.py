@@ -19,6 +19,7 @@ from rich.table import Table
 
 from interviewer.config import Settings
 from interviewer.domain import SLUG
+from interviewer.files import safe_yaml
 from interviewer.pack_catalog import discover, pack_dirs, pack_folders, pack_questions
 from interviewer.pack_merge import PackOverlay
 from interviewer.packs import (
@@ -300,7 +301,7 @@ def _own_question_problems(folder: Path) -> list[str]:
     from interviewer.files import MAX_MANIFEST_BYTES, FileTooLargeError, read_capped
 
     try:  # an oversized manifest was refused already: it is not read here either
-        data = yaml.safe_load(read_capped(folder / "pack.yaml", MAX_MANIFEST_BYTES))
+        data = safe_yaml(read_capped(folder / "pack.yaml", MAX_MANIFEST_BYTES))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, FileTooLargeError):
         return []
     if not isinstance(data, dict):

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, model_validator
 from interviewer.domain import Level, Question, Slug, Strict
 from interviewer.evals.datasets import Dataset, DatasetInfo, EvalItem, Scale
 from interviewer.evals.run import run_dataset
+from interviewer.files import safe_yaml
 from interviewer.packs import Line, Pack, PackError
 from interviewer.scoring.base import Scorer
 
@@ -62,7 +63,7 @@ def load_cases(pack: Pack, questions: Mapping[str, Question]) -> PackTests:
     if not path.is_file():
         raise PackError(f"{path}: not found; `pack test` runs the cases written there")
     try:
-        tests = PackTests.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        tests = PackTests.model_validate(safe_yaml(path.read_text(encoding="utf-8")))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise PackError(f"{path}: not valid YAML: {exc}") from exc
     except ValidationError as exc:

@@ -26,6 +26,7 @@ from interviewer.files import (
     FileTooLargeError,
     megabytes,
     read_capped,
+    safe_yaml,
 )
 from interviewer.scoring.criteria import OfflineCriterion
 
@@ -389,7 +390,7 @@ def _read_manifest(manifest: Path) -> tuple[bytes, dict[str, object]]:
             f"{manifest}: is {exc.size:,} bytes; pack.yaml holds at most {megabytes(exc.limit)}"
         ) from None
     try:
-        data = yaml.safe_load(raw.decode("utf-8"))
+        data = safe_yaml(raw.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise PackError(f"{manifest}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

@@ -24,6 +24,7 @@ from interviewer.evals.datasets import DatasetError, Scale
 from interviewer.evals.metrics import FIGURES as METRIC_FIGURES
 from interviewer.evals.question_level import NUMBERS
 from interviewer.evals.robustness import LOW_FIGURE, LOW_IS_RIGHT, PROBE_FIGURES, PROBES
+from interviewer.files import safe_yaml
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 _RULE = re.compile(r"^\s*(>=|<=|>|<)\s*(-?[0-9.]+)\s*$")
@@ -128,7 +129,7 @@ def _check_names(path: Path, thresholds: dict[str, str]) -> None:
 def load_suite(path: Path) -> Suite:
     """Read a suite; paths inside it are relative to the suite file."""
     try:
-        suite = Suite.model_validate(yaml.safe_load(path.read_text()))
+        suite = Suite.model_validate(safe_yaml(path.read_text()))
     except (OSError, yaml.YAMLError) as exc:
         raise DatasetError(f"{path}: cannot be read: {exc}") from exc
     except ValidationError as exc:
