@@ -28,8 +28,9 @@ from interviewer.files import MAX_FILE_BYTES, SAFE_LOADER, FileTooLargeError, me
 
 NEAR_DUPLICATE_COSINE = 0.92
 _LOADER = SAFE_LOADER
-#: Topic files whose checked text each process keeps (the shipped corpus has 37).
-PARSED_FILES_KEPT = 1024
+#: Topic file versions whose checked text each process keeps, least recently used dropped first
+#: (the shipped corpus and packs have 38 files; a file edited while the app runs adds one).
+PARSED_FILES_KEPT = 256
 #: Problems listed per file; past it, one line says how many more there are.
 MAX_PROBLEMS_PER_FILE = 20
 
