@@ -24,10 +24,16 @@ from interviewer.domain import (
     Question,
 )
 from interviewer.errors import CorpusError
-from interviewer.files import MAX_FILE_BYTES, SAFE_LOADER, FileTooLargeError, megabytes, read_capped
+from interviewer.files import (
+    MAX_FILE_BYTES,
+    SAFE_LOADER,
+    FileTooLargeError,
+    megabytes,
+    read_capped,
+    safe_yaml,
+)
 
 NEAR_DUPLICATE_COSINE = 0.92
-_LOADER = SAFE_LOADER
 #: Topic file versions whose checked text each process keeps, least recently used dropped first
 #: (the shipped corpus and packs have 38 files; a file edited while the app runs adds one).
 PARSED_FILES_KEPT = 256
@@ -157,7 +163,7 @@ def _checked_text(
     """The questions and problems of one topic file's text (a pure function of its arguments,
     so a process that loads the corpus again, such as each `Services.start`, parses each
     unchanged file once; questions and problems are immutable)."""
-    loader = _LOADER(text)
+    loader = SAFE_LOADER(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -239,7 +245,7 @@ def _capped(rel: str, problems: list[Problem]) -> list[Problem]:
 def id_lines(path: Path) -> dict[str, list[int]]:
     """The line of each item of a topic file, by id, in file order (empty when unreadable)."""
     try:
-        node = yaml.compose(read_capped(path, MAX_FILE_BYTES).decode("utf-8"), Loader=_LOADER)
+        node = yaml.compose(read_capped(path, MAX_FILE_BYTES).decode("utf-8"), Loader=SAFE_LOADER)
     except (OSError, FileTooLargeError, UnicodeDecodeError, yaml.YAMLError):
         return {}
     items = _child(node, "questions")
@@ -345,7 +351,7 @@ def _load_model(
     if not path.is_file():
         return None, []
     try:
-        data = yaml.load(read_capped(path, MAX_FILE_BYTES).decode("utf-8"), Loader=_LOADER)
+        data = safe_yaml(read_capped(path, MAX_FILE_BYTES).decode("utf-8"))
         return model.model_validate(data), []
     except FileTooLargeError as exc:
         return None, [_too_large(rel, exc, "this file")]

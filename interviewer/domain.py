@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -374,6 +375,12 @@ class Session(Record):
         if self.phase is Phase.QUESTION and 0 <= self.current < len(self.plan):
             return self.plan[self.current]
         return None
+
+
+def utc_now(timespec: str = "seconds") -> str:
+    """The current UTC time as stored everywhere: ISO 8601, to the second unless ``timespec``
+    says otherwise."""
+    return datetime.now(UTC).isoformat(timespec=timespec)
 
 
 def to_minute(timestamp: str) -> str:

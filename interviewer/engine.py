@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
 
@@ -29,6 +28,7 @@ from interviewer.domain import (
     Speaker,
     Turn,
     TurnKind,
+    utc_now,
 )
 from interviewer.packs import Pack
 from interviewer.retrieval import Filters, Retriever
@@ -76,11 +76,6 @@ def parse_command(text: str) -> Command | None:
         return Command(word)
     except ValueError:
         return None
-
-
-def now(timespec: str = "seconds") -> str:
-    """The current UTC time, ISO 8601 (to the second unless ``timespec`` says otherwise)."""
-    return datetime.now(UTC).isoformat(timespec=timespec)
 
 
 def plan_questions(
@@ -236,7 +231,7 @@ class Interview:
     def _add(
         self, speaker: Speaker, kind: TurnKind, text: str, question_id: str | None = None
     ) -> Turn:
-        turn = Turn(speaker=speaker, kind=kind, text=text, question_id=question_id, at=now())
+        turn = Turn(speaker=speaker, kind=kind, text=text, question_id=question_id, at=utc_now())
         self.session.turns.append(turn)
         return turn
 
@@ -556,7 +551,7 @@ class Interview:
             return
         self._say(TurnKind.CLOSING, self.conductor.close(self.ctx), stream)
         self.session.phase = Phase.DONE
-        self.session.ended_at = now()
+        self.session.ended_at = utc_now()
 
 
 def skipped_score(q: Question, pack: Pack, level: Level) -> AnswerScore:

@@ -22,9 +22,16 @@ from interviewer.accounts.service import AccountError, Accounts
 from interviewer.conduct import Conductor, OfflineConductor
 from interviewer.config import Settings
 from interviewer.corpus import Corpus, candidate_questions, load_corpus
-from interviewer.domain import CandidateQuestion, Level, Question, QuestionState, Session
+from interviewer.domain import (
+    CandidateQuestion,
+    Level,
+    Question,
+    QuestionState,
+    Session,
+    utc_now,
+)
 from interviewer.embeddings import get_embeddings
-from interviewer.engine import Interview, now, plan_questions
+from interviewer.engine import Interview, plan_questions
 from interviewer.errors import IndexUnavailableError
 from interviewer.guards import GuardParams, ReplyGuard
 from interviewer.index import QuestionIndex, SyncReport, index_lock
@@ -272,7 +279,7 @@ class Services:
             plan=[QuestionState(question_id=i) for i in ids],
             # to the microsecond: interviews started in the same second still list (and count
             # as progress) in the order they began
-            started_at=now("microseconds"),
+            started_at=utc_now("microseconds"),
         )
         interview = self._interview(session, pack)
         for notice in notices:

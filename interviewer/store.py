@@ -16,7 +16,6 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import ParamSpec, TypeVar, cast
 
@@ -32,7 +31,7 @@ from sqlalchemy.exc import (
 )
 
 from interviewer.accounts.access import Viewer
-from interviewer.domain import Phase, Session
+from interviewer.domain import Phase, Session, utc_now
 from interviewer.errors import InterviewerError
 from interviewer.redact import MASK, redact_database_url
 
@@ -449,7 +448,7 @@ class SessionStore:
                 migration(conn)
                 conn.execute(
                     text("INSERT INTO schema_migrations VALUES (:v, :n, :t)"),
-                    {"v": version, "n": name, "t": _now()},
+                    {"v": version, "n": name, "t": utc_now()},
                 )
             applied.append(version)
         return applied
@@ -471,7 +470,7 @@ class SessionStore:
             "mode": session.mode,
             "phase": session.phase.value,
             "started_at": session.started_at,
-            "updated_at": _now(),
+            "updated_at": utc_now(),
             "ended_at": session.ended_at,
             "state": session.model_dump_json(),
             "overall": _overall(session),
@@ -618,10 +617,6 @@ def _overall(session: Session) -> float | None:
     if session.phase is not Phase.DONE or not session.scores:
         return None
     return round(sum(s.overall for s in session.scores.values()) / len(session.scores), 2)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

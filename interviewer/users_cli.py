@@ -14,7 +14,7 @@ from rich.table import Table
 from interviewer.accounts.access import Role, Viewer
 from interviewer.accounts.records import DEFAULT_TEAM, LinkSpec, User
 from interviewer.accounts.service import AccountError, Accounts
-from interviewer.domain import Level
+from interviewer.domain import Level, to_minute
 from interviewer.untrusted import terminal_markup as escape
 
 users_app = typer.Typer(
@@ -124,7 +124,7 @@ def users_list(
             escape(user.team),
             "active" if user.active else "disabled",
             methods or "-",
-            (user.last_sign_in_at or "never")[:16],
+            to_minute(user.last_sign_in_at) if user.last_sign_in_at else "never",
         )
     out.print(table)
 

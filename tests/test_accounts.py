@@ -3,6 +3,7 @@ interview links, and isolation enforced by the store's own queries (SQLite and P
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 import uuid
@@ -500,8 +501,13 @@ def test_users_and_links_from_the_command_line(
     )
     run(app, ["users", "add", "kim@example.com", "--no-password"])
     assert run(app, ["users", "role", "kim@example.com", "reviewer"]).exit_code == 0
+    signed = _accounts(f"sqlite:///{Settings().data_dir / 'sessions.db'}")
+    signed.sign_in("ada@example.com", PASSWORD)
     listed = run(app, ["users", "list"]).output
     assert "kim@example.com" in listed and "reviewer" in listed and "ada@example.com" in listed
+    # last sign-in to the minute, as every page shows times ("never" for kim)
+    assert re.search(r"ada@example\.com.*\d{4}-\d\d-\d\d \d\d:\d\d\b", listed), listed
+    assert re.search(r"kim@example\.com.*never", listed), listed
     link = run(
         app,
         [

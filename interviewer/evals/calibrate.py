@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GroupKFold
 
-from interviewer.domain import Question
+from interviewer.domain import Question, utc_now
 from interviewer.evals.datasets import Dataset
 from interviewer.evals.items import as_question
 from interviewer.evals.metrics import agreement, to_human_scale, write_json
@@ -240,7 +239,7 @@ def calibrate(
     document = {
         "params": json.loads(params.model_dump_json()),
         "fitted": {
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "at": utc_now(),
             "datasets": [
                 {"name": d.info.name, "source": Path(d.source).name, "n": len(d.items)}
                 for d in datasets

@@ -6,7 +6,6 @@ import hashlib
 import json
 import uuid
 from collections.abc import Collection
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -14,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from interviewer.accounts.access import Viewer
+from interviewer.domain import utc_now
 from interviewer.errors import InterviewerError
 from interviewer.evals.datasets import Dataset, EvalItem, Scale
 from interviewer.packs import Rubric
@@ -53,7 +53,7 @@ class Grade(BaseModel):
         description="Key point id -> 2 covered, 1 partly, 0 missed (optional, any subset).",
     )
     rubric_hash: str
-    at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    at: str = Field(default_factory=utc_now)
 
 
 def grader_name(raw: str) -> str:
@@ -159,7 +159,7 @@ class GradeStore:
                         "item": item.model_dump_json(),
                         "lo": dataset.info.scale.min,
                         "hi": dataset.info.scale.max,
-                        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                        "at": utc_now(),
                         "team": team,
                     },
                 ).rowcount

@@ -71,9 +71,10 @@ def _row(svc: Services, user: User) -> None:
             f"**{plain_markdown(user.email, inline=True)}**"
             + (f" · {plain_markdown(user.name, inline=True)}" if user.name else "")
         )
+        last = to_minute(user.last_sign_in_at) if user.last_sign_in_at else "never"
         a.caption(
             ("active" if user.active else "disabled")
-            + f" · last sign-in {to_minute(user.last_sign_in_at or 'never')}"
+            + f" · last sign-in {last}"
             + (" · single sign-on" if user.sso_subject else "")
             + (" · password" if user.has_password else "")
         )
