@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from interviewer.config import PROJECT_ROOT
@@ -13,7 +14,7 @@ from interviewer.domain import Flag, Level, Question
 from interviewer.embeddings import MiniLMEmbeddings
 from interviewer.packs import load_pack
 from interviewer.scoring import EmbeddingScorer, ScoringRequest
-from interviewer.scoring.offline import ScorerParams
+from interviewer.scoring.offline import QUOTE_WORDS_MARGIN, ScorerParams, _quote
 from interviewer.scoring.text import (
     MAX_ANSWER_CHARS,
     clean_answer,
@@ -129,6 +130,43 @@ def test_the_quote_is_the_sentence_that_makes_the_point(scorer: EmbeddingScorer)
     # Not the thread-pool sentence its anchor (the reference's opening) sits closest to.
     assert "thread pool" not in degraded.evidence
     assert "cached or popular items" in degraded.evidence or "breaker" in degraded.evidence
+
+
+def test_a_quote_that_shares_no_word_with_its_point_gives_way(scorer: EmbeddingScorer) -> None:
+    """The closest sentence by embedding can be a bystander ("I'd confirm the pattern on the CPU
+    graphs" for the stampede point): a nearly as close sentence in the point's own words wins."""
+    q = QUESTIONS["cache-stampede-hot-key"]
+    answer = (
+        "That's a dogpile. Once a minute the entry times out and for the next three seconds "
+        "every request misses, so each one launches the same three-second aggregation and they "
+        "all slow each other down, which is why the spike repeats every minute.\n\n"
+        "First, one recompute only: a Redis lock taken with SET NX PX so a crashed holder does "
+        "not keep it forever; the holder recomputes and writes, everyone else serves the old "
+        "value or waits a moment and reads again.\n\n"
+        "The nasty case is a Redis restart: everything cold at once. I'd warm the hot keys at "
+        "startup and cap how many of those queries reach the database. And I'd confirm the "
+        "pattern first on the DB CPU and cache hit-ratio graphs."
+    )
+    result = scorer.score(ScoringRequest(q, answer, Level.MID, PACK.rubric(q.category)))
+    stampede = next(kp for kp in result.key_points if kp.text.startswith("Identifies"))
+    assert stampede.covered
+    assert "every request misses" in stampede.evidence
+
+
+def test_the_quote_rule_on_its_own() -> None:
+    row = np.array([0.60, 0.55, 0.40, -1.0])
+    # the chosen sentence shares a word with its point: it stays
+    assert _quote(0, row, np.array([1, 3, 3, 3])) == 0
+    # it shares none: the nearly as close sentence sharing most takes its place
+    assert _quote(0, row, np.array([0, 2, 0, 0])) == 1
+    # too far below the chosen one (0.40 < 0.60 - margin), or one word only: it stays
+    assert QUOTE_WORDS_MARGIN < 0.60 - 0.40
+    assert _quote(0, row, np.array([0, 0, 4, 0])) == 0
+    assert _quote(0, row, np.array([0, 1, 0, 0])) == 0
+    # a sentence that cannot be quoted (declined: -1) is never chosen
+    assert _quote(0, np.array([0.60, 0.55, 0.50, -1.0]), np.array([0, 0, 0, 5])) == 0
+    # ties on shared words go to the closer sentence
+    assert _quote(2, np.array([0.50, 0.58, 0.60]), np.array([2, 2, 0])) == 1
 
 
 def test_declining_to_do_what_a_point_says_does_not_tick_it(calibrated: EmbeddingScorer) -> None:
