@@ -26,7 +26,6 @@ from interviewer.domain import (
     AnswerScore,
     CriterionScore,
     Flag,
-    KeyPoint,
     KeyPointResult,
     Level,
     Question,
@@ -426,7 +425,7 @@ class EmbeddingScorer:
         return pieces
 
     def _says_point(
-        self, point: KeyPoint, similarity: float, cover: float, said: set[str], asked: set[str]
+        self, own: frozenset[str], similarity: float, cover: float, said: set[str]
     ) -> bool:
         """Whether the answer covers a key point (what the report ticks and the interviewer
         stops probing).
@@ -435,10 +434,9 @@ class EmbeddingScorer:
         point nearly as written, or come near it while the answer also uses a share of the
         point's own words (beyond the question's). A point with too few words of its own ("States
         the outcome") is judged by closeness alone. Checked against labelled points in
-        ``evals/datasets/key-points-v1.jsonl``.
+        ``evals/datasets/key-points-v1.jsonl``. ``own``: the point's words beyond the question's.
         """
         p = self.params
-        own = point_words(point.text) - asked
         if len(own) < POINT_OWN_WORDS:
             return cover >= p.covered_at
         if similarity >= p.point_close_at:
@@ -478,11 +476,11 @@ class EmbeddingScorer:
             best = int(row.argmax())
             similarity = float(row[best])
             cover = _ramp(similarity, p.cover_low, p.cover_high)
-            covered = similarity > -1.0 and self._says_point(kp, similarity, cover, words, asked)
+            own = point_words(kp.text) - asked
+            covered = similarity > -1.0 and self._says_point(own, similarity, cover, words)
             # The quote: the sentence that says the point itself when one clearly does; the
             # anchor (a reference sentence) can sit closer to a neighbouring sentence.
             quoted = int(straight.argmax()) if straight.max() >= p.evidence_direct_at else best
-            own = point_words(kp.text) - asked
             quoted = _quote(quoted, row, np.array([len(own & w) for w in piece_words]))
             results.append(
                 KeyPointResult(
