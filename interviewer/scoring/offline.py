@@ -449,6 +449,7 @@ class EmbeddingScorer:
         pieces: list[str],
         sims: np.ndarray,
         direct: np.ndarray,
+        piece_words: list[set[str]],
         said: set[str],
         asked: set[str],
     ) -> list[KeyPointResult]:
@@ -457,16 +458,16 @@ class EmbeddingScorer:
         A sentence in which the candidate declines to do something ("I would not lock the
         row") sounds like the point that does it: it ticks no point, unless the point itself
         is a negative one ("Never stores passwords in plain text"). Only the ticks ignore it;
-        the coverage that scores the answer is unchanged.
+        the coverage that scores the answer is unchanged. ``piece_words``: each sentence's
+        content words; ``said``: all of them beyond the question's.
         """
         p = self.params
         declined = np.array([declines(piece) for piece in pieces])
         if declined.any():
-            kept = [piece for piece, d in zip(pieces, declined, strict=True) if not d]
-            kept_words = content_tokens(" ".join(kept), letters=4) - asked
+            kept = [w for w, d in zip(piece_words, declined, strict=True) if not d]
+            kept_words = set().union(*kept) - asked
             kept_sims = np.where(declined, -1.0, sims)
             kept_direct = np.where(declined, -1.0, direct)
-        piece_words = [content_tokens(piece, letters=4) for piece in pieces]
         results = []
         for i, kp in enumerate(q.key_points):
             if declined.any() and not negates(kp.text):
@@ -534,8 +535,9 @@ class EmbeddingScorer:
         )
         # four letters: short answers say "connects" where the reference says "connected"
         asked = content_tokens(q.question, letters=4)
-        said = content_tokens(whole, letters=4) - asked
-        results = self._ticks(q, pieces, sims, direct, said, asked)
+        piece_words = [content_tokens(piece, letters=4) for piece in pieces]
+        said = set().union(*piece_words) - asked
+        results = self._ticks(q, pieces, sims, direct, piece_words, said, asked)
         coverage, essential, advanced = _coverage(q, level, cover)
         relevance_raw = float(max(answer_vec @ qv["question"], answer_vec @ qv["reference"]))
         relevance = _ramp(relevance_raw, p.relevance_low, p.relevance_high)
