@@ -155,18 +155,25 @@ def test_a_quote_that_shares_no_word_with_its_point_gives_way(scorer: EmbeddingS
 
 def test_the_quote_rule_on_its_own() -> None:
     row = np.array([0.60, 0.55, 0.40, -1.0])
-    # the chosen sentence shares a word with its point: it stays
-    assert _quote(0, row, np.array([1, 3, 3, 3])) == 0
+    far = np.full(4, 0.2)  # no sentence clearly close to the point's own text
+
+    def quote(shared: list[int], straight: np.ndarray = far, r: np.ndarray = row) -> int:
+        return _quote(r, straight, np.array(shared), direct_at=0.45)
+
+    # the closest sentence shares a word with its point: it is quoted
+    assert quote([1, 3, 3, 3]) == 0
+    # a sentence clearly close to the point's own text comes first
+    assert quote([0, 0, 1, 0], straight=np.array([0.3, 0.2, 0.5, 0.0])) == 2
     # it shares none: the nearly as close sentence sharing most takes its place
-    assert _quote(0, row, np.array([0, 2, 0, 0])) == 1
+    assert quote([0, 2, 0, 0]) == 1
     # too far below the chosen one (0.40 < 0.60 - margin), or one word only: it stays
     assert QUOTE_WORDS_MARGIN < 0.60 - 0.40
-    assert _quote(0, row, np.array([0, 0, 4, 0])) == 0
-    assert _quote(0, row, np.array([0, 1, 0, 0])) == 0
+    assert quote([0, 0, 4, 0]) == 0
+    assert quote([0, 1, 0, 0]) == 0
     # a sentence that cannot be quoted (declined: -1) is never chosen
-    assert _quote(0, np.array([0.60, 0.55, 0.50, -1.0]), np.array([0, 0, 0, 5])) == 0
+    assert quote([0, 0, 0, 5], r=np.array([0.60, 0.55, 0.50, -1.0])) == 0
     # ties on shared words go to the closer sentence
-    assert _quote(2, np.array([0.50, 0.58, 0.60]), np.array([2, 2, 0])) == 1
+    assert quote([2, 2, 0], straight=np.array([0.2, 0.2, 0.5]), r=np.array([0.5, 0.58, 0.6])) == 1
 
 
 def test_declining_to_do_what_a_point_says_does_not_tick_it(calibrated: EmbeddingScorer) -> None:

@@ -334,10 +334,14 @@ def _ramp(value: float, low: float, high: float) -> float:
     return float(np.clip((value - low) / max(high - low, 1e-6), 0.0, 1.0))
 
 
-def _quote(chosen: int, row: np.ndarray, shared: np.ndarray) -> int:
-    """The sentence quoted for a point: ``chosen`` (by closeness), unless it shares none of
-    the point's own words and a sentence nearly as close (``row``: closeness per sentence, -1
-    for one that cannot be quoted) shares two or more (``shared``); then the one sharing most."""
+def _quote(row: np.ndarray, straight: np.ndarray, shared: np.ndarray, direct_at: float) -> int:
+    """The sentence quoted for a point. By closeness first: the sentence closest to the point's
+    own text when one is clearly close (``straight`` reaches ``direct_at``), else the closest
+    through the point or its anchor (``row``; -1 for a sentence that cannot be quoted). An
+    anchor can sit closer to a neighbouring sentence, so when that choice shares none of the
+    point's own words and a sentence nearly as close shares two or more (``shared``: per
+    sentence), the one sharing most is quoted instead."""
+    chosen = int(straight.argmax()) if straight.max() >= direct_at else int(row.argmax())
     if shared[chosen] > 0:
         return chosen
     fits = (shared >= 2) & (row > -1.0) & (row >= row[chosen] - QUOTE_WORDS_MARGIN)
@@ -479,10 +483,8 @@ class EmbeddingScorer:
             cover = _ramp(similarity, p.cover_low, p.cover_high)
             own = point_words(kp.text) - asked
             covered = similarity > -1.0 and self._says_point(own, similarity, cover, words)
-            # The quote: the sentence that says the point itself when one clearly does; the
-            # anchor (a reference sentence) can sit closer to a neighbouring sentence.
-            quoted = int(straight.argmax()) if straight.max() >= p.evidence_direct_at else best
-            quoted = _quote(quoted, row, np.array([len(own & w) for w in piece_words]))
+            shared = np.array([len(own & w) for w in piece_words])
+            quoted = _quote(row, straight, shared, p.evidence_direct_at)
             results.append(
                 KeyPointResult(
                     id=kp.id,
