@@ -38,6 +38,12 @@ def questions() -> dict[str, Question]:
     return load_corpus(settings.corpus_dir).require_valid().by_id()
 
 
+def _sample(questions: dict[str, Question]) -> list[Question]:
+    """Every 20th question (`eval guards` checks them all), the same for every test here, so
+    the guard embeds each one's key points and reference once for the module."""
+    return list(questions.values())[::20]
+
+
 def _with_numbers(questions: dict[str, Question]) -> Question:
     return next(q for q in questions.values() if "10,000" in q.question and q.follow_ups)
 
@@ -109,7 +115,7 @@ def test_dropped_numbers_and_named_terms_are_found() -> None:
 def test_the_prepared_question_passes_every_check(
     guard: ReplyGuard, questions: dict[str, Question]
 ) -> None:
-    for q in list(questions.values())[::20]:  # every 20th: `eval guards` checks them all
+    for q in _sample(questions):
         checks = guard.check_ask(f"Let's move on to the next question. {q.question}", q)
         assert all(c.passed for c in checks), (q.id, [c for c in checks if not c.passed])
 
@@ -148,8 +154,7 @@ def test_the_curated_follow_ups_pass_as_a_models_follow_up(
     guard: ReplyGuard, questions: dict[str, Question]
 ) -> None:
     stopped = []
-    qs = [q for q in questions.values() if q.follow_ups][::14]  # `eval guards`: all of them
-    for q in qs:
+    for q in _sample(questions):
         for f in q.follow_ups:
             checks = guard.check_follow_up(f"Interesting. {f.text}", q, f)
             stopped += [(q.id, c.name) for c in checks if not c.passed]
