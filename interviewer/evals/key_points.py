@@ -21,7 +21,6 @@ from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sklearn.metrics import cohen_kappa_score, precision_score, recall_score
 
 from interviewer.conduct import describe_failure
 from interviewer.domain import AnswerScore, Level, Question
@@ -152,6 +151,8 @@ class PointAgreement:
 
 def agreement_of(labels: np.ndarray, called: np.ndarray) -> PointAgreement:
     """Ticks (``called``) against labels (2 covered, 1 partly, 0 not)."""
+    from sklearn.metrics import cohen_kappa_score, precision_score, recall_score
+
     truth = labels == 2
     if len(set(truth)) > 1 or len(set(called)) > 1:
         kappa = float(cohen_kappa_score(truth, called))

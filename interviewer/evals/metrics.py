@@ -14,12 +14,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
 from interviewer.evals.datasets import Scale
 
 Metric = Callable[[np.ndarray, np.ndarray, Scale], float]
+
+
+def _stats() -> Any:
+    """``scipy.stats``, imported on first use: with scikit-learn it is 1.3 s of every app
+    server's and command's start, and most never compute a metric."""
+    from scipy import stats
+
+    return stats
+
+
+def cohen_kappa_score(*args: Any, **kwargs: Any) -> Any:
+    """scikit-learn's, imported on first use."""
+    from sklearn.metrics import cohen_kappa_score as kappa
+
+    return kappa(*args, **kwargs)
 
 
 def finite(value: Any) -> Any:
@@ -56,9 +69,9 @@ def _safe(fn: Callable[[], float]) -> float:
 
 
 METRICS: dict[str, Metric] = {
-    "pearson": lambda y, p, s: _safe(lambda: stats.pearsonr(y, p)[0]),
-    "spearman": lambda y, p, s: _safe(lambda: stats.spearmanr(y, p)[0]),
-    "kendall": lambda y, p, s: _safe(lambda: stats.kendalltau(y, p)[0]),
+    "pearson": lambda y, p, s: _safe(lambda: _stats().pearsonr(y, p)[0]),
+    "spearman": lambda y, p, s: _safe(lambda: _stats().spearmanr(y, p)[0]),
+    "kendall": lambda y, p, s: _safe(lambda: _stats().kendalltau(y, p)[0]),
     "qwk": lambda y, p, s: _safe(
         lambda: cohen_kappa_score(_bins(y, s), _bins(p, s), weights="quadratic")
     ),
@@ -86,7 +99,7 @@ def _pearson_rows(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 def _spearman_rows(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Spearman's rho of each row pair: Pearson's r of the average ranks."""
-    return _pearson_rows(stats.rankdata(y, axis=1), stats.rankdata(p, axis=1))
+    return _pearson_rows(_stats().rankdata(y, axis=1), _stats().rankdata(p, axis=1))
 
 
 def _qwk_rows(y: np.ndarray, p: np.ndarray, scale: Scale) -> np.ndarray:
@@ -213,6 +226,8 @@ def confusion(
 ) -> dict[str, object]:
     """Confusion matrix over whole-point bins (rows: human, columns: scorer)."""
     labels = list(range(int(np.ceil(scale.min)), int(np.floor(scale.max)) + 1))
+    from sklearn.metrics import confusion_matrix
+
     matrix = confusion_matrix(
         _bins(np.asarray(human), scale), _bins(np.asarray(predicted), scale), labels=labels
     )
