@@ -523,7 +523,7 @@ def test_compare_says_when_its_verdicts_cannot_be_trusted(tmp_path: Path) -> Non
 
 
 def test_calibrate_fits_sign_constrained_weights_and_a_rising_curve(tmp_path: Path) -> None:
-    small = _small(tmp_path, 60)
+    small = _small(tmp_path, 30)
     target = tmp_path / "calibration.json"
     result = runner.invoke(
         app, ["eval", "calibrate", "--dataset", str(small), "--out", str(target)]
@@ -531,7 +531,7 @@ def test_calibrate_fits_sign_constrained_weights_and_a_rising_curve(tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert "grouped-CV pearson" in result.output
     doc = json.loads(target.read_text())
-    assert doc["fitted"]["cv_metrics"]["backend-v1"]["n"] == 60
+    assert doc["fitted"]["cv_metrics"]["backend-v1"]["n"] == 30
     calibration = ScorerParams.load(target).calibration
     assert calibration is not None and calibration.curve is not None
     assert calibration.curve.x == sorted(calibration.curve.x)
