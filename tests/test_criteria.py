@@ -455,3 +455,58 @@ def test_the_pack_schema_knows_the_signals() -> None:
     del data["rubrics"]["technical"]["criteria"][0]["offline"]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, schema)
+
+
+def test_completeness_follows_the_ticks_beside_it_and_nothing_else_moves(
+    model_cache: Path,
+) -> None:
+    """Half of a model answer said word for word: the calibrated overall reads it as strong, and
+    Completeness used to say 5 beside "3 of 6 key points covered". Its anchors count points, so
+    half of its score now comes from the ticks; the overall and every other criterion stay."""
+    import re
+
+    pack = load_pack(PARENT)
+    q = load_corpus(PROJECT_ROOT / "corpus").by_id()["net-tcp-vs-udp"]
+    shipped = pack.rubric(q.category)
+    spec = next(c for c in shipped.criteria if c.id == "completeness").offline
+    assert spec.from_ticks == 0.5 and "50% from the key points ticked" in spec.describe()
+
+    def rubric(share: float) -> Any:
+        criteria = [
+            c.model_copy(update={"offline": c.offline.model_copy(update={"from_ticks": share})})
+            if c.id == "completeness"
+            else c
+            for c in shipped.criteria
+        ]
+        return shipped.model_copy(update={"criteria": criteria})
+
+    scorer = EmbeddingScorer(
+        MiniLMEmbeddings(model_cache), ScorerParams.load(pack.calibration_path)
+    )
+    said = re.split(r"(?<=[.!?])\s+", q.reference_answer)
+    half = " ".join(said[: len(said) // 2])
+    results = {s: scorer.score(ScoringRequest(q, half, Level.MID, rubric(s))) for s in (0, 0.5, 1)}
+    scores = {s: {c.id: c.score for c in r.criteria} for s, r in results.items()}
+    ticked = [kp for kp in results[0.5].key_points if kp.covered]
+    assert len(ticked) < len(q.key_points) and results[0.5].overall >= 4.5
+    assert scores[0]["completeness"] == 5  # what the card said before, beside the ticks
+    expected = [kp for kp in q.key_points if kp.level.rank <= Level.MID.rank]
+    share = sum(kp.weight for kp in expected if kp.id in {t.id for t in ticked}) / sum(
+        kp.weight for kp in expected
+    )
+    assert scores[1]["completeness"] == round(1 + 4 * share) < scores[0.5]["completeness"] < 5
+    for s in (0.5, 1):
+        assert results[s].overall == results[0].overall
+        assert {k: v for k, v in scores[s].items() if k != "completeness"} == {
+            k: v for k, v in scores[0].items() if k != "completeness"
+        }
+    # a question with a reference answer only has no ticks: its signals alone, as before
+    bare = q.model_copy(update={"key_points": [], "follow_ups": [], "red_flags": []})
+    plain = [scorer.score(ScoringRequest(bare, half, Level.MID, rubric(s))) for s in (0, 1)]
+    assert plain[0].criteria == plain[1].criteria
+
+
+def test_from_ticks_is_a_share() -> None:
+    with pytest.raises(ValidationError) as info:
+        OfflineCriterion.model_validate({"signals": {"coverage": 1}, "from_ticks": 1.5})
+    assert "from_ticks" in str(info.value)

@@ -364,7 +364,7 @@ def test_eval_compare_across_two_pack_versions(tmp_path: Path) -> None:
         app, ["eval", "compare", str(runs["backend-developer"]), str(runs["backend-onsite"])]
     )
     assert result.exit_code == 0, result.output
-    assert "backend-developer 1.0.0" in result.output and "backend-onsite 1.0.0" in result.output
+    assert "backend-developer 1.1.0" in result.output and "backend-onsite 1.0.0" in result.output
     assert "paired on 12 shared items" in result.output
 
 

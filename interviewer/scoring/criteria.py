@@ -11,7 +11,8 @@ penalty for a known misconception::
 
 ``OfflineCriterion.raw`` is the weighted mean of the signals (weights are divided by their sum)
 minus ``red_flag_penalty`` when the answer repeats a red flag. The scorer then caps it by the
-answer's relevance (``EmbeddingScorer._raw``).
+answer's relevance (``EmbeddingScorer._raw``). ``from_ticks`` blends in the key points the
+report ticks, once the criteria have met the calibrated overall (``EmbeddingScorer.score``).
 """
 
 from __future__ import annotations
@@ -94,6 +95,17 @@ class OfflineCriterion(Strict):
         description="What the report says when a cue signal is low (under a third), e.g. "
         "'few trade-offs or alternatives were weighed'.",
     )
+    from_ticks: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="The share of this criterion's score taken from the key points the report "
+        "ticks (1 + 4 x their weighted share among the points expected at the level), after "
+        "the criteria have moved to meet the calibrated overall; the rest comes from its "
+        "signals. For a criterion whose anchors count key points, so that its score agrees "
+        "with the ticks shown beside it. 0: signals only. Questions without key points "
+        "(a reference answer only) use the signals alone.",
+    )
     weak_cap: int | None = Field(
         default=None,
         ge=1,
@@ -130,6 +142,8 @@ class OfflineCriterion(Strict):
             text += f"; {len(self.cues.words)} cue words, full at {self.cues.saturate_at}"
         if self.red_flag_penalty:
             text += f"; -{self.red_flag_penalty:g} on a red flag"
+        if self.from_ticks:
+            text += f"; {self.from_ticks:.0%} from the key points ticked"
         if self.weak_cap is not None:
             text += f"; at most {self.weak_cap} without its cues"
         return text

@@ -330,6 +330,19 @@ def _coverage(q: Question, level: Level, cover: np.ndarray) -> tuple[float, floa
     return coverage, float(cover[essential_idx].mean()), float(cover[advanced_idx].mean())
 
 
+def _ticked_share(q: Question, level: Level, results: list[KeyPointResult]) -> float | None:
+    """Weighted share of the key points expected at the level that the report ticks (every
+    point, for a level below all of them); None for a question without key points."""
+    if not q.key_points:
+        return None
+    expected = [i for i, kp in enumerate(q.key_points) if kp.level.rank <= level.rank] or list(
+        range(len(q.key_points))
+    )
+    weights = [q.key_points[i].weight for i in expected]
+    ticked = sum(w for w, i in zip(weights, expected, strict=True) if results[i].covered)
+    return ticked / sum(weights)
+
+
 def _ramp(value: float, low: float, high: float) -> float:
     return float(np.clip((value - low) / max(high - low, 1e-6), 0.0, 1.0))
 
@@ -649,6 +662,11 @@ class EmbeddingScorer:
             uncalibrated = sum(weights[k] * v for k, v in values.items()) / total_weight
             target = p.calibration.predict(feats.calibration_values())
             values = {k: v + target - uncalibrated for k, v in values.items()}
+        ticked = _ticked_share(q, request.level, results)
+        for c in request.rubric.criteria:  # a criterion that counts key points follows the ticks
+            if c.offline.from_ticks and ticked is not None:
+                share = c.offline.from_ticks
+                values[c.id] = (1 - share) * values[c.id] + share * (1 + 4 * ticked)
         values = {
             k: float(np.clip(v - p.hint_penalty * request.hints, 1, 5)) for k, v in values.items()
         }
