@@ -262,6 +262,7 @@ def test_no_network_is_one_clear_line_and_a_log(tmp_path: Path) -> None:
         {
             "PIP_INDEX_URL": "http://127.0.0.1:9/simple",  # nothing listens on the discard port
             "PIP_NO_CACHE_DIR": "1",
+            "PIP_RETRIES": "0",  # the message is under test, not pip's back-off (8 s of it)
             "UV_DEFAULT_INDEX": "http://127.0.0.1:9/simple",
             "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
         }
