@@ -117,6 +117,21 @@ class _TorchMiniLM:
         return np.asarray(vectors, dtype=np.float32)
 
 
+def onnx_export_dir(cache_dir: Path) -> Path:
+    """Where the ONNX export of the packaged weights lives in a cache folder."""
+    return cache_dir / f"{MINILM_KEY}-onnx"
+
+
+def is_exported(folder: Path) -> bool:
+    """Whether ``folder`` holds a finished export (it is renamed into place whole)."""
+    return (folder / "onnx" / "model.onnx").is_file()
+
+
+def export_lock(folder: Path) -> FileLock:
+    """The lock processes sharing a cache folder take to make (or copy in) its export."""
+    return FileLock(folder.with_name(f"{folder.name}.lock"), timeout=EXPORT_WAIT_S)
+
+
 @cache
 def _minilm(cache_dir: str) -> OnnxMiniLM | _TorchMiniLM:
     """Load all-MiniLM-L6-v2 once per process: ONNX Runtime when possible, else PyTorch.
@@ -125,14 +140,14 @@ def _minilm(cache_dir: str) -> OnnxMiniLM | _TorchMiniLM:
     """
     _offline()
     source = packaged_model_dir()
-    target = Path(cache_dir) / f"{MINILM_KEY}-onnx"
+    target = onnx_export_dir(Path(cache_dir))
     try:
-        if not (target / "onnx" / "model.onnx").is_file():
+        if not is_exported(target):
             target.parent.mkdir(parents=True, exist_ok=True)
             # Processes sharing a cache folder (app servers starting together) export once:
             # the others wait for it and load the result.
-            with FileLock(target.with_name(f"{target.name}.lock"), timeout=EXPORT_WAIT_S):
-                if not (target / "onnx" / "model.onnx").is_file():
+            with export_lock(target):
+                if not is_exported(target):
                     from transformers.utils import logging as hf_logging
 
                     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]

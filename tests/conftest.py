@@ -40,22 +40,15 @@ def _reuse_the_installers_export(folder: Path) -> None:
     """Start from the ONNX export `./run test` made in the default cache folder, when there is
     one, instead of exporting again (11 s at the start of the run, every worker waiting on it).
     Only the export is copied, never the vectors; without it the run exports as before."""
-    from filelock import FileLock
     from platformdirs import user_cache_path
 
-    from interviewer.embeddings import MINILM_KEY
+    from interviewer.embeddings import export_lock, is_exported, onnx_export_dir
 
-    source = user_cache_path("interviewer") / f"{MINILM_KEY}-onnx"
-    target = folder / f"{MINILM_KEY}-onnx"
-    with FileLock(folder / f"{MINILM_KEY}-onnx.lock"):  # the lock the export itself takes
-        if (target / "onnx" / "model.onnx").is_file():
+    source, target = onnx_export_dir(user_cache_path("interviewer")), onnx_export_dir(folder)
+    with export_lock(target):
+        if is_exported(target) or not is_exported(source):
             return
-        if (
-            not (source / "onnx" / "model.onnx").is_file()
-            or not (source / "tokenizer.json").is_file()
-        ):
-            return
-        staging = folder / f"{MINILM_KEY}-onnx.copy-{os.getpid()}"
+        staging = target.with_name(f"{target.name}.copy-{os.getpid()}")
         shutil.copytree(source, staging)
         staging.rename(target)
 

@@ -28,8 +28,8 @@ def _stats() -> Any:
     return stats
 
 
-def cohen_kappa_score(*args: Any, **kwargs: Any) -> Any:
-    """scikit-learn's, imported on first use."""
+def _kappa(*args: Any, **kwargs: Any) -> Any:
+    """scikit-learn's ``cohen_kappa_score``, imported on first use."""
     from sklearn.metrics import cohen_kappa_score as kappa
 
     return kappa(*args, **kwargs)
@@ -72,9 +72,7 @@ METRICS: dict[str, Metric] = {
     "pearson": lambda y, p, s: _safe(lambda: _stats().pearsonr(y, p)[0]),
     "spearman": lambda y, p, s: _safe(lambda: _stats().spearmanr(y, p)[0]),
     "kendall": lambda y, p, s: _safe(lambda: _stats().kendalltau(y, p)[0]),
-    "qwk": lambda y, p, s: _safe(
-        lambda: cohen_kappa_score(_bins(y, s), _bins(p, s), weights="quadratic")
-    ),
+    "qwk": lambda y, p, s: _safe(lambda: _kappa(_bins(y, s), _bins(p, s), weights="quadratic")),
     "mae": lambda y, p, s: float(np.mean(np.abs(y - p))),
     "rmse": lambda y, p, s: float(np.sqrt(np.mean((y - p) ** 2))),
     "exact": lambda y, p, s: float(np.mean(_bins(y, s) == _bins(p, s))),
@@ -99,7 +97,8 @@ def _pearson_rows(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 def _spearman_rows(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Spearman's rho of each row pair: Pearson's r of the average ranks."""
-    return _pearson_rows(_stats().rankdata(y, axis=1), _stats().rankdata(p, axis=1))
+    rank = _stats().rankdata
+    return _pearson_rows(rank(y, axis=1), rank(p, axis=1))
 
 
 def _qwk_rows(y: np.ndarray, p: np.ndarray, scale: Scale) -> np.ndarray:

@@ -310,16 +310,21 @@ class Features:
         }
 
 
+def _expected(q: Question, level: Level) -> list[int]:
+    """Indexes of the key points expected at the level; every point, for a level below all of
+    them (a question asked above its levels)."""
+    return [i for i, kp in enumerate(q.key_points) if kp.level.rank <= level.rank] or list(
+        range(len(q.key_points))
+    )
+
+
 def _coverage(q: Question, level: Level, cover: np.ndarray) -> tuple[float, float, float]:
     """Key-point coverage at the level (weighted), of the essential points, and of the hardest
     points for the level; a question without key points: the mean over reference sentences."""
     if not q.key_points:
         mean = float(cover.mean())
         return mean, mean, mean
-    # every point, for a level below all of them (a question asked above its levels)
-    expected = [i for i, kp in enumerate(q.key_points) if kp.level.rank <= level.rank] or list(
-        range(len(q.key_points))
-    )
+    expected = _expected(q, level)
     weights = np.array([q.key_points[i].weight for i in expected], dtype=np.float32)
     coverage = float(weights @ cover[expected] / weights.sum())
     essential_idx = [i for i in expected if q.key_points[i].weight == 3] or expected
@@ -331,16 +336,13 @@ def _coverage(q: Question, level: Level, cover: np.ndarray) -> tuple[float, floa
 
 
 def _ticked_share(q: Question, level: Level, results: list[KeyPointResult]) -> float | None:
-    """Weighted share of the key points expected at the level that the report ticks (every
-    point, for a level below all of them); None for a question without key points."""
+    """Weighted share of the key points expected at the level that the report ticks; None for
+    a question without key points."""
     if not q.key_points:
         return None
-    expected = [i for i, kp in enumerate(q.key_points) if kp.level.rank <= level.rank] or list(
-        range(len(q.key_points))
-    )
-    weights = [q.key_points[i].weight for i in expected]
-    ticked = sum(w for w, i in zip(weights, expected, strict=True) if results[i].covered)
-    return ticked / sum(weights)
+    expected = _expected(q, level)
+    ticked = sum(q.key_points[i].weight for i in expected if results[i].covered)
+    return ticked / sum(q.key_points[i].weight for i in expected)
 
 
 def _ramp(value: float, low: float, high: float) -> float:
@@ -496,8 +498,10 @@ class EmbeddingScorer:
             cover = _ramp(similarity, p.cover_low, p.cover_high)
             own = point_words(kp.text) - asked
             covered = similarity > -1.0 and self._says_point(own, similarity, cover, words)
-            shared = np.array([len(own & w) for w in piece_words])
-            quoted = _quote(row, straight, shared, p.evidence_direct_at)
+            evidence = ""
+            if covered:
+                shared = np.array([len(own & w) for w in piece_words])
+                evidence = pieces[_quote(row, straight, shared, p.evidence_direct_at)]
             results.append(
                 KeyPointResult(
                     id=kp.id,
@@ -505,7 +509,7 @@ class EmbeddingScorer:
                     weight=kp.weight,
                     covered=covered,
                     similarity=round(float(sims[i].max()), 3),
-                    evidence=pieces[quoted] if covered else "",
+                    evidence=evidence,
                 )
             )
         return results
