@@ -6,6 +6,11 @@ the texts it has never seen. Only corpus and pack question texts pass through it
 candidate's answer. A vector is stored as float32 bytes under sha256(model key, text), so a
 change of model or of text is simply a miss. Any problem with the file makes it a miss too:
 the cache can speed things up, never break them.
+
+Processes sharing a cache folder (two app servers starting together, `corpus ingest` beside a
+server) embed a text once: whoever has texts to embed takes the folder's lock, looks again for
+what another process stored meanwhile, and embeds only what is still missing. A process that
+waits longer than ``LOCK_WAIT_S`` embeds on its own rather than hang.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 from numpy.typing import NDArray
 
 log = logging.getLogger(__name__)
 FILE_NAME = "vectors.sqlite3"
+LOCK_WAIT_S = 600.0  # longer than embedding a large bank on a slow CPU
 
 
 def _key(model_key: str, text: str) -> str:
@@ -52,22 +59,57 @@ class VectorCache:
         try:
             with self._connect() as conn:
                 found = self._read(conn, keys)
-                missing = [i for i, k in enumerate(keys) if k not in found]
-                if missing:
-                    fresh = embeddings.embed_documents([texts[i] for i in missing])
-                    new = {
-                        keys[i]: np.asarray(v, dtype=np.float32)
-                        for i, v in zip(missing, fresh, strict=True)
-                    }
-                    conn.executemany(
-                        "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
-                        [(k, v.tobytes()) for k, v in new.items()],
-                    )
-                    found.update(new)
+            if len(found) < len(set(keys)):
+                with self._one_embedder():
+                    self._embed_missing(embeddings, texts, keys, found)
         except sqlite3.Error as exc:
             log.warning("vector cache %s unusable (%s); embedding without it", self.path, exc)
             return embeddings.embed_documents(list(texts))
         return [found[k].astype(float).tolist() for k in keys]
+
+    def _embed_missing(
+        self,
+        embeddings: Embeddings,
+        texts: Sequence[str],
+        keys: Sequence[str],
+        found: dict[str, NDArray[np.float32]],
+    ) -> None:
+        """Embed and store what neither `found` nor the file (read again) holds; fills `found`."""
+        with self._connect() as conn:
+            found.update(self._read(conn, [k for k in keys if k not in found]))
+            first: dict[str, int] = {}
+            for i, k in enumerate(keys):
+                if k not in found:
+                    first.setdefault(k, i)
+            missing = list(first.values())
+            if not missing:
+                return
+            fresh = embeddings.embed_documents([texts[i] for i in missing])
+            new = {
+                keys[i]: np.asarray(v, dtype=np.float32)
+                for i, v in zip(missing, fresh, strict=True)
+            }
+            conn.executemany(
+                "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
+                [(k, v.tobytes()) for k, v in new.items()],
+            )
+            found.update(new)
+
+    @contextmanager
+    def _one_embedder(self) -> Iterator[None]:
+        """The folder's lock while embedding; none after ``LOCK_WAIT_S`` or when the lock
+        file cannot be made (logged), as the cache may slow nothing down but itself."""
+        lock = FileLock(self.path.with_suffix(".lock"), timeout=LOCK_WAIT_S)
+        try:
+            lock.acquire()
+        except (Timeout, OSError) as exc:
+            log.warning("vector cache %s not locked (%s); embedding anyway", self.path, exc)
+            yield
+            return
+        try:
+            yield
+        finally:
+            lock.release()
 
     @staticmethod
     def _read(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, NDArray[np.float32]]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
 from test_index import CountingEmbeddings
 
 from interviewer.config import Settings
@@ -70,3 +73,46 @@ def test_a_damaged_cache_file_only_costs_the_embedding(
     got = cache.embed(counting, "m", ["What is a deadlock?"])
     assert counting.embedded == ["What is a deadlock?"]
     assert len(got[0]) == 384
+
+
+class _SlowCounting(Embeddings):
+    """Stand-in vectors that take a while and are counted: the test is about who embeds."""
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        time.sleep(0.3)
+        self.embedded.extend(texts)
+        return [[float(len(t)), float(sum(map(ord, t)) % 97)] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+def test_two_builders_sharing_a_cache_folder_embed_each_text_once(tmp_path: Path) -> None:
+    """Two app servers starting together on one cache folder: the second waits for the first's
+    vectors instead of embedding the same texts beside it."""
+    texts = [f"Question {n}: what does an index cost a write?" for n in range(20)]
+    workers = [_SlowCounting(), _SlowCounting()]
+    start = threading.Barrier(2)
+    got: list[list[list[float]]] = [[], []]
+
+    def build(n: int) -> None:
+        start.wait()
+        got[n] = VectorCache(tmp_path).embed(workers[n], "m", texts[n * 5 :] + texts[: n * 5])
+
+    threads = [threading.Thread(target=build, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(workers[0].embedded + workers[1].embedded) == sorted(texts)
+    assert got[1] == got[0][5:] + got[0][:5]  # each in its own order
+
+
+def test_duplicate_texts_are_embedded_once(tmp_path: Path) -> None:
+    counting = _SlowCounting()
+    vectors = VectorCache(tmp_path).embed(counting, "m", ["a?", "b?", "a?"])
+    assert counting.embedded == ["a?", "b?"]
+    assert vectors[0] == vectors[2] != vectors[1]
