@@ -278,8 +278,16 @@ class _Vectors:
 class ReplyGuard:
     """Checks model replies against the retrieved question; embeddings cached per question."""
 
-    def __init__(self, embeddings: Embeddings, params: GuardParams | None = None) -> None:
+    def __init__(
+        self,
+        embeddings: Embeddings,
+        params: GuardParams | None = None,
+        question_embeddings: Embeddings | None = None,
+    ) -> None:
+        """``question_embeddings`` embeds question texts only (see ``EmbeddingScorer``); a
+        model's replies go to ``embeddings``."""
         self.embeddings = embeddings
+        self.question_embeddings = question_embeddings or embeddings
         self.params = params or GuardParams()
         self._cache: OrderedDict[str, _Vectors] = OrderedDict()
         self._lock = threading.Lock()
@@ -296,7 +304,7 @@ class ReplyGuard:
             *q.red_flags,
             *sentences(q.reference_answer),
         ]
-        vecs = self._embed([*asked, *follow, *secret_texts])
+        vecs = self._embed([*asked, *follow, *secret_texts], self.question_embeddings)
         a, f = len(asked), len(follow)
         entry = _Vectors(vecs[:a], vecs[: a + f], vecs[a + f :])
         with self._lock:
@@ -305,10 +313,11 @@ class ReplyGuard:
                 self._cache.popitem(last=False)
         return entry
 
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], embeddings: Embeddings | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
-        return np.asarray(self.embeddings.embed_documents(list(texts)), dtype=np.float32)
+        vectors = (embeddings or self.embeddings).embed_documents(list(texts))
+        return np.asarray(vectors, dtype=np.float32)
 
     # -- checks that need embeddings --
 

@@ -30,7 +30,7 @@ from interviewer.domain import (
     Session,
     utc_now,
 )
-from interviewer.embeddings import get_embeddings
+from interviewer.embeddings import embeddings_key, get_embeddings
 from interviewer.engine import Interview, plan_questions
 from interviewer.errors import IndexUnavailableError
 from interviewer.guards import GuardParams, ReplyGuard
@@ -44,6 +44,7 @@ from interviewer.scoring import EmbeddingScorer, Scorer
 from interviewer.scoring.offline import ScorerParams
 from interviewer.store import SessionStore, StoreError
 from interviewer.turn_runner import TurnRunner
+from interviewer.vector_cache import CLICK_WAIT_S, CachedEmbeddings, VectorCache
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,13 @@ class Services:
     _offline_scorers: dict[str, EmbeddingScorer] = field(default_factory=dict)
     _guards: dict[str, ReplyGuard] = field(default_factory=dict)
     _asks: dict[str, list[CandidateQuestion]] = field(default_factory=dict)
+
+    @property
+    def question_embeddings(self) -> Embeddings:
+        """The embeddings for question texts, kept in the cache folder's vector cache: a
+        question asked before on this machine starts an interview without embedding."""
+        cache = VectorCache(self.settings.cache_dir, wait_s=CLICK_WAIT_S)
+        return CachedEmbeddings(self.embeddings, cache, embeddings_key(self.settings))
 
     @property
     def packs(self) -> dict[str, Pack]:
@@ -162,7 +170,11 @@ class Services:
         key = f"{pack.id}:{pack.content_hash}"
         offline = self._offline_scorers.get(key)
         if offline is None:
-            offline = EmbeddingScorer(self.embeddings, ScorerParams.load(pack.calibration_path))
+            offline = EmbeddingScorer(
+                self.embeddings,
+                ScorerParams.load(pack.calibration_path),
+                question_embeddings=self.question_embeddings,
+            )
             self._offline_scorers[key] = offline
         return offline
 
@@ -171,7 +183,11 @@ class Services:
         key = f"{pack.id}:{pack.content_hash}"
         guard = self._guards.get(key)
         if guard is None:
-            guard = ReplyGuard(self.embeddings, GuardParams.load(pack.guards_path))
+            guard = ReplyGuard(
+                self.embeddings,
+                GuardParams.load(pack.guards_path),
+                question_embeddings=self.question_embeddings,
+            )
             self._guards[key] = guard
         return guard
 

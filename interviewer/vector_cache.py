@@ -2,15 +2,18 @@
 
 Building an index embeds every question (seconds on a CPU, minutes for a large bank); with this
 cache, a new data folder, `corpus ingest --rebuild` or an index rebuilt after damage embeds only
-the texts it has never seen. Only corpus and pack question texts pass through it, never a
-candidate's answer. A vector is stored as float32 bytes under sha256(model key, text), so a
+the texts it has never seen. Starting an interview embeds its questions' key points, reference
+sentences and red flags for the scorer and the reply guards (about half a second a question);
+through this cache (``CachedEmbeddings``), a question asked before on this machine costs
+nothing. Only corpus and pack question texts pass through it, never a candidate's answer or
+a model's reply. A vector is stored as float32 bytes under sha256(model key, text), so a
 change of model or of text is simply a miss. Any problem with the file makes it a miss too:
 the cache can speed things up, never break them.
 
 Processes sharing a cache folder (two app servers starting together, `corpus ingest` beside a
 server) embed a text once: whoever has texts to embed takes the folder's lock, looks again for
 what another process stored meanwhile, and embeds only what is still missing. A process that
-waits longer than ``LOCK_WAIT_S`` embeds on its own rather than hang.
+waits longer than its ``wait_s`` embeds on its own rather than hang.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from numpy.typing import NDArray
 log = logging.getLogger(__name__)
 FILE_NAME = "vectors.sqlite3"
 LOCK_WAIT_S = 600.0  # longer than embedding a large bank on a slow CPU
+CLICK_WAIT_S = 2.0  # a candidate's click waits this long for another process at most
 
 
 def _key(model_key: str, text: str) -> str:
@@ -37,10 +41,15 @@ def _key(model_key: str, text: str) -> str:
 
 
 class VectorCache:
-    """A text -> vector store for one cache folder, shared by processes."""
+    """A text -> vector store for one cache folder, shared by processes.
 
-    def __init__(self, folder: Path) -> None:
+    ``wait_s``: how long to wait for another process embedding into the folder before
+    embedding anyway (an index build waits long; a candidate's click should not).
+    """
+
+    def __init__(self, folder: Path, wait_s: float = LOCK_WAIT_S) -> None:
         self.path = folder / FILE_NAME
+        self.wait_s = wait_s
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -97,9 +106,9 @@ class VectorCache:
 
     @contextmanager
     def _one_embedder(self) -> Iterator[None]:
-        """The folder's lock while embedding; none after ``LOCK_WAIT_S`` or when the lock
-        file cannot be made (logged), as the cache may slow nothing down but itself."""
-        lock = FileLock(self.path.with_suffix(".lock"), timeout=LOCK_WAIT_S)
+        """The folder's lock while embedding; none after ``wait_s`` or when the lock file
+        cannot be made (logged), as the cache may slow nothing down but itself."""
+        lock = FileLock(self.path.with_suffix(".lock"), timeout=self.wait_s)
         try:
             lock.acquire()
         except (Timeout, OSError) as exc:
@@ -121,3 +130,21 @@ class VectorCache:
             for key, blob in rows:
                 found[key] = np.frombuffer(blob, dtype=np.float32)
         return found
+
+
+class CachedEmbeddings(Embeddings):
+    """``inner`` with every document vector read from, or stored in, a ``VectorCache``.
+
+    For the texts of questions only (key points, reference sentences, red flags, follow-ups),
+    which the scorer and the reply guards embed when an interview starts: a question asked
+    before on this machine starts without embedding. Never give it a candidate's answer.
+    """
+
+    def __init__(self, inner: Embeddings, cache: VectorCache, model_key: str) -> None:
+        self.inner, self.cache, self.model_key = inner, cache, model_key
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.cache.embed(self.inner, self.model_key, texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)

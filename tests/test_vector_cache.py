@@ -116,3 +116,39 @@ def test_duplicate_texts_are_embedded_once(tmp_path: Path) -> None:
     vectors = VectorCache(tmp_path).embed(counting, "m", ["a?", "b?", "a?"])
     assert counting.embedded == ["a?", "b?"]
     assert vectors[0] == vectors[2] != vectors[1]
+
+
+def test_a_question_asked_before_on_this_machine_is_not_embedded_again_and_answers_never_kept(
+    tmp_path: Path, embeddings: MiniLMEmbeddings
+) -> None:
+    """Two processes' services on one cache folder (another data folder each): the second's
+    scorer and guards read the question's vectors; the answer is embedded, never stored."""
+    from factories import shipped_settings
+
+    from interviewer.domain import Level
+    from interviewer.embeddings import MINILM_KEY
+    from interviewer.scoring.base import ScoringRequest
+    from interviewer.scoring.text import sentences
+    from interviewer.services import Services
+
+    cache = tmp_path / "cache"
+    answer = "I would lock the row with SELECT FOR UPDATE before reading the balance."
+    seen: list[list[str]] = []
+    for n in range(2):
+        counting = CountingEmbeddings(embeddings)
+        services = Services.start(shipped_settings(tmp_path / f"data-{n}", cache), counting)
+        pack = services.pack("backend-developer")
+        q = services.corpus.by_id()["db-isolation-lost-update"]
+        counting.embedded.clear()  # what the index build embedded is not the question here
+        services.offline_scorer(pack).score(
+            ScoringRequest(q, answer, Level.MID, pack.rubric(q.category))
+        )
+        services.guard_for(pack).leak_check("Tell me more about the rows you lock.", [q])
+        seen.append(list(counting.embedded))
+    question_texts = {kp.text for kp in q.key_points} | set(sentences(q.reference_answer))
+    assert question_texts <= set(seen[0])  # embedded the first time
+    assert not question_texts & set(seen[1])
+    assert answer in seen[1]  # every answer is embedded afresh ...
+    late = CountingEmbeddings(embeddings)
+    VectorCache(cache).embed(late, MINILM_KEY, [answer, *question_texts])
+    assert late.embedded == [answer]  # ... and never kept on disk

@@ -371,9 +371,16 @@ class EmbeddingScorer:
     name = "offline"
 
     def __init__(
-        self, embeddings: Embeddings, params: ScorerParams | None = None, cache_size: int = 256
+        self,
+        embeddings: Embeddings,
+        params: ScorerParams | None = None,
+        cache_size: int = 256,
+        question_embeddings: Embeddings | None = None,
     ) -> None:
+        """``question_embeddings`` embeds question texts only (the same model; a
+        ``CachedEmbeddings`` keeps them between processes); answers go to ``embeddings``."""
         self.embeddings = embeddings
+        self.question_embeddings = question_embeddings or embeddings
         self.params = params or ScorerParams()
         self._cache: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
@@ -402,7 +409,7 @@ class EmbeddingScorer:
         # every text in the batch to its length and cost five times as much.
         asked = sentences(q.question)
         texts = [*points, q.question, *q.red_flags, *ref_sentences, *asked]
-        vecs = np.asarray(self.embeddings.embed_documents(texts), dtype=np.float32)
+        vecs = np.asarray(self.question_embeddings.embed_documents(texts), dtype=np.float32)
         n, r, a = len(points), len(q.red_flags), len(asked)
         ref = vecs[n + 1 + r : len(vecs) - a]
         kp = vecs[:n] if n else ref
