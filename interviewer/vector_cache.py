@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 log = logging.getLogger(__name__)
 FILE_NAME = "vectors.sqlite3"
 LOCK_WAIT_S = 600.0  # longer than embedding a large bank on a slow CPU
-CLICK_WAIT_S = 2.0  # a candidate's click waits this long for another process at most
+CLICK_WAIT_S = 0.0  # a candidate's click never waits for another process: it embeds itself
 
 
 def _key(model_key: str, text: str) -> str:
@@ -44,7 +44,7 @@ class VectorCache:
     """A text -> vector store for one cache folder, shared by processes.
 
     ``wait_s``: how long to wait for another process embedding into the folder before
-    embedding anyway (an index build waits long; a candidate's click should not).
+    embedding anyway (an index build waits long; a candidate's click not at all).
     """
 
     def __init__(self, folder: Path, wait_s: float = LOCK_WAIT_S) -> None:
@@ -109,16 +109,22 @@ class VectorCache:
         """The folder's lock while embedding; none after ``wait_s`` or when the lock file
         cannot be made (logged), as the cache may slow nothing down but itself."""
         lock = FileLock(self.path.with_suffix(".lock"), timeout=self.wait_s)
+        locked = False
         try:
             lock.acquire()
-        except (Timeout, OSError) as exc:
+            locked = True
+        except Timeout:
+            if self.wait_s > 0:  # a long wait ran out: worth a line in the log
+                log.warning(
+                    "vector cache %s busy for %.0f s; embedding anyway", self.path, self.wait_s
+                )
+        except OSError as exc:
             log.warning("vector cache %s not locked (%s); embedding anyway", self.path, exc)
-            yield
-            return
         try:
             yield
         finally:
-            lock.release()
+            if locked:
+                lock.release()
 
     @staticmethod
     def _read(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, NDArray[np.float32]]:

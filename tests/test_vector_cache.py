@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from langchain_core.embeddings import Embeddings
 from test_index import CountingEmbeddings
 
@@ -152,3 +153,23 @@ def test_a_question_asked_before_on_this_machine_is_not_embedded_again_and_answe
     late = CountingEmbeddings(embeddings)
     VectorCache(cache).embed(late, MINILM_KEY, [answer, *question_texts])
     assert late.embedded == [answer]  # ... and never kept on disk
+
+
+def test_a_click_does_not_wait_for_another_process_embedding_into_the_folder(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While another process holds the folder's lock (a long `corpus ingest`, say), the
+    interview's question vectors are embedded at once, and still kept for the next time."""
+    from filelock import FileLock
+
+    from interviewer.vector_cache import CLICK_WAIT_S
+
+    texts = ["What does a covering index save?", "When would you not add an index?"]
+    other = FileLock(VectorCache(tmp_path).path.with_suffix(".lock"))
+    with other:  # held for the whole call: a waiting cache would never return
+        clicked = _SlowCounting()
+        got = VectorCache(tmp_path, wait_s=CLICK_WAIT_S).embed(clicked, "m", texts)
+    assert clicked.embedded == texts
+    assert not [r for r in caplog.records if "busy" in r.getMessage()]  # no wait ran out
+    later = _SlowCounting()
+    assert VectorCache(tmp_path).embed(later, "m", texts) == got and later.embedded == []
