@@ -806,17 +806,17 @@ def eval_guards(
         ]
         gap = judge_gap_from(shortfalls)
     from interviewer.embeddings import embeddings_key
-    from interviewer.vector_cache import VectorCache
+    from interviewer.vector_cache import CachedEmbeddings, VectorCache
 
     cache = VectorCache(services.settings.cache_dir)
-    key = embeddings_key(services.settings)
+    cached = CachedEmbeddings(services.embeddings, cache, embeddings_key(services.settings))
     fitted = fit_guards(
         services.embeddings,
         questions,
         chosen,
         GuardParams.load(chosen.guards_path),
         gap,
-        embed=lambda texts: cache.embed(services.embeddings, key, texts),
+        embed=cached.embed_documents,
     )
     fit = fitted.fit
     assert fit is not None

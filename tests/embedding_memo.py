@@ -5,7 +5,7 @@ of the suite: 22,000 texts embedded, 6,100 of them distinct, about half the run'
 memo sits under the model's own ``encode``: every test still runs the real scorer, guards and
 index on real MiniLM vectors, but a text already embedded in this run is read back instead.
 In one process it is a dict; between pytest-xdist workers it is a ``VectorCache`` file in the
-run's shared temporary folder, and one worker embeds at a time (a file lock), so two workers
+run's shared temporary folder, whose own lock lets one worker embed at a time, so two workers
 that need the same texts at once (every worker's first test indexes the shipped corpus) embed
 them once: the second waits, then reads them. The model runs on every core either way.
 Processes the tests start (app servers, commands) embed as usual.
@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock
 from langchain_core.embeddings import Embeddings
 from numpy.typing import NDArray
 
@@ -48,9 +47,7 @@ class EmbeddingMemo:
     """A text -> vector memo in front of ``OnnxMiniLM.encode``."""
 
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
         self.shared = VectorCache(folder)
-        self.between_workers = FileLock(folder / "embedding.lock")
         self.vectors: dict[str, NDArray[np.float32]] = {}
         self.lock = threading.Lock()
         self.enabled = True
@@ -66,8 +63,7 @@ class EmbeddingMemo:
             with self.lock:
                 missing = [t for t in dict.fromkeys(texts) if t not in self.vectors]
             if missing:
-                with self.between_workers:
-                    rows = self.shared.embed(_Direct(model, real), MEMO_KEY, missing)
+                rows = self.shared.embed(_Direct(model, real), MEMO_KEY, missing)
                 with self.lock:
                     self.vectors.update(
                         (t, np.asarray(v, dtype=np.float32))
