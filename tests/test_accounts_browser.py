@@ -21,7 +21,7 @@ from interviewer.accounts.access import Role
 from interviewer.accounts.service import WRONG
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, Page, Route
 
 __all__ = ["accounts_app", "chromium"]  # the module's fixtures
 
@@ -85,6 +85,27 @@ def sign_in_page(page: Page) -> None:
 
     expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible(timeout=WAIT)
     assert page.get_by_text("Signed in as").count() == 0
+
+
+def cookie(page: Page, name: str, *, held: bool) -> None:
+    """The browser comes to hold (or to have dropped) cookie ``name`` within the wait: a script
+    in the page sets and clears the app's own cookies."""
+    deadline = time.monotonic() + WAIT / 1000
+    while (name in {c["name"] for c in page.context.cookies()}) != held:
+        assert time.monotonic() < deadline, f"the browser {'lacks' if held else 'holds'} {name}"
+        page.wait_for_timeout(50)
+
+
+def slow_page_script(page: Page, seconds: float = 4.0) -> None:
+    """Hold back the front end's code for ``st.html`` by ``seconds``, on the next page load: an
+    element drawn with it then shows only once the code is in, as on a slow connection (and
+    an element a later run replaces before then never shows)."""
+
+    def hold(route: Route) -> None:
+        time.sleep(seconds)
+        route.continue_()
+
+    page.route(re.compile(r"/static/js/Html\.[^/]+\.js$"), hold, times=1)
 
 
 def menu(page: Page) -> list[str]:
@@ -302,9 +323,12 @@ def test_single_sign_on_through_a_link_makes_then_reuses_an_account_and_signs_ou
     page = person()
     page.goto(f"{app.url}/?link={code}")
     expect(page.get_by_text("You have been invited to a")).to_be_visible(timeout=WAIT)
+    cookie(page, "interviewer_next", held=True)  # the page keeps the link for the way back
+    slow_page_script(page)  # back in the app, the first run's elements go in a rerun
     app.sso(page, "sam@example.com")  # the provider's email claim is the subject it is given
     expect(page.get_by_text("Question 1 of")).to_be_visible(timeout=WAIT)
     signed_in(page, "sam@")
+    cookie(page, "interviewer_next", held=False)  # acted on once: a later sign-on goes home
     sam = app.user("sam@example.com")
     assert sam is not None
     assert (sam.role, sam.team, sam.sso_subject, sam.has_password) == (

@@ -32,7 +32,7 @@ from interviewer.web.resources import services
 COOKIE = "interviewer_auth"
 TOKEN = "auth-token"  # session state: this browser tab's sign-in token
 VIEWER = "viewer"  # session state: who this run acts for
-COOKIE_PENDING = "auth-cookie"  # session state: "set" or "clear", done on the next render
+COOKIE_PENDING = "auth-cookie"  # session state: "clear", done on the next render
 FLASH = "auth-flash"
 SIGNED_OUT = "auth-signed-out"  # session state: the cookie value this tab signed out of
 NEXT_COOKIE = "interviewer_next"  # the interview link a single sign-on started from
@@ -202,41 +202,61 @@ def _pending_link() -> str | None:
 
 
 def _take_pending_link() -> bool:
-    """Forget the pending interview link (in this tab and in the browser); whether there
-    was one."""
+    """Forget the pending interview link in this tab (`_keep_cookies` clears it in the
+    browser); whether there was one."""
     pending = _pending_link()
     if pending is None:
         return False
     st.session_state[NEXT_TAKEN] = pending
-    _write_cookie(NEXT_COOKIE, "", 0)
     return True
 
 
-def _write_cookie(name: str, value: str, max_age: int) -> None:
-    """Set (or, with ``max_age`` 0, clear) a first-party cookie with a script run in the page:
+def _keep_cookies() -> None:
+    """Bring the browser's cookies in line with this tab's sign-in: the sign-in cookie set to
+    its token, a pending link it acted on cleared.
+
+    Written on every run of the tab, not once: a script in the page runs only when its element
+    is drawn, and a run that ends in a rerun (the first page after a sign-on does) can have its
+    elements replaced before the browser has drawn them. The request's cookies do not change
+    within a tab, so the script is written for as long as the tab lasts; run again, it sets the
+    same values."""
+    token = st.session_state.get(TOKEN)
+    taken = st.session_state.get(NEXT_TAKEN)
+    writes = []
+    if isinstance(token, str) and token and _cookie(COOKIE) != token:
+        hours = services().settings.session_hours
+        writes.append(_cookie_statement(COOKIE, token, int(hours * 3600)))
+    if isinstance(taken, str) and _cookie(NEXT_COOKIE) == taken:
+        writes.append(_cookie_statement(NEXT_COOKIE, "", 0))
+    if writes:
+        st.html(f"<script>{' '.join(writes)}</script>", unsafe_allow_javascript=True)
+
+
+def _cookie_statement(name: str, value: str, max_age: int) -> str:
+    """The script statement that sets (or, with ``max_age`` 0, clears) a first-party cookie:
     Streamlit cannot set cookies itself. ``value`` must be cookie-safe (a token)."""
     attributes = f"path=/; max-age={max_age}; SameSite=Strict"
     secure = "(location.protocol === 'https:' ? '; Secure' : '')"
+    return f"document.cookie = '{name}={value}; {attributes}' + {secure};"
+
+
+def _write_cookie(name: str, value: str, max_age: int) -> None:
+    """Set or clear a first-party cookie with a script run in the page."""
     st.html(
-        f"<script>document.cookie = '{name}={value}; {attributes}' + {secure};</script>",
+        f"<script>{_cookie_statement(name, value, max_age)}</script>",
         unsafe_allow_javascript=True,
     )
 
 
 def _apply_cookie() -> None:
-    """Set or clear the sign-in cookie, once, with a script run in the page."""
-    action = st.session_state.pop(COOKIE_PENDING, None)
-    token = st.session_state.get(TOKEN, "")
-    if action == "set" and token:
-        hours = services().settings.session_hours
-        _write_cookie(COOKIE, token, int(hours * 3600))
-    elif action == "clear":
+    """Clear the sign-in cookie, once, with a script run in the page (after a sign-out, or a
+    sign-in that has ended; setting it is `_keep_cookies`'s)."""
+    if st.session_state.pop(COOKIE_PENDING, None) == "clear":
         _write_cookie(COOKIE, "", 0)
 
 
 def _signed_in(token: str) -> None:
     st.session_state[TOKEN] = token
-    st.session_state[COOKIE_PENDING] = "set"
     st.rerun()
 
 
@@ -262,6 +282,7 @@ def _account_box(accounts: Accounts, user: User) -> None:
         )
         if st.button("Sign out", icon=":material/logout:", key="sign-out"):
             sign_out(accounts)
+        _keep_cookies()  # last in the sidebar: an element there that draws nothing shows nothing
 
 
 # --- the sign-in page -------------------------------------------------------------------------
