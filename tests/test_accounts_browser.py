@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 from accounts_app import WAIT, AccountsApp, accounts_app, chromium
 
-from interviewer.accounts.access import Role
+from interviewer.accounts.access import Role, Viewer
 from interviewer.accounts.service import WRONG
 
 if TYPE_CHECKING:
@@ -171,8 +171,32 @@ def test_password_sign_in_roles_and_sign_out(
     page.get_by_role("button", name="Sign out").click()
     sign_in_page(page)
     assert app.rows("SELECT COUNT(*) FROM auth_sessions WHERE user_id = :u", u=kim.id) == [(0,)]
+    cookie(page, "interviewer_auth", held=False)  # forgotten in the browser too
     page.reload()
     sign_in_page(page)
+    assert page.get_by_text("Your sign-in has ended").count() == 0  # a plain sign-in page
+
+
+def test_a_sign_in_ended_elsewhere_is_said_once_then_forgotten(
+    accounts_app: AccountsApp, person: Callable[[], Page]
+) -> None:
+    """An admin sets a new password, which ends every sign-in of the account: the browser's
+    next visit says so, and forgets the ended sign-in (the visit after is a plain sign-in page)."""
+    from playwright.sync_api import expect
+
+    app = accounts_app
+    joe = app.add("joe@example.com")
+    page = person()
+    app.sign_in(page, joe.email)
+    signed_in(page, "Joe")
+    app.accounts().set_password(Viewer.local(), joe.id, "a new pass 456")
+    page.reload()
+    expect(page.get_by_text("Your sign-in has ended")).to_be_visible(timeout=WAIT)
+    sign_in_page(page)
+    cookie(page, "interviewer_auth", held=False)
+    page.reload()
+    sign_in_page(page)
+    assert page.get_by_text("Your sign-in has ended").count() == 0
 
 
 # --- interview links --------------------------------------------------------------------------

@@ -32,9 +32,9 @@ from interviewer.web.resources import services
 COOKIE = "interviewer_auth"
 TOKEN = "auth-token"  # session state: this browser tab's sign-in token
 VIEWER = "viewer"  # session state: who this run acts for
-COOKIE_PENDING = "auth-cookie"  # session state: "clear", done on the next render
 FLASH = "auth-flash"
-SIGNED_OUT = "auth-signed-out"  # session state: the cookie value this tab signed out of
+SIGNED_OUT = "auth-signed-out"  # session state: the cookie value this tab signed out of, or
+#                                 found ended: ignored, and cleared in the browser
 NEXT_COOKIE = "interviewer_next"  # the interview link a single sign-on started from
 NEXT_TAKEN = "auth-next-taken"  # session state: that cookie's value, once acted on
 LINK_CODE = re.compile(r"[A-Za-z0-9_-]{16,128}")  # what a link code can be (token_urlsafe)
@@ -78,7 +78,6 @@ def gate() -> Viewer | None:
         local = Viewer.local()
         st.session_state[VIEWER] = local
         return local
-    _apply_cookie()
     accounts = svc.accounts
     try:
         user = _password_user(accounts) or _sso_user(accounts)
@@ -111,6 +110,7 @@ def _signed_out(accounts: Accounts) -> None:
     pages = [st.Page(show, title="Sign in", default=True)]
     pages += [st.Page(show, title="Sign in", url_path=path) for path in PAGE_PATHS]
     st.navigation(pages, position="hidden").run()
+    _keep_cookies()  # last on the page: an element that draws nothing moves nothing
 
 
 def _password_user(accounts: Accounts) -> User | None:
@@ -124,8 +124,7 @@ def _password_user(accounts: Accounts) -> User | None:
     if user is None:
         st.session_state.pop(TOKEN, None)
         if cookie:
-            st.session_state[COOKIE_PENDING] = "clear"
-            _apply_cookie()
+            st.session_state[SIGNED_OUT] = cookie  # ignored from now on, and cleared
             st.session_state[FLASH] = "Your sign-in has ended (it expired, or you signed out "
             st.session_state[FLASH] += "elsewhere). Sign in again."
         return None
@@ -213,19 +212,22 @@ def _take_pending_link() -> bool:
 
 def _keep_cookies() -> None:
     """Bring the browser's cookies in line with this tab's sign-in: the sign-in cookie set to
-    its token, a pending link it acted on cleared.
+    its token (or cleared, once signed out or found ended), a pending link it acted on cleared.
 
     Written on every run of the tab, not once: a script in the page runs only when its element
     is drawn, and a run that ends in a rerun (the first page after a sign-on does) can have its
     elements replaced before the browser has drawn them. The request's cookies do not change
     within a tab, so the script is written for as long as the tab lasts; run again, it sets the
     same values."""
-    token = st.session_state.get(TOKEN)
+    token, cookie = st.session_state.get(TOKEN), _cookie(COOKIE)
     taken = st.session_state.get(NEXT_TAKEN)
     writes = []
-    if isinstance(token, str) and token and _cookie(COOKIE) != token:
-        hours = services().settings.session_hours
-        writes.append(_cookie_statement(COOKIE, token, int(hours * 3600)))
+    if isinstance(token, str) and token:
+        if cookie != token:
+            hours = services().settings.session_hours
+            writes.append(_cookie_statement(COOKIE, token, int(hours * 3600)))
+    elif cookie and cookie == st.session_state.get(SIGNED_OUT):
+        writes.append(_cookie_statement(COOKIE, "", 0))
     if isinstance(taken, str) and _cookie(NEXT_COOKIE) == taken:
         writes.append(_cookie_statement(NEXT_COOKIE, "", 0))
     if writes:
@@ -248,13 +250,6 @@ def _write_cookie(name: str, value: str, max_age: int) -> None:
     )
 
 
-def _apply_cookie() -> None:
-    """Clear the sign-in cookie, once, with a script run in the page (after a sign-out, or a
-    sign-in that has ended; setting it is `_keep_cookies`'s)."""
-    if st.session_state.pop(COOKIE_PENDING, None) == "clear":
-        _write_cookie(COOKIE, "", 0)
-
-
 def _signed_in(token: str) -> None:
     st.session_state[TOKEN] = token
     st.rerun()
@@ -266,9 +261,8 @@ def sign_out(accounts: Accounts) -> None:
     accounts.sign_out(token)
     st.session_state[SIGNED_OUT] = _cookie(COOKIE)
     st.session_state.pop(VIEWER, None)
-    st.session_state[COOKIE_PENDING] = "clear"
     if accounts.settings.sso and _sso_signed_in():
-        _apply_cookie()  # now: the page leaves for the identity provider's sign-out
+        _keep_cookies()  # now: the page leaves for the identity provider's sign-out
         st.logout()  # clears Streamlit's identity cookie; back on the home page after
         st.stop()
     st.rerun()
