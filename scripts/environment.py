@@ -42,6 +42,24 @@ DIGEST_PREFIX = "# inputs-sha256: "
 LOCK_COMMAND = "./run lock"
 # Packages that only a CUDA build of torch brings; finding one in .venv means the CPU pin failed.
 CUDA_PACKAGES = re.compile(r"^(nvidia-|triton$|cuda-)", re.IGNORECASE)
+# Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set (as on these machines)
+# every process would otherwise compile what it imports again, seconds a start. These packages
+# (9,000 of the environment's 22,000 Python files) are imported only by the one-off export of
+# the embedding model to ONNX, which writes the bytecode of what it uses itself.
+EXPORT_ONLY = (
+    "torch",
+    "torchgen",
+    "functorch",
+    "transformers",
+    "sentence_transformers",
+    "sympy",
+    "networkx",
+    "onnx",
+    "kubernetes",
+    "mypy",
+    "mypyc",
+)
+EXPORT_ONLY_PATHS = rf"[/\\]site-packages[/\\]({'|'.join(EXPORT_ONLY)})[/\\]"
 
 
 class SetupError(Exception):
@@ -99,7 +117,8 @@ class Plan:
             f"install {self.uv_requirement} from {LOCK_NAME} with pip (hash-checked)",
             *(what for what, _ in self.installs),
             "check that no CUDA package (nvidia-*, triton) is installed",
-            "export the embedding model to ONNX in the cache folder (once per machine)",
+            "export the embedding model to ONNX in the cache folder (once per machine; the "
+            "bytecode of what it imports is written as it runs)",
         ]
 
 
@@ -301,6 +320,13 @@ def probe_python(python: str) -> Target:
     return target
 
 
+def site_packages(venv: Path, target: Target) -> Path:
+    """Where a venv made by ``target``'s Python keeps its packages."""
+    if target.system == "Windows":
+        return venv / "Lib" / "site-packages"
+    return venv / "lib" / f"python{target.version[0]}.{target.version[1]}" / "site-packages"
+
+
 def make_plan(root: Path, venv: Path, target: Target, environ: dict[str, str]) -> Plan:
     """The install steps for a target, from the lock and the chosen torch source."""
     lock = root / LOCK_NAME
@@ -308,13 +334,11 @@ def make_plan(root: Path, venv: Path, target: Target, environ: dict[str, str]) -
     torch = choose_torch_source(version, target, environ)
     uv_requirement = locked_requirement(lock, "uv").splitlines()[0].rstrip(" \\")
     uv, vpython = str(venv / "bin" / "uv"), str(venv / "bin" / "python")
-    # Bytecode is compiled once here: where PYTHONDONTWRITEBYTECODE is set (as on these
-    # machines) every process would otherwise recompile torch and transformers, ~9 s a start.
-    common = ["--python", vpython, "--quiet", "--compile-bytecode"]
+    common = ["--python", vpython, "--quiet"]
     installs = [
         (
             f"uv pip sync {LOCK_NAME}: exactly its pins for this platform "
-            f"({count_packages(lock)} in all), hash-checked, bytecode compiled, nothing else",
+            f"({count_packages(lock)} in all), hash-checked, nothing else",
             [uv, "pip", "sync", *common, "--require-hashes", str(lock)],
         ),
         (
@@ -326,6 +350,21 @@ def make_plan(root: Path, venv: Path, target: Target, environ: dict[str, str]) -
             # The locked setuptools in .venv builds it: no unlocked build environment.
             "install interviewer itself, editable, without dependencies",
             [uv, "pip", "install", *common, "--no-deps", "--no-build-isolation", "-e", str(root)],
+        ),
+        (
+            "compile the bytecode of every package but those only the model export loads "
+            f"({', '.join(EXPORT_ONLY)})",
+            [
+                vpython,
+                "-m",
+                "compileall",
+                "-q",
+                "-j",
+                "0",
+                "-x",
+                EXPORT_ONLY_PATHS,
+                str(site_packages(venv, target)),
+            ],
         ),
     ]
     return Plan(target, venv, lock, torch, uv_requirement, installs)
@@ -410,13 +449,16 @@ class Runner:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("", encoding="utf-8")
 
-    def __call__(self, argv: Sequence[str], what: str) -> None:
+    def __call__(self, argv: Sequence[str], what: str, write_bytecode: bool = False) -> None:
+        env = self.environ
+        if write_bytecode:  # the command's imports leave their bytecode for every later start
+            env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
         with self.log.open("a", encoding="utf-8") as out:
             out.write(f"\n$ {' '.join(argv)}\n")
             out.flush()
             try:
                 code = subprocess.run(
-                    argv, stdout=out, stderr=subprocess.STDOUT, env=self.environ, check=False
+                    argv, stdout=out, stderr=subprocess.STDOUT, env=env, check=False
                 ).returncode
             except OSError as exc:
                 raise SetupError(f"{what} failed: {exc}") from exc
@@ -472,11 +514,16 @@ def prepare_model(vpython: Path, run: Runner, say: Callable[[str], None]) -> Non
 
     Otherwise the first `./run app` pays for it (about 5 s) before the setup page can show.
     Best effort: the app exports on first use if this did not happen (another cache folder
-    set later, a settings file that does not parse yet).
+    set later, a settings file that does not parse yet). The export imports PyTorch and
+    transformers, whose bytecode the install leaves to it (``EXPORT_ONLY``).
     """
     say("Preparing the embedding model (a one-off ONNX export) ...")
     try:
-        run([str(vpython), "-c", PREPARE_MODEL], "preparing the embedding model")
+        run(
+            [str(vpython), "-c", PREPARE_MODEL],
+            "preparing the embedding model",
+            write_bytecode=True,
+        )
     except SetupError:
         say("(skipped: the app will prepare the model on first use; see the install log)")
 
@@ -492,19 +539,27 @@ def ensure_uv(
     if not vpython.exists():
         say(f"Creating {venv.name} with {target.describe()} ...")
         run(
-            [target.python, "-m", "venv", str(venv)],
+            [target.python, "-m", "venv", "--without-pip", str(venv)],
             "creating the environment (python -m venv; on Debian/Ubuntu install python3-venv)",
         )
     uv = venv / "bin" / "uv"
     if not uv.exists():
+        # The Python's own pip installs uv into the venv (5 s less than seeding the venv with a
+        # pip of its own); without one new enough for --python, the venv gets pip first.
+        pip = [target.python, "-m", "pip", "--python", str(vpython)]
+        if not pip_can_target(target.python):
+            if not (vpython.parent / "pip").exists():
+                run(
+                    [str(vpython), "-m", "ensurepip"],
+                    "putting pip into the environment (on Debian/Ubuntu install python3-venv)",
+                )
+            pip = [str(vpython), "-m", "pip"]
         with tempfile.TemporaryDirectory() as tmp:
             req = Path(tmp) / "uv.txt"
             req.write_text(locked_requirement(lock, "uv"), encoding="utf-8")
             run(
                 [
-                    str(vpython),
-                    "-m",
-                    "pip",
+                    *pip,
                     "install",
                     "--quiet",
                     "--retries",
@@ -517,6 +572,18 @@ def ensure_uv(
                 "installing uv (the installer) with pip",
             )
     return uv
+
+
+def pip_can_target(python: str) -> bool:
+    """Whether ``python -m pip`` exists and can install into another environment (pip 22.3+)."""
+    try:
+        done = subprocess.run(
+            [python, "-m", "pip", "--version"], capture_output=True, text=True, check=False
+        )
+    except OSError:
+        return False
+    found = re.match(r"pip (\d+)\.(\d+)", done.stdout)
+    return done.returncode == 0 and found is not None and (int(found[1]), int(found[2])) >= (22, 3)
 
 
 def installed_names(venv: Path) -> list[str]:

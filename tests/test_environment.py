@@ -322,3 +322,29 @@ def test_install_failures_are_explained_in_one_line(log: str, says: str) -> None
     message = env_script.classify_failure(log)
     assert says in message
     assert "\n" not in message
+
+
+def test_no_module_of_the_app_imports_a_package_whose_bytecode_the_install_skips() -> None:
+    """The install compiles every package but the ones only the model export loads; a process
+    that imported one of them would compile it again on every start (PYTHONDONTWRITEBYTECODE)."""
+    environment = load_environment()
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import interviewer\n"
+        "for m in pkgutil.walk_packages(interviewer.__path__, 'interviewer.'):\n"
+        "    if not m.name.endswith('__main__'):\n"
+        "        importlib.import_module(m.name)\n"
+        "import chromadb, langchain_chroma, langchain_openai, onnxruntime\n"
+        "import streamlit.web.bootstrap\n"
+        "chromadb.EphemeralClient()\n"
+        "print(len(sys.modules), *sorted({n.split('.')[0] for n in sys.modules}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    count, *packages = done.stdout.split()
+    assert int(count) > 2000 and "streamlit" in packages and "onnxruntime" in packages
+    assert set(environment.EXPORT_ONLY).isdisjoint(packages)
+    skips = re.compile(environment.EXPORT_ONLY_PATHS)
+    site = "/venv/lib/python3.11/site-packages/"
+    assert all(skips.search(f"{site}{name}/__init__.py") for name in environment.EXPORT_ONLY)
+    kept = ("onnxruntime", "torchvision_not_installed", "streamlit", "sympy_extra", "tokenizers")
+    assert not any(skips.search(f"{site}{name}/__init__.py") for name in kept)
