@@ -316,12 +316,26 @@ def _own_question_problems(folder: Path) -> list[str]:
     return problems
 
 
+def _pack_folder(given: Path) -> Path:
+    """The folder to check: ``given`` itself, or, when it holds no pack.yaml and is a bare
+    name, the folder of the pack the app finds under that id (`pack validate backend-onsite`,
+    as `pack show` and `pack test` take ids)."""
+    if (given / "pack.yaml").exists() or len(given.parts) != 1:
+        return given
+    folders, _ = pack_folders(_dirs())
+    return folders.get(str(given), given)
+
+
 @pack_app.command("validate")
 def pack_validate(
-    folder: Annotated[Path, typer.Argument(help="A pack folder (holding pack.yaml).")],
+    folder: Annotated[
+        Path,
+        typer.Argument(help="A pack folder (holding pack.yaml), or the id of a pack found."),
+    ],
 ) -> None:
     """Check a pack: every field, its parent, its questions and tests, every template
     rendered with sample values. Exit 1 with every problem found."""
+    folder = _pack_folder(folder)
     lookup, taken = _lookup(folder)
     problems: list[str] = [taken] if taken else []
     try:

@@ -231,6 +231,13 @@ def test_pack_cli_new_validate_show_schema_and_test(
     assert "# rubric_adjustments:" in (folder / "pack.yaml").read_text()
     valid = runner.invoke(app, ["pack", "validate", str(folder)])
     assert valid.exit_code == 0 and "7 templates rendered" in valid.output, valid.output
+    # by its id too, as `pack show` and `pack test` take it (no folder of that name here)
+    monkeypatch.chdir(tmp_path)
+    by_id = runner.invoke(app, ["pack", "validate", "my-loop"])
+    assert by_id.exit_code == 0 and "ok my-loop" in by_id.output, by_id.output
+    unknown = runner.invoke(app, ["pack", "validate", "no-such-pack"])
+    assert unknown.exit_code == 1 and "no-such-pack/pack.yaml: not found" in unknown.output
+    assert "already used" not in unknown.output
     listed = runner.invoke(app, ["pack", "list"])
     assert "my-loop" in listed.output
     shown = runner.invoke(app, ["pack", "show", "my-loop"])
