@@ -263,7 +263,7 @@ def pack_new(
     sample = next(iter(_questions_for(base)), "a-corpus-question-id")
     (folder / "tests.yaml").write_text(TESTS_SCAFFOLD.format(question=sample))
     try:
-        load_pack(folder, _lookup(folder)[0])
+        load_pack(folder, _lookup(folder)[1])
     except PackError:
         shutil.rmtree(folder)  # leave nothing half-made behind
         raise
@@ -279,19 +279,29 @@ def _questions_for(pack: Pack) -> list[str]:
     return [q.id for q in corpus.questions if pack.admits(q)]
 
 
-def _lookup(folder: Path) -> tuple[Callable[[str], Path | None], str | None]:
-    """Find parents as the app does, with ``folder`` itself findable even if not on the path;
-    and, when another pack folder has ``folder``'s id, that problem: the app would ignore this
-    one (as ``pack list`` says), and its ``extends`` would find the other pack under its id."""
+def _lookup(
+    given: Path,
+) -> tuple[Path, Callable[[str], Path | None], str | None]:
+    """The pack folder meant, how to find parents as the app does, and a problem if any.
+
+    ``given`` is the folder itself, or, when it holds no pack.yaml and is a bare name, the id
+    of a pack the app finds (`pack validate backend-onsite`, as `pack show` and `pack test`
+    take ids). The folder is findable even if not on the path; when another pack folder has
+    its id, that is the problem: the app would ignore this one (as ``pack list`` says), and
+    its ``extends`` would find the other pack under its id."""
     folders, _ = pack_folders(_dirs())
+    folder = given
+    if not (given / "pack.yaml").exists() and len(given.parts) == 1:
+        folder = folders.get(str(given), given)
     other = folders.setdefault(folder.name, folder)
     if other.resolve() == folder.resolve():
-        return folders.get, None
-    return folders.get, (
+        return folder, folders.get, None
+    taken = (
         f"{folder / 'pack.yaml'}: pack id '{folder.name}' is already used by {other}; "
         "pack ids must be unique across the packs folders, so the app ignores this pack: "
         "rename its folder and its id"
     )
+    return folder, folders.get, taken
 
 
 def _own_question_problems(folder: Path) -> list[str]:
@@ -316,16 +326,6 @@ def _own_question_problems(folder: Path) -> list[str]:
     return problems
 
 
-def _pack_folder(given: Path) -> Path:
-    """The folder to check: ``given`` itself, or, when it holds no pack.yaml and is a bare
-    name, the folder of the pack the app finds under that id (`pack validate backend-onsite`,
-    as `pack show` and `pack test` take ids)."""
-    if (given / "pack.yaml").exists() or len(given.parts) != 1:
-        return given
-    folders, _ = pack_folders(_dirs())
-    return folders.get(str(given), given)
-
-
 @pack_app.command("validate")
 def pack_validate(
     folder: Annotated[
@@ -335,8 +335,7 @@ def pack_validate(
 ) -> None:
     """Check a pack: every field, its parent, its questions and tests, every template
     rendered with sample values. Exit 1 with every problem found."""
-    folder = _pack_folder(folder)
-    lookup, taken = _lookup(folder)
+    folder, lookup, taken = _lookup(folder)
     problems: list[str] = [taken] if taken else []
     try:
         pack = load_pack(folder, lookup)

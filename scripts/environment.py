@@ -321,9 +321,8 @@ def probe_python(python: str) -> Target:
 
 
 def site_packages(venv: Path, target: Target) -> Path:
-    """Where a venv made by ``target``'s Python keeps its packages."""
-    if target.system == "Windows":
-        return venv / "Lib" / "site-packages"
+    """Where a venv made by ``target``'s Python keeps its packages (``./run`` is for Linux
+    and macOS, like the ``bin/python`` every step runs)."""
     return venv / "lib" / f"python{target.version[0]}.{target.version[1]}" / "site-packages"
 
 
