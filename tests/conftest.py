@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from embedding_memo import EmbeddingMemo
+from embedding_memo import EmbeddingMemo, memo_folder, prune_memos
 
 from interviewer.config import PROJECT_ROOT, Settings
 from interviewer.embeddings import MiniLMEmbeddings
@@ -53,10 +53,20 @@ def _reuse_the_installers_export(folder: Path) -> None:
         staging.rename(target)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any worker starts: drop kept embedding memos that grew too big or went stale."""
+    if not hasattr(config, "workerinput"):
+        from platformdirs import user_cache_path
+
+        prune_memos(user_cache_path("interviewer"))
+
+
 @pytest.fixture(scope="session", autouse=True)
-def embedding_memo(run_folder: Path) -> Iterator[EmbeddingMemo]:
-    """Each distinct text embedded once per run (tests/embedding_memo.py)."""
-    memo = EmbeddingMemo(run_folder / "embedding-memo")
+def embedding_memo(run_folder: Path, model_cache: Path) -> Iterator[EmbeddingMemo]:
+    """Each distinct text embedded once, kept between runs (tests/embedding_memo.py)."""
+    from platformdirs import user_cache_path
+
+    memo = EmbeddingMemo(memo_folder(run_folder, model_cache, user_cache_path("interviewer")))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(OnnxMiniLM, "encode", memo.encode(OnnxMiniLM.encode))
         yield memo

@@ -161,3 +161,40 @@ def test_the_runs_memo_reads_back_the_models_own_vectors(
     other_worker = EmbeddingMemo(tmp_path).encode(counted)  # a second process, same run
     assert np.array_equal(other_worker(model, texts[::-1]), got[::-1])
     assert len(calls) == 1 and first(model, []).shape == (0, 384)
+
+
+def test_the_kept_memo_is_per_model_and_pruned_when_big_or_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memo kept between runs answers only for the exact model, tokenizer and code that
+    made its vectors; a change to any is a new memo, and old or oversized ones are removed."""
+    import embedding_memo as memo
+    from embedding_memo import memo_folder, prune_memos
+
+    from interviewer.embeddings import onnx_export_dir
+
+    run, cache, user = tmp_path / "run", tmp_path / "cache", tmp_path / "user"
+    assert memo_folder(run, cache, user) == run / "embedding-memo"  # nothing exported yet
+    export = onnx_export_dir(cache)
+    (export / "onnx").mkdir(parents=True)
+    (export / "onnx" / "model.onnx").write_bytes(b"weights")
+    (export / "tokenizer.json").write_text("{}")
+    kept = memo_folder(run, cache, user)
+    assert kept.parent == user / "test-embedding-memo" and (kept / "last-used").is_file()
+    assert memo_folder(run, cache, user) == kept  # the next run finds it
+    (export / "tokenizer.json").write_text('{"lowercase": false}')
+    retokenized = memo_folder(run, cache, user)
+    (export / "onnx" / "model.onnx").write_bytes(b"other weights")
+    reexported = memo_folder(run, cache, user)
+    assert len({kept, retokenized, reexported}) == 3
+    monkeypatch.setenv(memo.MEMO_ENV, "run")
+    assert memo_folder(run, cache, user) == run / "embedding-memo"
+
+    (retokenized / "vectors.sqlite3").write_bytes(b"\0" * 64)
+    monkeypatch.setattr(memo, "MAX_MEMO_BYTES", 32)
+    now = (reexported / "last-used").stat().st_mtime
+    old = now - memo.STALE_AFTER_S - 60
+    os.utime(kept / "last-used", (old, old))
+    assert sorted(prune_memos(user, now=now)) == sorted([kept, retokenized])
+    assert reexported.is_dir() and not kept.exists() and not retokenized.exists()
+    assert prune_memos(tmp_path / "no-cache-yet") == []
