@@ -66,8 +66,11 @@ def memo_folder(run_folder: Path, model_cache: Path, user_cache: Path) -> Path:
     if os.environ.get(MEMO_ENV, "").strip().lower() == "run" or not is_exported(export):
         return run_folder / "embedding-memo"
     folder = user_cache / "test-embedding-memo" / fingerprint(export)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "last-used").touch()  # what prune_memos reads: a run may only read the memo
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "last-used").touch()  # what prune_memos reads: a run may only read the memo
+    except OSError:  # a read-only home: the run keeps its own memo
+        return run_folder / "embedding-memo"
     return folder
 
 
@@ -79,13 +82,17 @@ def prune_memos(user_cache: Path, now: float | None = None) -> list[Path]:
     now = time.time() if now is None else now
     removed = []
     root = user_cache / "test-embedding-memo"
-    for folder in sorted(root.glob("*")) if root.is_dir() else []:
-        files = [f for f in folder.iterdir() if f.is_file()]
-        size = sum(f.stat().st_size for f in files)
-        used = max((f.stat().st_mtime for f in files), default=0.0)
-        if size > MAX_MEMO_BYTES or now - used > STALE_AFTER_S:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
+    try:
+        folders = sorted(root.glob("*")) if root.is_dir() else []
+        for folder in folders:
+            files = [f for f in folder.iterdir() if f.is_file()]
+            size = sum(f.stat().st_size for f in files)
+            used = max((f.stat().st_mtime for f in files), default=0.0)
+            if size > MAX_MEMO_BYTES or now - used > STALE_AFTER_S:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+    except OSError:  # pruning is housekeeping: it never stops a run
+        pass
     return removed
 
 

@@ -198,3 +198,8 @@ def test_the_kept_memo_is_per_model_and_pruned_when_big_or_stale(
     assert sorted(prune_memos(user, now=now)) == sorted([kept, retokenized])
     assert reexported.is_dir() and not kept.exists() and not retokenized.exists()
     assert prune_memos(tmp_path / "no-cache-yet") == []
+    monkeypatch.delenv(memo.MEMO_ENV)
+    not_a_folder = tmp_path / "home-cache-is-a-file"
+    not_a_folder.write_text("")
+    assert memo_folder(run, cache, not_a_folder) == run / "embedding-memo"  # cannot be made
+    assert prune_memos(not_a_folder) == []
