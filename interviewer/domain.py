@@ -333,6 +333,7 @@ class QuestionState(Record):
     hints: int = 0
     skipped: bool = False
     finished: bool = False
+    truncated: bool = False  # an answer to it was cut to the length limit
 
 
 class Session(Record):

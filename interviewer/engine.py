@@ -235,9 +235,13 @@ class Interview:
         self.session.turns.append(turn)
         return turn
 
-    def notice(self, text: str) -> None:
-        """Record a notice for the candidate (shown in the chat and the report)."""
-        self.session.notices.append(text)
+    def notice(self, text: str, in_report: bool = True) -> None:
+        """Record a notice for the candidate, shown in the chat and, unless it is only about
+        the message just sent (``in_report=False``: an empty or cut answer, one in another
+        language or with instructions to the grader), in the report too. What such a message
+        did to a score, the report says in that question's flags."""
+        if in_report:
+            self.session.notices.append(text)
         self._add(Speaker.SYSTEM, TurnKind.NOTICE, text)
 
     def question(self, state: QuestionState) -> Question:
@@ -260,7 +264,9 @@ class Interview:
         """Take one candidate message (an answer, a command or a question) and reply."""
         before = len(self.session.turns)
         if self.session.phase is Phase.DONE:
-            self.notice("This interview has ended; open the report to see how it went.")
+            self.notice(
+                "This interview has ended; open the report to see how it went.", in_report=False
+            )
             self._save()
             return self.session.turns[before:]
         clean = clean_answer(raw)
@@ -268,7 +274,9 @@ class Interview:
         state = self.session.active
         if command is None and not clean.text.strip():
             # Nothing was said: no empty bubble in the transcript, only the notice.
-            self.notice("That answer was empty. Type your answer, or 'skip' to move on.")
+            self.notice(
+                "That answer was empty. Type your answer, or 'skip' to move on.", in_report=False
+            )
             self._save()
             return self.session.turns[before:]
         if command is not None:
@@ -284,18 +292,21 @@ class Interview:
             if clean.injection and state is not None:
                 self.notice(
                     "Parts of that answer read as instructions to the grader; they are "
-                    "scored as part of your answer and never followed."
+                    "scored as part of your answer and never followed.",
+                    in_report=False,
                 )
             if state is not None and reads_as_other_language(clean.text):
                 self.notice(
                     "This interview is held in English and that answer reads as another "
                     "language: it is scored against English key points, so it will likely "
-                    "score as off topic. Answer in English for a fair score."
+                    "score as off topic. Answer in English for a fair score.",
+                    in_report=False,
                 )
             if clean.truncated:
                 self.notice(
                     f"Your answer was {clean.original_chars:,} characters; answers are "
-                    f"limited to {MAX_ANSWER_CHARS:,}, so only the first part was kept."
+                    f"limited to {MAX_ANSWER_CHARS:,}, so only the first part was kept.",
+                    in_report=False,
                 )
         self._save()  # the candidate's words are safe before anything else runs
         self._process(command, clean.text, clean.truncated, stream)
@@ -355,7 +366,7 @@ class Interview:
             q.id,
         )
 
-    def _score(self, state: QuestionState, truncated: bool = False) -> AnswerScore:
+    def _score(self, state: QuestionState) -> AnswerScore:
         q = self.question(state)
         request = ScoringRequest(
             q,
@@ -363,7 +374,7 @@ class Interview:
             self.session.level,
             self.pack.rubric(q.category),
             state.hints,
-            truncated,
+            state.truncated,  # any of its answers, not only the last: it is scored as a whole
         )
         result = self.scorer.score(request)
         self.session.scores[q.id] = result
@@ -375,7 +386,8 @@ class Interview:
         self, state: QuestionState, text: str, truncated: bool, stream: Stream | None
     ) -> None:
         state.answers.append(text)
-        result = self._score(state, truncated)
+        state.truncated = state.truncated or truncated
+        result = self._score(state)
         q = self.question(state)
         if Flag.NO_ANSWER in result.flags:
             # "I don't know": offer a hint or a guess once; a second one moves on.

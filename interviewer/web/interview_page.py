@@ -548,7 +548,7 @@ def _message_input(ended: bool) -> str | None:
     key = _input_key()
     if ended:
         return st.chat_input(
-            "This interview has ended: start another one below",
+            "This interview has ended: Start another interview is above",
             key=key,
             on_submit=_keep_unsent,
             args=(key,),
