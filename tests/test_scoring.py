@@ -447,3 +447,33 @@ def test_no_english_answer_or_model_answer_reads_as_another_language() -> None:
     english = [q.reference_answer for q in QUESTIONS.values()]
     english += [json.loads(line)["answer"] for line in BACKEND_V1.read_text().splitlines()[1:]]
     assert [t[:60] for t in english if reads_as_other_language(t)] == []
+
+
+def test_the_reason_counts_the_points_the_report_lists_and_those_touched_on(
+    calibrated: EmbeddingScorer,
+) -> None:
+    """A mid-level answer was scored 3/5 beside "0 of 6 key points covered" while its report
+    listed 5 points, all missed: the reason counted a senior point the report leaves out, and
+    said nothing of the points the answer came close to, which is what the score counts."""
+    q = QUESTIONS["conc-io-bound-threads-vs-async"]
+    assert len(q.expected_at(Level.MID)) < len(q.key_points)  # a point above mid exists
+    answer = (
+        "Async IO suits IO-bound fan-out because each request waits on network; a thread pool "
+        "is limited by memory per thread and the GIL matters less for IO. Constraints: the "
+        "database driver must be async (asyncpg), connection pool size limits concurrency, "
+        "and CPU-bound work blocks the event loop."
+    )
+    result = calibrated.score(ScoringRequest(q, answer, Level.MID, PACK.rubric(q.category)))
+    listed = [
+        kp
+        for kp in result.key_points
+        if kp.covered or kp.id in {p.id for p in q.expected_at(Level.MID)}
+    ]
+    reason = result.criteria[0].reason
+    assert f"{len(result.covered())} of {len(listed)} key points covered" in reason, reason
+    near = [kp for kp in listed if not kp.covered and kp.similarity >= calibrated.params.cover_high]
+    assert near and f"{len(near)} touched on but not made" in reason, (reason, near)
+    on_point = calibrated.score(
+        ScoringRequest(q, q.reference_answer, Level.MID, PACK.rubric(q.category))
+    )
+    assert "touched on" not in on_point.criteria[0].reason  # every point made: nothing near

@@ -657,6 +657,9 @@ class EmbeddingScorer:
             flags.append(Flag.RED_FLAG)
         criteria = []
         covered = [kp for kp in results if kp.covered]
+        # the points the report lists: those expected at the level, and any made above it
+        expected = set(_expected(q, request.level)) if q.key_points else set()
+        shown = [kp for i, kp in enumerate(results) if kp.covered or i in expected]
         best_evidence = (
             max(covered, key=lambda kp: kp.weight * kp.similarity).evidence if covered else ""
         )
@@ -693,7 +696,7 @@ class EmbeddingScorer:
                     name=c.name,
                     score=score,
                     evidence=best_evidence if score > 1 else "",
-                    reason=_reason(c.offline, feats, covered, results, request.answer),
+                    reason=_reason(c.offline, feats, covered, shown, request.answer, p.cover_high),
                 )
             )
         overall = sum(weights[k] * v for k, v in values.items()) / total_weight
@@ -727,14 +730,20 @@ def _reason(
     criterion: OfflineCriterion,
     f: Features,
     covered: list[KeyPointResult],
-    results: list[KeyPointResult],
+    shown: list[KeyPointResult],
     answer: str,
+    near_at: float,
 ) -> str:
-    """One line a candidate can act on."""
+    """One line a candidate can act on, counting the key points the report lists; a point
+    not ticked but as close as a covered one (``near_at``) is named as touched on, since the
+    score counts it."""
     if f.relevance == 0.0:
         return "The answer did not address the question that was asked."
-    if results:
-        share = f"{len(covered)} of {len(results)} key points covered"
+    if shown:
+        share = f"{len(covered)} of {len(shown)} key points covered"
+        near = sum(not kp.covered and kp.similarity >= near_at for kp in shown)
+        if near:  # what lifts a score above the ticks: said in part, not made
+            share += f", {near} touched on but not made"
     else:  # a question with a reference answer only
         share = f"about {f.coverage:.0%} of the reference answer covered"
     if criterion.weak_reason and criterion.weak(_signals(f), answer):
