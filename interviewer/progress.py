@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from interviewer.accounts.access import Viewer
@@ -60,6 +60,23 @@ def progress(
             for c in report.criteria
         ]
     return rows, points
+
+
+def trend_groups(points: Sequence[ProgressPoint]) -> list[tuple[str, str]]:
+    """The (pack, level) pairs of the points, the most recently interviewed first.
+
+    A trend compares interviews in one pack at one level, as the report's progress does: a
+    junior frontend score after a mid backend one is not a step up or down.
+    """
+    groups: dict[tuple[str, str], None] = {}
+    for point in reversed(points):  # points come oldest first
+        groups.setdefault((point.pack, point.level), None)
+    return list(groups)
+
+
+def in_group(points: Sequence[ProgressPoint], group: tuple[str, str]) -> list[ProgressPoint]:
+    """The points of one (pack, level) pair, in their order."""
+    return [p for p in points if (p.pack, p.level) == group]
 
 
 @dataclass(frozen=True)

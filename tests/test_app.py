@@ -491,3 +491,45 @@ def test_the_app_starts_without_importing_scikit_learn_or_scipy_stats() -> None:
     code += "print(sorted({'sklearn', 'scipy.stats'} & set(sys.modules)))\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert len(pages) >= 6 and done.stdout.strip() == "[]"
+
+
+def test_history_trends_one_pack_and_level_at_a_time_and_names_the_pack() -> None:
+    """A QA pass found one trend line joining a backend mid interview to a frontend junior
+    one, rows that did not say which pack, and a chart whose legend squeezed 1..5 flat."""
+    from interviewer.domain import Level
+    from interviewer.progress import in_group, progress, trend_groups
+    from interviewer.web.charts import progress_chart
+    from interviewer.web.resources import services
+
+    svc = services()
+
+    def finished(pack: str, level: Level) -> str:
+        fmt = next(iter(svc.pack(pack).spec.formats))
+        interview = svc.new_interview(pack, level, fmt, "robin", viewer=LOCAL)
+        interview.start()
+        interview.handle("I would measure first, then fix the slowest part and measure again.")
+        interview.handle("end")
+        return interview.session.id
+
+    older = finished("backend-developer", Level.MID)
+    finished("backend-developer", Level.MID)
+    newest = finished("frontend-developer", Level.JUNIOR)
+    _, points = progress(svc.store, svc.corpus.by_id(), "robin", viewer=LOCAL)
+    groups = trend_groups(points)
+    assert groups == [("frontend-developer", "junior"), ("backend-developer", "mid")]
+    backend = in_group(points, groups[1])
+    assert older in {p.session_id for p in backend}
+    assert newest not in {p.session_id for p in backend}
+    spec = progress_chart(backend, by="criterion").to_dict()
+    assert spec["height"] == 280 and spec["autosize"]["type"] == "fit-x"
+
+    history = AppTest.from_function(_history, default_timeout=120)
+    history.query_params["profile"] = "robin"
+    history.run()
+    assert not history.exception, history.exception
+    choice = next(s for s in history.selectbox if s.label == "Trend for")
+    assert choice.value == groups[0]  # the latest by default
+    assert "backend-developer · mid (2 finished)" in choice.options
+    rows = [m.value for m in history.markdown if "·" in m.value]
+    assert sum("backend" in _unescaped(r) for r in rows) == 2, rows
+    assert sum("frontend" in _unescaped(r) for r in rows) == 1, rows

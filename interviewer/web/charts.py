@@ -86,7 +86,9 @@ def progress_chart(points: Sequence[ProgressPoint], by: str = "category") -> alt
             ),
             tooltip=[f"{field}:N", "session:N", alt.Tooltip("mean(score):Q", format=".1f")],
         )
-        .properties(height=280)
+        # the height is the plot's: fitted as a whole (Streamlit's default), the legend below
+        # took it, and nine criteria left 1..5 about 50 px tall
+        .properties(height=280, autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
     )
     return cast(alt.Chart, chart)
 

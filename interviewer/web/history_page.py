@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from interviewer.domain import to_minute
-from interviewer.progress import progress
+from interviewer.progress import ProgressPoint, in_group, progress, trend_groups
 from interviewer.untrusted import plain_markdown
 from interviewer.web.auth import viewer
 from interviewer.web.charts import progress_chart
@@ -45,8 +45,7 @@ def _history() -> None:
         st.info(empty)
         return
     if points:
-        by = st.segmented_control("Trend by", ["category", "criterion"], default="category")
-        st.altair_chart(progress_chart(points, by or "category"), width="stretch")
+        _trend(points)
     else:
         st.caption("Finish an interview to see your scores over time.")
     for row in rows:
@@ -54,6 +53,7 @@ def _history() -> None:
             a, b, c = st.columns([3, 1, 1])
             a.markdown(
                 f"**{plain_markdown(row.format.replace('-', ' ').title(), inline=True)}** · "
+                f"{plain_markdown(row.pack_id, inline=True)} · "
                 f"{plain_markdown(row.level, inline=True)} · "
                 f"{to_minute(row.started_at)}"
             )
@@ -61,3 +61,20 @@ def _history() -> None:
             label = "Open report" if row.phase == "done" else "Resume"
             if c.button(label, key=f"open-{row.id}", width="stretch"):
                 open_interview(row.id)
+
+
+def _trend(points: list[ProgressPoint]) -> None:
+    """Scores over time in one pack at one level (the latest by default; a choice when the
+    profile has interviews in several), by category or by criterion."""
+    groups = trend_groups(points)
+    counts = {g: len({p.session_id for p in in_group(points, g)}) for g in groups}
+    group = groups[0]
+    if len(groups) > 1:
+        group = st.selectbox(
+            "Trend for",
+            groups,
+            format_func=lambda g: f"{g[0]} · {g[1]} ({counts[g]} finished)",
+            help="Scores are compared within one pack at one level, as in the report.",
+        )
+    by = st.segmented_control("Trend by", ["category", "criterion"], default="category")
+    st.altair_chart(progress_chart(in_group(points, group), by or "category"), width="stretch")
