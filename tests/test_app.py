@@ -533,3 +533,23 @@ def test_history_trends_one_pack_and_level_at_a_time_and_names_the_pack() -> Non
     rows = [m.value for m in history.markdown if "·" in m.value]
     assert sum("backend" in _unescaped(r) for r in rows) == 2, rows
     assert sum("frontend" in _unescaped(r) for r in rows) == 1, rows
+
+
+def _bank() -> None:
+    from interviewer.web.bank_page import bank_page
+
+    bank_page()
+
+
+def test_the_question_bank_names_and_filters_the_role() -> None:
+    """Both banks' questions were mixed in the results with nothing to tell them apart."""
+    at = AppTest.from_function(_bank, default_timeout=120)
+    at.query_params["q"] = "caching and cache invalidation"
+    at.run()
+    assert not at.exception, at.exception
+    roles = {c.value.split(" · ")[0] for c in at.caption if c.value.count(" · ") >= 3}
+    assert roles == {"backend-developer", "frontend-developer"}, roles  # both, each named
+    next(s for s in at.sidebar.selectbox if s.label == "Role").select("frontend-developer").run()
+    assert not at.exception, at.exception
+    shown = [c.value for c in at.caption if c.value.count(" · ") >= 3]
+    assert shown and all(c.startswith("frontend-developer · ") for c in shown), shown

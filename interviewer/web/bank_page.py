@@ -17,7 +17,8 @@ def show_question(q: Question) -> None:
     with st.container(border=True):
         st.markdown(f"**{_plain(q.question)}**")
         st.caption(
-            f"{q.category.value.replace('_', ' ')} · {_plain(q.topic)} · {levels} · {_plain(q.id)}"
+            f"{_plain(q.role)} · {q.category.value.replace('_', ' ')} · {_plain(q.topic)} · "
+            f"{levels} · {_plain(q.id)}"
         )
         with st.expander("What a good answer covers"):
             for kp in q.key_points:
@@ -61,8 +62,10 @@ def bank_page() -> None:
         st.caption(f"Mode: LLM **{_plain(mode)}**")
 
     topics = sorted({q.topic for q in svc.corpus.questions})
+    roles = sorted({q.role for q in svc.corpus.questions})
     with st.sidebar:
         st.header("Filters")
+        role = st.selectbox("Role", [None, *roles], format_func=lambda v: v or "any")
         level = st.selectbox("Level", [None, *Level], format_func=lambda v: v or "any")
         category = st.selectbox(
             "Category", [None, *Category], format_func=lambda v: v.replace("_", " ") if v else "any"
@@ -81,7 +84,7 @@ def bank_page() -> None:
         placeholder="e.g. database isolation levels",
         max_chars=2000,
     )
-    filters = Filters(level=level, category=category, topic=topic)
+    filters = Filters(role=role, level=level, category=category, topic=topic)
     results = svc.retriever.search(query, k=k, filters=filters, diverse=False)
     if not results:
         st.info("No question matches these filters.")
