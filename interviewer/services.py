@@ -165,6 +165,13 @@ class Services:
                 f"No pack '{pack_id}'. Available: {', '.join(sorted(self.packs))}"
             ) from None
 
+    def format_name(self, pack_id: str, format_id: str) -> str:
+        """A format's name as its pack writes it ("Phone screen"); for a pack or format no
+        longer installed, the id made readable."""
+        pack = self.packs.get(pack_id)
+        found = pack.spec.formats.get(format_id) if pack is not None else None
+        return found.name if found is not None else format_id.replace("-", " ").capitalize()
+
     def offline_scorer(self, pack: Pack) -> EmbeddingScorer:
         """The pack's offline scorer, one per pack and process (question vectors kept warm)."""
         key = f"{pack.id}:{pack.content_hash}"

@@ -553,3 +553,22 @@ def test_the_question_bank_names_and_filters_the_role() -> None:
     assert not at.exception, at.exception
     shown = [c.value for c in at.caption if c.value.count(" · ") >= 3]
     assert shown and all(c.startswith("frontend-developer · ") for c in shown), shown
+
+
+def test_report_and_history_use_the_packs_format_names() -> None:
+    """The form said "Phone screen" and "Mixed loop"; the report and history said "Phone
+    Screen" and "Mixed", from the format's id."""
+    at = _start(_app(), profile="sam")
+    at.chat_input[0].set_value("I would add an index and check the plan with EXPLAIN.")
+    at.run()
+    _button(at, "End").click().run()
+    assert not at.exception, at.exception
+    header = next(c.value for c in at.caption if " · scored by " in c.value)
+    assert header.startswith("Phone screen · mid · 1 question · "), header
+    history = AppTest.from_function(_history, default_timeout=120)
+    history.query_params["profile"] = "sam"
+    history.run()
+    assert any(m.value.startswith("**Phone screen** · ") for m in history.markdown)
+    from interviewer.web.resources import services
+
+    assert services().format_name("gone-pack", "system-design") == "System design"

@@ -52,7 +52,7 @@ def _history() -> None:
         with st.container(border=True):
             a, b, c = st.columns([3, 1, 1])
             a.markdown(
-                f"**{plain_markdown(row.format.replace('-', ' ').title(), inline=True)}** · "
+                f"**{plain_markdown(svc.format_name(row.pack_id, row.format), inline=True)}** · "
                 f"{plain_markdown(row.pack_id, inline=True)} · "
                 f"{plain_markdown(row.level, inline=True)} · "
                 f"{to_minute(row.started_at)}"

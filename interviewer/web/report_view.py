@@ -11,6 +11,7 @@ from interviewer.progress import SessionProgress, progress_text
 from interviewer.report import Report, to_html, to_json, to_markdown
 from interviewer.untrusted import inline_markdown, model_markdown, plain_markdown
 from interviewer.web.charts import criteria_chart, progress_chart
+from interviewer.web.resources import services
 
 METRICS_PER_ROW = 3
 """Criterion scores per row in a question's card: wide enough for a whole criterion name."""
@@ -40,9 +41,10 @@ def show_report(
     ``progress`` (the candidate's own view), how it compares with their earlier interviews;
     ``own=False`` (a reviewer's or an admin's view) speaks of the candidate, not to them."""
     st.title("Your interview report" if own else "Interview report")
+    count = len(report.questions)
     st.caption(
-        f"{_safe(report.format.replace('-', ' ').title())} · {report.level.value} · "
-        f"{len(report.questions)} question(s) · scored by {_safe(report.scored_by)} · "
+        f"{_safe(services().format_name(report.pack, report.format))} · {report.level.value} · "
+        f"{count} question{'' if count == 1 else 's'} · scored by {_safe(report.scored_by)} · "
         f"pack {_safe(report.pack)} {_safe(report.pack_version)}"
     )
     if report.overall is None:
