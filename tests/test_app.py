@@ -572,3 +572,15 @@ def test_report_and_history_use_the_packs_format_names() -> None:
     from interviewer.web.resources import services
 
     assert services().format_name("gone-pack", "system-design") == "System design"
+
+
+def test_the_question_bank_says_when_nothing_is_close_to_a_search() -> None:
+    """Gibberish listed six questions as if they matched it."""
+    at = AppTest.from_function(_bank, default_timeout=120)
+    at.query_params["q"] = "asdkjhqwe zzzz"
+    at.run()
+    assert not at.exception, at.exception
+    assert any("No question is close to this search" in i.value for i in at.info)
+    assert any(c.value.count(" · ") >= 3 for c in at.caption)  # the nearest are still shown
+    at.text_input[0].input("caching").run()
+    assert not any("No question is close" in i.value for i in at.info)

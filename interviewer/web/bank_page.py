@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from interviewer.domain import Category, Level, Question
+from interviewer.embeddings import MINILM_KEY, embeddings_key
 from interviewer.errors import InterviewerError
-from interviewer.retrieval import Filters
+from interviewer.retrieval import CLOSE_MATCH_AT, Filters
 from interviewer.untrusted import model_markdown, plain_markdown
 from interviewer.web.resources import services
 
@@ -88,5 +89,11 @@ def bank_page() -> None:
     results = svc.retriever.search(query, k=k, filters=filters, diverse=False)
     if not results:
         st.info("No question matches these filters.")
+    elif (
+        query.strip()
+        and embeddings_key(svc.settings) == MINILM_KEY  # the threshold is MiniLM's
+        and svc.retriever.closest(query, results) < CLOSE_MATCH_AT
+    ):
+        st.info("No question is close to this search; these are the nearest.")
     for q in results:
         show_question(q)
