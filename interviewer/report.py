@@ -88,7 +88,7 @@ def _study(q: Question, score: AnswerScore) -> list[str]:
     return items
 
 
-def _at_level(score: AnswerScore, q: Question, level: Level) -> AnswerScore:
+def at_level(score: AnswerScore, q: Question, level: Level) -> AnswerScore:
     """The score as the report shows it: a point above the interview's level counts when the
     answer made it, and is not listed as missed (nor as something to study) when it did not."""
     expected = {kp.id for kp in q.expected_at(level)}
@@ -109,7 +109,7 @@ def build_report(
         q = questions.get(state.question_id)
         if score is None or q is None:
             continue
-        shown = _at_level(score, q, session.level)
+        shown = at_level(score, q, session.level)
         per_question.append(
             QuestionReport(
                 question_id=q.id,

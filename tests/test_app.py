@@ -584,3 +584,32 @@ def test_the_question_bank_says_when_nothing_is_close_to_a_search() -> None:
     assert any(c.value.count(" · ") >= 3 for c in at.caption)  # the nearest are still shown
     at.text_input[0].input("caching").run()
     assert not any("No question is close" in i.value for i in at.info)
+
+
+def test_coaching_counts_the_key_points_of_the_level() -> None:
+    """Coaching mode said "of 6 key points" where the report lists 5: it counted points
+    above the interview's level."""
+    from interviewer.domain import Level
+    from interviewer.web.resources import services
+
+    svc = services()
+    for _ in range(8):  # until the first question has a key point above junior
+        at = _app()
+        next(t for t in at.toggle if t.label.startswith("Coaching")).set_value(True)
+        at.radio[0].set_value(Level.JUNIOR)
+        _start(at)
+        session = svc.store.load(at.query_params["session"], viewer=LOCAL)
+        q = svc.corpus.by_id()[session.plan[0].question_id]
+        if len(q.expected_at(Level.JUNIOR)) < len(q.key_points):
+            break
+    else:
+        pytest.fail("no first question with a key point above junior in 8 interviews")
+    at.chat_input[0].set_value(q.expected_at(Level.JUNIOR)[0].text)  # one junior point
+    at.run()
+    assert not at.exception, at.exception
+    said = next(c.value for c in at.caption if c.value.startswith("Score so far"))
+    expected = {kp.id for kp in q.expected_at(Level.JUNIOR)}
+    score = svc.store.load(session.id, viewer=LOCAL).scores[q.id]
+    listed = [kp for kp in score.key_points if kp.covered or kp.id in expected]
+    covered = sum(kp.covered for kp in listed)
+    assert f" {covered} of {len(listed)} key points " in said, said

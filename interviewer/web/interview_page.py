@@ -18,6 +18,7 @@ from interviewer.errors import InterviewerError
 from interviewer.packs import Pack, counted
 from interviewer.progress import session_progress
 from interviewer.redact import redact_url
+from interviewer.report import at_level
 from interviewer.services import Services, may_answer
 from interviewer.store import StoreUnavailableError
 from interviewer.turn_runner import UNREACHABLE, Outcome, Submission, TurnRunner
@@ -175,9 +176,11 @@ def transcript(interview: Interview, coaching: bool, upto: int | None = None) ->
                 st.text(turn.text) if role == "user" else st.markdown(model_markdown(turn.text))
             score = scores.get(turn.question_id or "")
             if coaching and score and last_answer.get(turn.question_id or "") == i:
+                q = interview.questions.get(score.question_id)
+                listed = at_level(score, q, interview.session.level) if q else score
                 st.caption(
                     f"Score so far: **{score.overall:.1f}/5** · "
-                    f"{len(score.covered())} of {len(score.key_points)} key points · "
+                    f"{len(listed.covered())} of {len(listed.key_points)} key points · "
                     + " · ".join(
                         f"{plain_markdown(c.name, inline=True)} {c.score}" for c in score.criteria
                     )
