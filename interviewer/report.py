@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -86,6 +86,22 @@ def _study(q: Question, score: AnswerScore) -> list[str]:
     if score.red_flags:
         items.append(f"Revisit a misconception: {score.red_flags[0]}")
     return items
+
+
+def _quoted(text: str, plain: Callable[[str], str]) -> str:
+    """``text`` as a Markdown block quote that keeps its paragraphs (a bare ``>`` between
+    them) and its line breaks (two trailing spaces); joined, they ran into one paragraph."""
+    out: list[str] = []
+    gap = False
+    for line in text.strip().splitlines():
+        if not line.strip():
+            gap = True
+            continue
+        if gap:
+            out.append(">")
+            gap = False
+        out.append(f"> {plain(line.rstrip())}  ")
+    return "\n".join(out)
 
 
 def at_level(score: AnswerScore, q: Question, level: Level) -> AnswerScore:
@@ -226,8 +242,7 @@ def to_markdown(report: Report) -> str:
             "",
         ]
         if Flag.SKIPPED not in r.score.flags:
-            quoted = "\n".join(f"> {p(line)}" for line in r.answer.splitlines() if line.strip())
-            lines += ["**Your answer**", "", quoted or "> (empty)", ""]
+            lines += ["**Your answer**", "", _quoted(r.answer, p) or "> (empty)", ""]
         lines += ["| criterion | score | why |", "| --- | --- | --- |"]
         lines += [f"| {p(c.name)} | {c.score} | {p(c.reason)} |" for c in r.score.criteria]
         covered, missed = r.score.covered(), r.score.missed()

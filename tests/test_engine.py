@@ -504,3 +504,22 @@ def test_notices_about_one_message_stay_in_the_chat_not_the_report(services: Ser
     assert report.notices == [], report.notices
     first = report.questions[0].score.flags
     assert Flag.TRUNCATED in first and Flag.INJECTION_SUSPECTED in first
+
+
+def test_the_markdown_report_keeps_an_answers_paragraphs(services: Services) -> None:
+    """The exported answer's lines were joined into one quoted paragraph."""
+    interview = _new(services)
+    interview.handle(
+        "First I would add an index on the email column.\n"
+        "Then I would check the plan with EXPLAIN.\n\n"
+        "Second paragraph: the index costs every insert a little."
+    )
+    interview.handle("end")
+    while interview.session.phase is not Phase.DONE:
+        interview.handle("end")
+    text = to_markdown(build_report(interview.session, interview.questions))
+    quote = text[text.index("**Your answer**") :].split("\n\n")[1]
+    lines = quote.splitlines()
+    assert lines[0].startswith("> First I would") and lines[0].endswith("  "), lines
+    assert lines[1].startswith("> Then I would") and lines[2] == ">", lines
+    assert lines[3].startswith("> Second paragraph"), lines
