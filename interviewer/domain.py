@@ -139,6 +139,12 @@ class Question(Strict):
         """Key points a candidate of ``level`` is expected to cover."""
         return [kp for kp in self.key_points if kp.level.rank <= level.rank]
 
+    def listed_at(self, points: list[KeyPointResult], level: Level) -> list[KeyPointResult]:
+        """The results a report lists at ``level``: the points expected there, and any point
+        above it that the answer made (one it did not make is not held against it)."""
+        expected = {kp.id for kp in self.expected_at(level)}
+        return [kp for kp in points if kp.covered or kp.id in expected]
+
     def search_text(self) -> str:
         """The text embedded for retrieval: the question, its topic and its tags.
 

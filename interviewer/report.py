@@ -107,9 +107,7 @@ def _quoted(text: str, plain: Callable[[str], str]) -> str:
 def at_level(score: AnswerScore, q: Question, level: Level) -> AnswerScore:
     """The score as the report shows it: a point above the interview's level counts when the
     answer made it, and is not listed as missed (nor as something to study) when it did not."""
-    expected = {kp.id for kp in q.expected_at(level)}
-    points = [kp for kp in score.key_points if kp.covered or kp.id in expected]
-    return score.model_copy(update={"key_points": points})
+    return score.model_copy(update={"key_points": q.listed_at(score.key_points, level)})
 
 
 def build_report(

@@ -83,9 +83,33 @@ class Retriever:
         With ``diverse`` the results are picked by maximal marginal relevance, so five
         near-identical questions about one detail do not crowd out the rest of a topic.
         """
+        return self._search(query, k, filters, exclude_ids, diverse)[0]
+
+    def search_closeness(
+        self, query: str, k: int = 5, filters: Filters | None = None
+    ) -> tuple[list[Question], float]:
+        """``search`` by relevance alone, and how close its nearest question is to ``query``
+        (cosine; 0.0 for none), from the one embedding of the query."""
+        found, vector = self._search(query, k, filters, (), diverse=False)
+        vectors = self.vectors(q.id for q in found)
+        if not vectors:
+            return found, 0.0
+        asked = np.asarray(vector, dtype=np.float32)
+        asked /= np.linalg.norm(asked) + 1e-9
+        return found, max(float(asked @ v) for v in vectors.values())
+
+    def _search(
+        self,
+        query: str,
+        k: int,
+        filters: Filters | None,
+        exclude_ids: Iterable[str],
+        diverse: bool,
+    ) -> tuple[list[Question], list[float]]:
+        """The questions found, and the query's vector."""
         allowed = self.eligible(filters or Filters(), exclude_ids)
         if k <= 0 or allowed == []:
-            return []
+            return [], []
         pool = len(self.questions) if allowed is None else len(allowed)
         restrict: dict[str, Any] = {} if allowed is None else {"ids": allowed}
         vector = self.index.embeddings.embed_query(query.strip() or "interview question")
@@ -97,16 +121,7 @@ class Retriever:
             # a Chroma server that went away: say where it is and what to do
             raise chroma_unreachable(self.index.server_url, exc) from exc
         found = [self.questions.get(str(doc.id)) for doc in docs]
-        return [q for q in found if q is not None]
-
-    def closest(self, query: str, found: Iterable[Question]) -> float:
-        """How close the nearest of ``found`` is to ``query`` (cosine); 0.0 for none."""
-        vectors = self.vectors(q.id for q in found)
-        if not vectors or not query.strip():
-            return 0.0
-        asked = np.asarray(self.index.embeddings.embed_query(query.strip()), dtype=np.float32)
-        asked /= np.linalg.norm(asked) + 1e-9
-        return max(float(asked @ v) for v in vectors.values())
+        return [q for q in found if q is not None], vector
 
     def vectors(self, ids: Iterable[str]) -> dict[str, NDArray[np.float32]]:
         """The unit-length index vectors of these questions (for telling near-duplicates)."""

@@ -657,9 +657,7 @@ class EmbeddingScorer:
             flags.append(Flag.RED_FLAG)
         criteria = []
         covered = [kp for kp in results if kp.covered]
-        # the points the report lists: those expected at the level, and any made above it
-        expected = set(_expected(q, request.level)) if q.key_points else set()
-        shown = [kp for i, kp in enumerate(results) if kp.covered or i in expected]
+        shown = q.listed_at(results, request.level)  # what the report lists
         best_evidence = (
             max(covered, key=lambda kp: kp.weight * kp.similarity).evidence if covered else ""
         )

@@ -325,8 +325,7 @@ def _link_notice(accounts: Accounts, code: str) -> str | None:
         return None
     spec = link.spec
     pack = services().packs.get(spec.pack_id)
-    known_format = pack is not None and spec.format in pack.spec.formats
-    kind = pack.spec.formats[spec.format].name if pack and known_format else spec.format
+    kind = services().format_name(spec.pack_id, spec.format)
     role = f" ({plain_markdown(pack.spec.name, inline=True)})" if pack else ""
     st.info(
         f"You have been invited to {article(kind)} **{plain_markdown(kind, inline=True)}** "

@@ -86,13 +86,13 @@ def bank_page() -> None:
         max_chars=2000,
     )
     filters = Filters(role=role, level=level, category=category, topic=topic)
-    results = svc.retriever.search(query, k=k, filters=filters, diverse=False)
+    results, closeness = svc.retriever.search_closeness(query, k=k, filters=filters)
     if not results:
         st.info("No question matches these filters.")
     elif (
         query.strip()
         and embeddings_key(svc.settings) == MINILM_KEY  # the threshold is MiniLM's
-        and svc.retriever.closest(query, results) < CLOSE_MATCH_AT
+        and closeness < CLOSE_MATCH_AT
     ):
         st.info("No question is close to this search; these are the nearest.")
     for q in results:
