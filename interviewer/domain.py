@@ -218,6 +218,7 @@ class Flag(StrEnum):
     SKIPPED = "skipped"
     HINTED = "hinted"
     RED_FLAG = "red_flag"
+    WORDS_OUT_OF_ORDER = "words_out_of_order"
 
 
 class Record(BaseModel):

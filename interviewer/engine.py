@@ -39,6 +39,7 @@ from interviewer.scoring.text import (
     is_non_answer,
     reads_as_other_language,
 )
+from interviewer.scoring.word_order import reads_as_word_salad
 
 Stream = Callable[[str], None]
 MAX_HINTS = 2
@@ -300,6 +301,13 @@ class Interview:
                     "This interview is held in English and that answer reads as another "
                     "language: it is scored against English key points, so it will likely "
                     "score as off topic. Answer in English for a fair score.",
+                    in_report=False,
+                )
+            elif state is not None and reads_as_word_salad(clean.text):
+                self.notice(
+                    "That answer reads as words out of order rather than sentences, which a "
+                    "grader cannot follow, so it will score low. Write it as sentences for a "
+                    "fair score.",
                     in_report=False,
                 )
             if clean.truncated:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -276,6 +277,26 @@ def test_an_answer_in_another_language_is_told_so_and_an_english_one_is_not(
     said = [t.text for t in turns if t.kind is TurnKind.NOTICE]
     assert any("reads as another language" in n and "Answer in English" in n for n in said)
     assert german in [t.text for t in turns if t.speaker is Speaker.CANDIDATE]  # kept as said
+
+
+def test_an_answer_in_shuffled_words_is_told_so_and_scores_low(services: Services) -> None:
+    """Word salad: the model answer's own words in a random order. The chat says why it will
+    score low; the score carries the flag; the model answer itself gets neither."""
+    interview = _new(services)
+    q = _current(interview)
+    words = q.reference_answer.split()
+    random.Random(3).shuffle(words)
+    said = [t.text for t in interview.handle(" ".join(words)) if t.kind is TurnKind.NOTICE]
+    assert any("words out of order" in n for n in said), said
+    score = interview.session.scores[q.id]
+    assert Flag.WORDS_OUT_OF_ORDER in score.flags and score.overall <= 2.0
+    assert "out of order" in score.criteria[0].reason
+    interview.handle("skip")
+    q = _current(interview)
+    said = [t.text for t in interview.handle(q.reference_answer) if t.kind is TurnKind.NOTICE]
+    assert not any("out of order" in n for n in said)
+    score = interview.session.scores[q.id]
+    assert Flag.WORDS_OUT_OF_ORDER not in score.flags and score.overall >= 3.0
 
 
 def test_every_turn_is_saved_before_the_reply(services: Services) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import numpy as np
@@ -277,6 +278,18 @@ def test_saying_the_question_back_earns_nothing(calibrated: EmbeddingScorer, q: 
     padded = f"{q.question} {WEAK} {q.question}"
     assert _score(calibrated, q, padded) <= _score(calibrated, q, WEAK) + 0.25
     assert _score(calibrated, q, f"{q.question} {q.reference_answer}") >= 3.5  # the answer counts
+
+
+@pytest.mark.parametrize("q", _existing(SAMPLE), ids=lambda q: q.id)
+def test_a_shuffled_model_answer_scores_2_at_most(calibrated: EmbeddingScorer, q: Question) -> None:
+    """Word salad keeps every term and the similarity with them; a grader gives it 1."""
+    words = q.reference_answer.split()
+    random.Random(q.id).shuffle(words)
+    result = calibrated.score(
+        ScoringRequest(q, " ".join(words), Level.MID, PACK.rubric(q.category))
+    )
+    assert result.overall <= 2.0 and Flag.WORDS_OUT_OF_ORDER in result.flags
+    assert _score(calibrated, q, q.reference_answer) >= 3.0
 
 
 def test_a_question_asked_below_all_its_key_points_levels_still_scores(

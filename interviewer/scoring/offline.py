@@ -46,6 +46,7 @@ from interviewer.scoring.text import (
     point_words,
     sentences,
 )
+from interviewer.scoring.word_order import reads_as_word_salad
 
 TRADE_OFF_CUES = (
     "trade-off",
@@ -102,6 +103,11 @@ SHORT_AT = float(np.log(0.5))
 """Log length ratio above which length no longer counts: half the reference's length. Counting
 longer answers as better too helped interview answers not at all (question-grouped QWK 0.838
 either way) and cost the short-answer sets left out of the fit up to 0.03 Pearson."""
+
+SCRAMBLED_CAP = 1.5
+"""The most an answer whose words are in no order a sentence can have scores on a curated
+question (``word_order``): a grader gives it 1. Shuffling the words of a backend-v1 answer
+kept 4.3 of a 5 before this cap; half of them scored above 2."""
 
 
 class Curve(BaseModel):
@@ -169,10 +175,11 @@ class Calibration(BaseModel):
         """The most an answer can score, whatever the model says.
 
         An unanswered question scores 1. On a curated question (one with written key points),
-        relevance caps everything (fluent words about something else earn little) and an answer
-        covering no key point scores 2 at most, rising to no cap at ``full_cover_at``. Answers
-        to questions that come with a reference only are not capped: their graders' idea of
-        relevance is not ours to guess.
+        relevance caps everything (fluent words about something else earn little), an answer
+        covering no key point scores 2 at most, rising to no cap at ``full_cover_at``, and an
+        answer whose words are in no order a sentence can have (word salad) scores
+        ``SCRAMBLED_CAP``. Answers to questions that come with a reference only are not capped:
+        their graders' idea of relevance is not ours to guess.
         """
         if not values["answered"]:
             return 1.0
@@ -183,7 +190,8 @@ class Calibration(BaseModel):
         relevance_cap = 1 + 4 * (0.15 + 0.85 * values["relevance"])
         open_share = _ramp(values["coverage"], self.no_cover_below, self.full_cover_at)
         coverage_cap = 5.0 - 3.0 * (1.0 - open_share)
-        return min(relevance_cap, coverage_cap)
+        order_cap = SCRAMBLED_CAP if values.get("scrambled", 0.0) else 5.0
+        return min(relevance_cap, coverage_cap, order_cap)
 
 
 class CalibrationError(InterviewerError):
@@ -287,6 +295,7 @@ class Features:
     reference_words: int = 0
     answered: bool = True
     curated: bool = True
+    scrambled: bool = False
 
     def calibration_values(self) -> dict[str, float]:
         """The signals a ``Calibration`` reads (see ``CALIBRATION_FEATURES``), and what its
@@ -307,6 +316,7 @@ class Features:
             "relevance": self.relevance,
             "answered": float(self.answered),
             "curated": float(self.curated),
+            "scrambled": float(self.scrambled),
         }
 
 
@@ -597,6 +607,7 @@ class EmbeddingScorer:
             relevant_words=self._relevant_words(pieces, sims, sent, qv),
             reference_words=len(q.reference_answer.split()),
             curated=curated,
+            scrambled=reads_as_word_salad(answer),
         )
         return feats, results, hits
 
@@ -647,6 +658,8 @@ class EmbeddingScorer:
             flags.append(Flag.NO_ANSWER)
         elif feats.relevance == 0.0:
             flags.append(Flag.OFF_TOPIC)
+        if feats.scrambled and feats.curated:
+            flags.append(Flag.WORDS_OUT_OF_ORDER)
         if any(is_injection(s) for s in sentences(request.answer)):
             flags.append(Flag.INJECTION_SUSPECTED)
         if request.truncated:
@@ -744,6 +757,8 @@ def _reason(
             share += f", {near} touched on but not made"
     else:  # a question with a reference answer only
         share = f"about {f.coverage:.0%} of the reference answer covered"
+    if f.scrambled and f.curated:
+        return f"{share}; its words read as out of order, so it is scored as hard to follow."
     if criterion.weak_reason and criterion.weak(_signals(f), answer):
         return f"{share}; {criterion.weak_reason.rstrip('.')}."
     if criterion.red_flag_penalty and f.red_flag:
