@@ -289,6 +289,7 @@ def test_a_shuffled_model_answer_scores_2_at_most(calibrated: EmbeddingScorer, q
         ScoringRequest(q, " ".join(words), Level.MID, PACK.rubric(q.category))
     )
     assert result.overall <= 2.0 and Flag.WORDS_OUT_OF_ORDER in result.flags
+    assert all(c.score <= 2 for c in result.criteria)  # communication too: it reads as nothing
     assert _score(calibrated, q, q.reference_answer) >= 3.0
 
 

@@ -699,6 +699,8 @@ class EmbeddingScorer:
             cap = c.offline.weak_cap
             if cap is not None and c.offline.weak(_signals(feats), request.answer):
                 values[c.id] = min(values[c.id], float(cap))
+        if feats.scrambled and feats.curated:  # no criterion reads well in word salad
+            values = {k: min(v, SCRAMBLED_CAP) for k, v in values.items()}
         for c in request.rubric.criteria:
             score = int(np.clip(round(values[c.id]), 1, 5))
             criteria.append(

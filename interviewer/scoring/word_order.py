@@ -3,10 +3,11 @@
 Sentence vectors and word counts barely notice word order, so a shuffled strong answer scored
 nearly as well as the answer itself. What gives a shuffle away is English's closed classes
 landing where no sentence puts them: an article followed by a preposition, an auxiliary or
-another article ("the of", "a is"), a preposition followed by "is" or "can", a sentence's capitalised first word in the middle of
-another ("pool The"), full stops mostly followed by lower-case words in a text that
-capitalises "The" and "It" elsewhere. Real answers, terse notes and a second-language writer's
-English make these slips rarely; a shuffled answer makes one every few words.
+another article ("the of", "a is"); a preposition followed by "is" or "can" ("of is"); a
+sentence's capitalised first word in the middle of another ("pool The"); full stops mostly
+followed by lower-case words in a text that capitalises "The" and "It" elsewhere. Real
+answers, terse notes and a second-language writer's English make these slips rarely; a
+shuffled answer makes one every few words.
 
 Programming keywords after an article ("a for loop", "the in operator", "a while loop") and
 letters used as names ("bulb a is out" beside "bulb b") are not counted as slips.
