@@ -88,10 +88,6 @@ class WordOrder:
         return self.slips >= MIN_SLIPS and self.slips >= SLIP_SHARE * self.chances
 
 
-def _bare(token: str) -> str:
-    return _EDGES.sub("", token)
-
-
 def _acronym(word: str) -> bool:
     return len(word) > 1 and word.isupper()
 
@@ -105,65 +101,68 @@ def word_order(text: str) -> WordOrder:
     for line in text.splitlines():
         line_starts.add(len(words))
         words += line.split()
-    capitalises = any(_bare(t) in _SENTENCE_OPENERS for t in words)
-    names_letters = any(_LABEL.match(_bare(t)) for t in words)
+    bares = [_EDGES.sub("", t) for t in words]
+    lowers = [b.lower() for b in bares]
+    capitalises = any(b in _SENTENCE_OPENERS for b in bares)
+    names_letters = any(_LABEL.match(b) for b in bares)
     slips: list[str] = []
     lower_starts: list[str] = []
     upper_starts: list[str] = []
     chances = 0
     for i, token in enumerate(words):
-        bare = _bare(token)
+        bare, lower = bares[i], lowers[i]
         nxt = words[i + 1] if i + 1 < len(words) else None
-        if _article(bare, names_letters):
+        if _article(bare, lower, names_letters):
             chances += 1
-            if _slip_after_article(token, words[i + 1 : i + 3]):
+            if _slip_after_article(token, lower, bares[i + 1 : i + 3]):
                 slips.append(f"{token} {nxt or ''}".strip())
-        elif nxt and _slip_before(token, nxt):
+        elif nxt and _slip_before(token, lower, lowers[i + 1]):
             slips.append(f"{token} {nxt}")
-        opens_midway = (
-            i not in line_starts and bare in _SENTENCE_OPENERS and bare == token[: len(bare)]
-        )
+        opens_midway = i not in line_starts and bare in _SENTENCE_OPENERS and token.startswith(bare)
         if opens_midway and not _BOUNDARY.search(words[i - 1]):
             chances += 1
             slips.append(f"{words[i - 1]} {token}")
         if nxt and i + 1 not in line_starts and _ends_sentence(token):
-            (lower_starts if re.match(r"[a-z]", nxt) else upper_starts).append(f"{token} {nxt}")
+            (lower_starts if nxt[0].islower() else upper_starts).append(f"{token} {nxt}")
     if capitalises and len(lower_starts) > len(upper_starts):
         slips += lower_starts  # most sentences start in lower case, in text that capitalises
     return WordOrder(slips=len(slips), chances=chances, examples=tuple(slips[:3]))
 
 
-def _slip_before(token: str, nxt: str) -> bool:
+def _slip_before(token: str, lower: str, next_lower: str) -> bool:
     """A preposition before "is" or "can" ("of is"), or a sentence ending on "and" or "if"."""
-    word = _bare(token).lower()
-    if word in _PREPOSITIONS:
-        return _bare(nxt).lower() in _FINITE
-    return word in _CONJUNCTIONS and bool(re.search(r"[.!?]$", token))
+    if lower in _PREPOSITIONS:
+        return next_lower in _FINITE
+    return lower in _CONJUNCTIONS and token[-1] in ".!?"
 
 
 def _ends_sentence(token: str) -> bool:
     """A word with a full stop that ends a sentence (not "e.g.", "etc." or "2.")."""
-    return bool(re.search(r"[a-z]\.$", token)) and not _ABBREVIATION.search(token)
+    return (
+        len(token) > 1
+        and token[-1] == "."
+        and "a" <= token[-2] <= "z"
+        and not _ABBREVIATION.search(token)
+    )
 
 
-def _article(bare: str, names_letters: bool) -> bool:
+def _article(bare: str, lower: str, names_letters: bool) -> bool:
     """An article or possessive in running text (not "A" as a name, not an acronym)."""
-    lower = bare.lower()
     if lower not in _ARTICLES or bare == "A" or _acronym(bare):
         return False
     return not (lower == "a" and names_letters)
 
 
-def _slip_after_article(token: str, following: list[str]) -> bool:
+def _slip_after_article(token: str, lower: str, following: list[str]) -> bool:
     """An article that ends a clause or the answer, or is followed by a function word."""
     if not following:
         return True
-    if re.search(r"[.,;:!?]$", token):  # "the." ends nothing; "array of a." names a letter
-        return _bare(token).lower() != "a"
-    nxt = _bare(following[0])
+    if token[-1] in ".,;:!?":  # "the." ends nothing; "array of a." names a letter
+        return lower != "a"
+    nxt = following[0]
     if _acronym(nxt) or nxt.lower() not in _NEVER_AFTER_ARTICLE:
         return False
-    after = _bare(following[1]).lower() if len(following) > 1 else ""
+    after = following[1].lower() if len(following) > 1 else ""
     names_construct = nxt.lower() in _KEYWORDS and after and after not in _NEVER_AFTER_ARTICLE
     return not names_construct
 
