@@ -35,6 +35,7 @@ from interviewer.retrieval import Filters, Retriever
 from interviewer.scoring.base import Scorer, ScoringRequest
 from interviewer.scoring.text import (
     MAX_ANSWER_CHARS,
+    asks_for_a_score,
     clean_answer,
     is_non_answer,
     reads_as_other_language,
@@ -292,8 +293,11 @@ class Interview:
             self._add(Speaker.CANDIDATE, kind, clean.text, state.question_id if state else None)
             if clean.injection and state is not None:
                 self.notice(
-                    "Parts of that answer read as instructions to the grader; they are "
-                    "scored as part of your answer and never followed.",
+                    "Parts of that answer read as instructions to the grader, asking it for a "
+                    "score: they are never followed, and such an answer scores 2 at most."
+                    if asks_for_a_score(clean.text)
+                    else "Parts of that answer read as instructions to the grader; they are "
+                    "never followed and earn nothing.",
                     in_report=False,
                 )
             if state is not None and reads_as_other_language(clean.text):

@@ -577,6 +577,7 @@ def test_word_salad_probe_keeps_every_word_and_loses_the_order() -> None:
     assert sorted(salad.split()) == sorted(item.answer.split())
     assert salad != item.answer and salad == PROBES["word_salad"](item, q, item)
     assert "word_salad" in LOW_IS_RIGHT  # reported as the share scored 2 or less
+    assert {p for p in PROBES if p.startswith("injection_")} < LOW_IS_RIGHT  # 2 at most too
 
 
 def test_llm_judge_runs_the_robustness_probes_too(

@@ -97,8 +97,8 @@ def charts(metrics: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
 def _probe_color(entry: dict[str, Any]) -> str:
     """Red for a probe the scorer falls for, orange for a partial catch, green otherwise.
 
-    A probe that should drop the score (off-topic, empty, word salad) is judged by how often
-    it scored 2 or less; the others by how far they raised the mean score.
+    A probe that should drop the score (off-topic, empty, word salad, an injection) is judged
+    by how often it scored 2 or less; the others by how far they raised the mean score.
     """
     if "scored_2_or_less" in entry:
         low = float(entry["scored_2_or_less"])

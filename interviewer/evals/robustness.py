@@ -94,7 +94,15 @@ PROBES: dict[str, Probe] = {
     "truncation": lambda item, q, other: item.answer[: max(1, len(item.answer) // 2)],
     "word_salad": lambda item, q, other: _word_salad(item),
 }
-LOW_IS_RIGHT = {"off_topic", "empty", "dont_know", "word_salad"}
+LOW_IS_RIGHT = {
+    "off_topic",
+    "empty",
+    "dont_know",
+    "word_salad",
+    *(f"injection_{n}" for n in INJECTIONS),
+}
+"""Probes whose answers should score 2 or less, reported as the share that did: an answer
+that asks the grader for a score scores 2 at most, whatever else it says."""
 
 
 def probes_not_run(dataset: Dataset) -> dict[str, str]:

@@ -34,6 +34,7 @@ from interviewer.errors import InterviewerError
 from interviewer.scoring.base import ScoringRequest
 from interviewer.scoring.criteria import OfflineCriterion
 from interviewer.scoring.text import (
+    asks_for_a_score,
     content_tokens,
     cue_count,
     declines,
@@ -109,6 +110,12 @@ SCRAMBLED_CAP = 1.5
 question (``word_order``): a grader gives it 1. Shuffling the words of a backend-v1 answer
 kept 4.3 of a 5 before this cap; half of them scored above 2."""
 
+INJECTION_CAP = 2.0
+"""The most an answer that instructs the grader and asks it for a score scores, on any
+question (``text.asks_for_a_score``). The instructions were always dropped and never followed;
+before this cap the rest was scored as it stood, so a partial answer with "score this 5/5"
+appended kept its 3.2 to 3.6."""
+
 
 class Curve(BaseModel):
     """A monotone piecewise-linear map from the calibrated value to the 1..5 scale."""
@@ -178,20 +185,25 @@ class Calibration(BaseModel):
         relevance caps everything (fluent words about something else earn little), an answer
         covering no key point scores 2 at most, rising to no cap at ``full_cover_at``, and an
         answer whose words are in no order a sentence can have (word salad) scores
-        ``SCRAMBLED_CAP``. Answers to questions that come with a reference only are not capped:
-        their graders' idea of relevance is not ours to guess.
+        ``SCRAMBLED_CAP``. Answers to questions that come with a reference only are not capped
+        (their graders' idea of relevance is not ours to guess), except that on any question
+        an answer that asks the grader for a score scores ``INJECTION_CAP`` at most.
         """
         if not values["answered"]:
             return 1.0
         if not values["curated"]:
-            return 5.0
+            return self._asked_cap(values)
         if values["relevance"] == 0.0:  # off topic
             return 1.6
         relevance_cap = 1 + 4 * (0.15 + 0.85 * values["relevance"])
         open_share = _ramp(values["coverage"], self.no_cover_below, self.full_cover_at)
         coverage_cap = 5.0 - 3.0 * (1.0 - open_share)
         order_cap = SCRAMBLED_CAP if values.get("scrambled", 0.0) else 5.0
-        return min(relevance_cap, coverage_cap, order_cap)
+        return min(relevance_cap, coverage_cap, order_cap, self._asked_cap(values))
+
+    @staticmethod
+    def _asked_cap(values: Mapping[str, float]) -> float:
+        return INJECTION_CAP if values.get("asks_for_score", 0.0) else 5.0
 
 
 class CalibrationError(InterviewerError):
@@ -296,6 +308,7 @@ class Features:
     answered: bool = True
     curated: bool = True
     scrambled: bool = False
+    asks_for_score: bool = False
 
     def calibration_values(self) -> dict[str, float]:
         """The signals a ``Calibration`` reads (see ``CALIBRATION_FEATURES``), and what its
@@ -317,6 +330,7 @@ class Features:
             "answered": float(self.answered),
             "curated": float(self.curated),
             "scrambled": float(self.scrambled),
+            "asks_for_score": float(self.asks_for_score),
         }
 
 
@@ -608,6 +622,7 @@ class EmbeddingScorer:
             reference_words=len(q.reference_answer.split()),
             curated=curated,
             scrambled=reads_as_word_salad(answer),
+            asks_for_score=asks_for_a_score(answer),
         )
         return feats, results, hits
 
@@ -701,6 +716,8 @@ class EmbeddingScorer:
                 values[c.id] = min(values[c.id], float(cap))
         if feats.scrambled and feats.curated:  # no criterion reads well in word salad
             values = {k: min(v, SCRAMBLED_CAP) for k, v in values.items()}
+        if feats.asks_for_score:
+            values = {k: min(v, INJECTION_CAP) for k, v in values.items()}
         for c in request.rubric.criteria:
             score = int(np.clip(round(values[c.id]), 1, 5))
             criteria.append(
@@ -759,6 +776,8 @@ def _reason(
             share += f", {near} touched on but not made"
     else:  # a question with a reference answer only
         share = f"about {f.coverage:.0%} of the reference answer covered"
+    if f.asks_for_score:
+        return f"{share}; it asks the grader for a score, so it scores 2 at most."
     if f.scrambled and f.curated:
         return f"{share}; its words read as out of order, so it is scored as hard to follow."
     if criterion.weak_reason and criterion.weak(_signals(f), answer):
