@@ -291,6 +291,11 @@ def test_a_shuffled_model_answer_scores_2_at_most(calibrated: EmbeddingScorer, q
     )
     assert result.overall <= 2.0 and Flag.WORDS_OUT_OF_ORDER in result.flags
     assert all(c.score <= 2 for c in result.criteria)  # communication too: it reads as nothing
+    bare = q.model_copy(update={"key_points": [], "follow_ups": []})  # data from elsewhere
+    result = calibrated.score(
+        ScoringRequest(bare, " ".join(words), Level.MID, PACK.rubric(q.category))
+    )
+    assert result.overall <= 2.0 and Flag.WORDS_OUT_OF_ORDER in result.flags
     assert _score(calibrated, q, q.reference_answer) >= 3.0
 
 

@@ -106,8 +106,8 @@ longer answers as better too helped interview answers not at all (question-group
 either way) and cost the short-answer sets left out of the fit up to 0.03 Pearson."""
 
 SCRAMBLED_CAP = 1.5
-"""The most an answer whose words are in no order a sentence can have scores on a curated
-question (``word_order``): a grader gives it 1. Shuffling the words of a backend-v1 answer
+"""The most an answer whose words are in no order a sentence can have scores, on any question
+(``word_order``): a grader gives it 1. Shuffling the words of a backend-v1 answer
 kept 4.3 of a 5 before this cap; half of them scored above 2."""
 
 INJECTION_CAP = 2.0
@@ -181,29 +181,30 @@ class Calibration(BaseModel):
     def cap(self, values: Mapping[str, float]) -> float:
         """The most an answer can score, whatever the model says.
 
-        An unanswered question scores 1. On a curated question (one with written key points),
-        relevance caps everything (fluent words about something else earn little), an answer
-        covering no key point scores 2 at most, rising to no cap at ``full_cover_at``, and an
-        answer whose words are in no order a sentence can have (word salad) scores
-        ``SCRAMBLED_CAP``. Answers to questions that come with a reference only are not capped
-        (their graders' idea of relevance is not ours to guess), except that on any question
-        an answer that asks the grader for a score scores ``INJECTION_CAP`` at most.
+        An unanswered question scores 1. On any question, an answer that asks the grader for a
+        score scores ``INJECTION_CAP`` at most, and one whose words are in no order a sentence
+        can have (word salad) ``SCRAMBLED_CAP``. On a curated question (one with written key
+        points), relevance caps everything (fluent words about something else earn little) and
+        an answer covering no key point scores 2 at most, rising to no cap at
+        ``full_cover_at``. Answers to questions that come with a reference only get no more
+        caps: their graders' idea of relevance is not ours to guess.
         """
         if not values["answered"]:
             return 1.0
         if not values["curated"]:
-            return self._asked_cap(values)
+            return self._answer_cap(values)
         if values["relevance"] == 0.0:  # off topic
             return 1.6
         relevance_cap = 1 + 4 * (0.15 + 0.85 * values["relevance"])
         open_share = _ramp(values["coverage"], self.no_cover_below, self.full_cover_at)
         coverage_cap = 5.0 - 3.0 * (1.0 - open_share)
-        order_cap = SCRAMBLED_CAP if values.get("scrambled", 0.0) else 5.0
-        return min(relevance_cap, coverage_cap, order_cap, self._asked_cap(values))
+        return min(relevance_cap, coverage_cap, self._answer_cap(values))
 
     @staticmethod
-    def _asked_cap(values: Mapping[str, float]) -> float:
-        return INJECTION_CAP if values.get("asks_for_score", 0.0) else 5.0
+    def _answer_cap(values: Mapping[str, float]) -> float:
+        """The caps that hold on any question: what the answer is, not what it covers."""
+        asked = INJECTION_CAP if values.get("asks_for_score", 0.0) else 5.0
+        return min(asked, SCRAMBLED_CAP if values.get("scrambled", 0.0) else 5.0)
 
 
 class CalibrationError(InterviewerError):
@@ -673,7 +674,7 @@ class EmbeddingScorer:
             flags.append(Flag.NO_ANSWER)
         elif feats.relevance == 0.0:
             flags.append(Flag.OFF_TOPIC)
-        if feats.scrambled and feats.curated:
+        if feats.scrambled:
             flags.append(Flag.WORDS_OUT_OF_ORDER)
         if any(is_injection(s) for s in sentences(request.answer)):
             flags.append(Flag.INJECTION_SUSPECTED)
@@ -714,7 +715,7 @@ class EmbeddingScorer:
             cap = c.offline.weak_cap
             if cap is not None and c.offline.weak(_signals(feats), request.answer):
                 values[c.id] = min(values[c.id], float(cap))
-        if feats.scrambled and feats.curated:  # no criterion reads well in word salad
+        if feats.scrambled:  # no criterion reads well in word salad
             values = {k: min(v, SCRAMBLED_CAP) for k, v in values.items()}
         if feats.asks_for_score:
             values = {k: min(v, INJECTION_CAP) for k, v in values.items()}
@@ -778,7 +779,7 @@ def _reason(
         share = f"about {f.coverage:.0%} of the reference answer covered"
     if f.asks_for_score:
         return f"{share}; it asks the grader for a score, so it scores 2 at most."
-    if f.scrambled and f.curated:
+    if f.scrambled:
         return f"{share}; its words read as out of order, so it is scored as hard to follow."
     if criterion.weak_reason and criterion.weak(_signals(f), answer):
         return f"{share}; {criterion.weak_reason.rstrip('.')}."
