@@ -46,6 +46,12 @@ def _button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
     return next(b for b in at.button if b.label.endswith(label))
 
 
+def _end(at: AppTest) -> None:
+    """End, then "End now": while questions remain, End asks first."""
+    _button(at, "End").click().run()
+    _button(at, "End now").click().run()
+
+
 def test_setup_page_describes_choices_and_mode() -> None:
     at = _app()
     assert at.title[0].value == "Mock interview"
@@ -67,7 +73,7 @@ def test_full_offline_interview_in_the_app() -> None:
     _button(at, "Skip").click().run()
     _button(at, "Repeat").click().run()
     assert not at.exception
-    _button(at, "End").click().run()
+    _end(at)
     assert at.title[0].value == "Your interview report"
     assert len(at.get("download_button")) == 3
     # a question's criterion scores sit at most three to a row: five cut their names short
@@ -146,7 +152,7 @@ def test_history_data_and_chart_follow_the_profile() -> None:
         at = _start(_app(), profile="lee")
         at.chat_input[0].set_value("I would add an index and check the plan with EXPLAIN.")
         at.run()
-        _button(at, "End").click().run()
+        _end(at)
     _start(_app(), profile="lee")  # unfinished: listed, but not charted
     svc = services()
     rows, points = progress(svc.store, svc.corpus.by_id(), "lee", viewer=LOCAL)
@@ -172,7 +178,7 @@ def test_the_report_shows_progress_since_the_candidates_earlier_interviews() -> 
         at = _start(_app(), profile="pat")
         at.chat_input[0].set_value(answer)
         at.run()
-        _button(at, "End").click().run()
+        _end(at)
         assert not at.exception, at.exception
         ids.append(at.query_params["session"])
         if len(ids) == 1:  # nothing to compare with: no change, and no "since last time" alone
@@ -555,13 +561,30 @@ def test_the_question_bank_names_and_filters_the_role() -> None:
     assert shown and all(c.startswith("frontend-developer · ") for c in shown), shown
 
 
+def test_the_end_button_asks_before_ending_and_keep_going_keeps_the_interview() -> None:
+    """One stray click on End ended the interview, with no way back."""
+    at = _start(_app())
+    at.chat_input[0].set_value("I would add an index and check the plan with EXPLAIN.")
+    at.run()
+    _button(at, "End").click().run()
+    asked = next(m.value for m in at.markdown if "End the interview now?" in m.value)
+    assert "3 more questions will not be asked" in asked, asked
+    assert not [t for t in at.title if t.value == "Your interview report"]
+    _button(at, "Keep going").click().run()
+    assert not [m for m in at.markdown if "End the interview now?" in m.value]
+    assert not [t for t in at.title if t.value == "Your interview report"]
+    assert at.chat_input  # still answering
+    _end(at)
+    assert at.title[0].value == "Your interview report"
+
+
 def test_report_and_history_use_the_packs_format_names() -> None:
     """The form said "Phone screen" and "Mixed loop"; the report and history said "Phone
     Screen" and "Mixed", from the format's id."""
     at = _start(_app(), profile="sam")
     at.chat_input[0].set_value("I would add an index and check the plan with EXPLAIN.")
     at.run()
-    _button(at, "End").click().run()
+    _end(at)
     assert not at.exception, at.exception
     header = next(c.value for c in at.caption if " · scored by " in c.value)
     assert header.startswith("Phone screen · mid · 1 question · "), header

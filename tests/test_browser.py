@@ -80,6 +80,8 @@ def test_short_interview_in_chromium(server: str, tmp_path: Path) -> None:
             timeout=60_000
         )
         page.get_by_role("button", name="End", exact=False).filter(has_text="End").first.click()
+        expect(page.get_by_text("End the interview now?")).to_be_visible(timeout=60_000)
+        page.get_by_role("button", name="End now").click()
         expect(page.get_by_text("Your interview report")).to_be_visible(timeout=60_000)
         page.wait_for_timeout(2000)
         page.screenshot(path=str(shots / "report.png"), full_page=True)

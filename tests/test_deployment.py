@@ -313,6 +313,8 @@ def test_an_interview_continues_on_another_server_but_a_download_does_not(
     # Why a proxy in front of several app servers should still be sticky: Streamlit keeps a
     # download button's file in the memory of the server process that drew the button.
     page.get_by_role("button", name="End", exact=False).filter(has_text="End").first.click()
+    expect(page.get_by_text("End the interview now?")).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="End now").click()
     expect(page.get_by_text("Your interview report")).to_be_visible(timeout=60_000)
     with page.expect_download(timeout=30_000) as download:
         page.get_by_role("button", name="JSON").click()

@@ -426,17 +426,44 @@ def _follow(sub: Submission, session: Session, show_words: bool) -> None:
     st.rerun()
 
 
+ASK_END = "ask-end"  # the End button while questions remain: it asks before ending
+
+
 def _command_buttons(session: Session, disabled: bool) -> None:
+    """Hint, Skip, Repeat and End. While questions remain, End asks first: one stray click
+    must not end an interview (typing "end" is deliberate and ends it at once)."""
     token = "busy" if disabled else str(len(session.turns))
+    asking = session.phase is Phase.QUESTION
     cols = st.columns(4)
     for col, (command, label) in zip(cols, COMMAND_LABELS.items(), strict=True):
+        ask_first = asking and command is Command.END
         col.button(
             label,
-            key=f"cmd-{command.value}-{token}",
+            key=f"{ASK_END}-{token}" if ask_first else f"cmd-{command.value}-{token}",
             width="stretch",
             disabled=disabled
             or (session.phase is not Phase.QUESTION and command is not Command.END),
         )
+    if asking and not disabled and st.session_state.get(f"{ASK_END}-{token}") is True:
+        _confirm_end(session, token)
+
+
+def _confirm_end(session: Session, token: str) -> None:
+    unasked = max(0, len(session.plan) - session.current - 1)
+    left = (
+        f"{unasked} more question{'s' if unasked != 1 else ''} will not be asked"
+        if unasked
+        else "This is the last question"
+    )
+    with st.container(border=True):
+        st.markdown(
+            f"**End the interview now?** {left}; the report covers the answers you have given."
+        )
+        end, keep = st.columns(2)
+        end.button(
+            ":material/stop: End now", key=f"cmd-end-{token}", type="primary", width="stretch"
+        )
+        keep.button(":material/play_arrow: Keep going", key=f"keep-going-{token}", width="stretch")
 
 
 def interview_page() -> None:
