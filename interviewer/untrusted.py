@@ -57,7 +57,7 @@ _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 
 # Markdown: characters escaped wherever they are; the others only where they mean something.
 _ALWAYS = frozenset("\\`*_[]<>#|~$&@")
-_LINE_START = re.compile(r"^(?:[-+=]|\d{1,9}[.)])")
+_LINE_START = re.compile(r"^(?:[-+=]|\d{1,9}[.)](?=\s|$))")  # "1. " starts a list, "1.1.1" does not
 # Streamlit's renderer links bare addresses (GFM autolink literals) even when they are
 # backslash-escaped, so an invisible word joiner breaks the pattern: after "www", between ":" and
 # "//", and after "@" (the text reads the same; seen linked in Chromium without it).

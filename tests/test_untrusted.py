@@ -107,6 +107,18 @@ def test_inline_markdown_shows_a_key_points_code_as_code() -> None:
     assert _visible(inline_markdown("a lone ` backtick")) == "a lone ` backtick"
 
 
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [("1. a list?", True), ("2) or this", True), ("7.", True), ("1.1.1", False), ("3.5/5", False)],
+)
+def test_a_number_is_escaped_only_where_it_would_start_a_list(text: str, escaped: bool) -> None:
+    """A report's "pack backend-developer 1.1.1" was exported as "1\\.1.1"."""
+    out = plain_markdown(text, inline=True)
+    assert ("\\" in out) is escaped, out
+    assert _visible(out) == text
+    assert "ordered_list_open" not in {t.type for t in _tokens(out)}
+
+
 def test_plain_markdown_shows_code_indentation_without_making_a_code_block() -> None:
     code = "def f(x):\n    if x:\n        return 1\n\treturn 0"
     out = plain_markdown(code)
