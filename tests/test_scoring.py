@@ -18,6 +18,7 @@ from interviewer.packs import load_pack
 from interviewer.scoring import EmbeddingScorer, ScoringRequest
 from interviewer.scoring.offline import QUOTE_WORDS_MARGIN, ScorerParams, _quote
 from interviewer.scoring.text import (
+    GLUE_WORDS,
     MAX_ANSWER_CHARS,
     clean_answer,
     is_non_answer,
@@ -103,6 +104,25 @@ def test_keyword_stuffing_earns_nothing(scorer: EmbeddingScorer) -> None:
     q = QUESTIONS["db-isolation-lost-update"]
     stuffing = " ".join(q.tags) + " lost update isolation serializable repeatable read locking"
     assert _score(scorer, q, stuffing) <= 1.5
+
+
+@pytest.mark.parametrize("q", _existing(SAMPLE), ids=lambda q: q.id)
+def test_the_references_own_terms_earn_nothing_as_a_list_or_a_template(
+    calibrated: EmbeddingScorer, q: Question
+) -> None:
+    """Forty of the reference's terms between commas scored up to 2.6 (small words among them
+    read as prose); "The X is Y." over the same terms averaged 3.7 over the bank."""
+    terms: list[str] = []
+    for word in q.reference_answer.replace(",", " ").replace(".", " ").split():
+        if word.isalpha() and word.lower() not in {t.lower() for t in terms} | GLUE_WORDS:
+            terms.append(word)
+    listed = ", ".join(terms[:40]) + "."
+    pairs = zip(terms[:40:2], terms[1:40:2], strict=False)
+    template = " ".join(f"The {a} is {b}." for a, b in pairs)
+    assert _score(calibrated, q, listed) <= 2.0
+    assert _score(calibrated, q, template) <= 2.0
+    honest = _score(calibrated, q, q.reference_answer)
+    assert _score(calibrated, q, f"{q.reference_answer} {template}") <= honest + 0.05
 
 
 def test_evidence_is_quoted_from_the_answer(scorer: EmbeddingScorer) -> None:

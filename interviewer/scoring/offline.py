@@ -33,6 +33,7 @@ from interviewer.domain import (
 from interviewer.errors import InterviewerError
 from interviewer.scoring.base import ScoringRequest
 from interviewer.scoring.criteria import OfflineCriterion
+from interviewer.scoring.template_stuffing import template_sentences
 from interviewer.scoring.text import (
     asks_for_a_score,
     content_tokens,
@@ -462,7 +463,8 @@ class EmbeddingScorer:
         """The answer's sentences that are scored.
 
         Sentences that try to instruct the grader are dropped; terms listed beside real
-        sentences are stuffing and earn nothing. An answer that is only a list of terms or a
+        sentences, or poured into one short template again and again, are stuffing and earn
+        nothing. An answer that is only a list of terms or a
         line of code is scored on what it says when the question expects a one-line answer (a
         quiz), and earns nothing in an interview. "I don't know" (and no more) is an honest
         non-answer: nothing is scored.
@@ -470,7 +472,8 @@ class EmbeddingScorer:
         if is_non_answer(answer):
             return []
         spoken = [s for s in sentences(answer) if not is_injection(s)]
-        pieces = [s for s in spoken if is_prose(s) and not is_keyword_run(s)]
+        templated = template_sentences(answer)  # "The X is Y." over and over: stuffing
+        pieces = [s for s in spoken if is_prose(s) and not is_keyword_run(s) and s not in templated]
         if not pieces and len(q.reference_answer.split()) <= self.params.quiz_reference_words:
             pieces = [s for s in spoken if is_prose(s)] or spoken
         return pieces

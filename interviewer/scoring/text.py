@@ -206,7 +206,7 @@ _FUNCTION_WORDS = frozenset(
 )
 
 
-_GLUE_WORDS = _FUNCTION_WORDS | frozenset(
+GLUE_WORDS = _FUNCTION_WORDS | frozenset(
     {
         *("me", "us", "him", "her", "them", "his", "hers", "ours", "theirs", "one", "ones"),
         *("into", "onto", "over", "under", "after", "before", "between", "through", "during"),
@@ -237,6 +237,25 @@ def _words(sentence: str) -> list[str]:
     return [w for w in words if w]
 
 
+_LIST_COMMA = re.compile(r"\s*[,;]\s*")
+_WORD = re.compile(r"[A-Za-z]{3}")
+
+
+def is_term_list(sentence: str) -> bool:
+    """Eight or more terms of a word or two between commas ("pull, branch, rebase, onto, ..."):
+    a list of terms however many small words it holds, where ``is_prose`` counted "onto",
+    "such" and "make" as the small words of a sentence. Letters and numbers ("(A, B, forward)",
+    "1.54, 5.657") are data, not terms."""
+    if "(" in sentence:
+        return False
+    chunks = [c for c in _LIST_COMMA.split(sentence.strip(" .")) if c]
+    if len(chunks) < 8:
+        return False
+    words = sum(len(c.split()) for c in chunks) / len(chunks)
+    worded = sum(bool(_WORD.search(c)) for c in chunks)
+    return words <= 1.5 and worded >= 0.75 * len(chunks)
+
+
 def is_prose(sentence: str) -> bool:
     """True for a real sentence or a terse fragment; False for a long run of bare keywords.
 
@@ -248,14 +267,16 @@ def is_prose(sentence: str) -> bool:
     words = _words(sentence)
     if len(words) < 8:
         return bool(words)
+    if is_term_list(sentence):
+        return False
     core = sum(w in _FUNCTION_WORDS for w in words) / len(words)
-    return core >= 0.12 or sum(w in _GLUE_WORDS for w in words) / len(words) >= 0.25
+    return core >= 0.12 or sum(w in GLUE_WORDS for w in words) / len(words) >= 0.25
 
 
 def is_keyword_run(sentence: str) -> bool:
     """Four or more words without a single function word: a list of terms, not a sentence."""
     words = _words(sentence)
-    return len(words) >= 4 and not any(w in _GLUE_WORDS for w in words)
+    return len(words) >= 4 and not any(w in GLUE_WORDS for w in words)
 
 
 def content_tokens(text: str, letters: int = 6) -> set[str]:
@@ -410,5 +431,5 @@ def reads_as_other_language(text: str) -> bool:
     if len(words) < 8:
         return False
     other = sum(w in _OTHER_LANGUAGE_WORDS for w in words) / len(words)
-    english = sum(w in _GLUE_WORDS for w in words) / len(words)
+    english = sum(w in GLUE_WORDS for w in words) / len(words)
     return other >= 0.15 and other > english
