@@ -278,7 +278,10 @@ class JudgeScorer:
         missing = [c.id for c in request.rubric.criteria if c.id not in by_id]
         if missing:
             raise ValueError(f"judge omitted criteria {missing}")
+        # An answer that instructs the grader, or reads as word salad, is held to the offline
+        # score (2 and 1.5 at most): the judge must not be the way around either cap.
         injection = any(is_injection(s) for s in sentences(request.answer))
+        held = injection or Flag.WORDS_OUT_OF_ORDER in baseline.flags
         offline_by_id = {c.id: c for c in baseline.criteria}
         criteria = []
         overruled: list[str] = []
@@ -287,7 +290,7 @@ class JudgeScorer:
             got = by_id[c.id]
             offline = offline_by_id[c.id]
             score = got.score
-            if injection:
+            if held:
                 score = min(score, offline.score)
             evidence = got.evidence if quote_in(got.evidence, request.answer) else ""
             reason = (
