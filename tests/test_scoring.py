@@ -267,6 +267,12 @@ def test_clean_answer_handles_huge_binary_and_control_text() -> None:
         ("I'm not sure, but I think the list is passed by its head pointer.", False),
         ("I don't know the exact figure, but roughly 100 ms at p99.", False),
         ("Nothing.", False),  # a real answer to "what does this print?"
+        ("Pass.", True),  # said for the skip command: scored 1.6 as off topic before
+        ("N/A", True),
+        ("No comment.", True),
+        ("\U0001f44d\U0001f44d", True),  # only emoji
+        ("...", True),
+        ("Pass the token in the Authorization header.", False),
         ("It forgot to release the lock, so two threads raced.", False),
     ],
 )

@@ -361,9 +361,23 @@ _NON_ANSWER_FILLER = frozenset(
 )
 
 
+_PASSES = frozenset(
+    {"pass", "i pass", "i'll pass", "n/a", "no comment", "no answer", "skip this", "skip this one"}
+    | {"skip it", "next question"}
+)
+"""Whole answers that decline to answer ("pass", "N/A"), said instead of the skip command."""
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
 def is_non_answer(text: str) -> bool:
     """True when an answer only says the candidate does not know ("I don't know", "no idea,
-    sorry"): such a phrase, and no content besides. "Not sure, but by reference" answers."""
+    sorry") or passes ("pass", "N/A", "no comment", or only punctuation and emoji): such a
+    phrase, and no content besides. "Not sure, but by reference" answers."""
+    if text.strip() and not _LETTER_OR_DIGIT.search(text):
+        return True
+    said = " ".join(re.sub(r"[^\w/']+", " ", text.lower().replace("\u2019", "'")).split())
+    if said in _PASSES:
+        return True
     if not _NON_ANSWER.search(text):
         return False
     rest = _NON_ANSWER.sub(" ", text)
