@@ -18,11 +18,25 @@ from numpy.typing import NDArray
 
 from interviewer.domain import Category, Level, Question
 from interviewer.index import QuestionIndex, chroma_unreachable
+from interviewer.scoring.text import content_tokens
 
 CLOSE_MATCH_AT = 0.3
 """A search whose nearest question is less similar than this matched nothing in particular:
 real searches of the shipped banks reach 0.41 ("database isolation levels") to 0.67
 ("idempotency"); gibberish and other subjects 0.12 ("the weather in paris") to 0.24."""
+
+
+TAG_WEIGHT = 0.15
+"""On the question bank page, how much the share of a search's words found in a question's
+topic and tags adds to its cosine. MiniLM puts "isolation" in a tenant's data and in a test
+suite beside transaction isolation: "database isolation levels" found the isolation-levels
+question third, "cache stampede" the stampede question second; the tags say which is meant."""
+
+
+def _tag_share(words: set[str], q: Question) -> float:
+    """The share of ``words`` (stems) that the question's topic and tags say."""
+    tagged = " ".join([q.topic, *q.tags]).replace("-", " ")
+    return len(words & content_tokens(tagged, letters=5)) / max(1, len(words))
 
 
 @dataclass(frozen=True)
@@ -88,15 +102,26 @@ class Retriever:
     def search_closeness(
         self, query: str, k: int = 5, filters: Filters | None = None
     ) -> tuple[list[Question], float]:
-        """``search`` by relevance alone, and how close its nearest question is to ``query``
-        (cosine; 0.0 for none), from the one embedding of the query."""
-        found, vector = self._search(query, k, filters, (), diverse=False)
+        """The ``k`` questions that best match a search typed by a person, and how close the
+        nearest is to ``query`` (cosine; 0.0 for none), from the one embedding of the query.
+
+        The nearest ``4 * k`` by meaning are ranked again with the words of the search that
+        their topic and tags say (``TAG_WEIGHT``): a short search is a few keywords, and the
+        tags are the bank's keywords."""
+        found, vector = self._search(query, 4 * k, filters, (), diverse=False)
         vectors = self.vectors(q.id for q in found)
         if not vectors:
-            return found, 0.0
+            return found[:k], 0.0
         asked = np.asarray(vector, dtype=np.float32)
         asked /= np.linalg.norm(asked) + 1e-9
-        return found, max(float(asked @ v) for v in vectors.values())
+        cosine = {qid: float(asked @ v) for qid, v in vectors.items()}
+        words = content_tokens(query, letters=5)
+        ranked = sorted(
+            found,
+            key=lambda q: cosine.get(q.id, 0.0) + TAG_WEIGHT * _tag_share(words, q),
+            reverse=True,
+        )
+        return ranked[:k], max(cosine.values())
 
     def _search(
         self,

@@ -11,7 +11,7 @@ from factories import shipped_settings
 
 from interviewer.domain import Category, Level
 from interviewer.embeddings import MiniLMEmbeddings
-from interviewer.retrieval import Filters
+from interviewer.retrieval import CLOSE_MATCH_AT, Filters
 from interviewer.services import Services
 
 
@@ -69,3 +69,23 @@ def test_mmr_results_are_more_diverse(services: Services, embeddings: MiniLMEmbe
 def test_k_and_empty_query(services: Services) -> None:
     assert len(services.retriever.search("", k=3)) == 3
     assert services.retriever.search("caching", k=0) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("database isolation levels", "db-isolation-lost-update"),  # was third
+        ("cache stampede", "cache-stampede-hot-key"),  # was second
+        ("SQL injection", "sec-sql-injection"),  # already first: stays
+    ],
+)
+def test_the_bank_search_puts_the_question_its_keywords_tag_first(
+    services: Services, query: str, expected: str
+) -> None:
+    found, nearest = services.retriever.search_closeness(query, k=5)
+    assert found[0].id == expected
+    assert len(found) == 5 and len({q.id for q in found}) == 5
+    assert nearest >= CLOSE_MATCH_AT
+    behavioral = Filters(category=Category.BEHAVIORAL)
+    found, _ = services.retriever.search_closeness(query, k=5, filters=behavioral)
+    assert found and all(q.category is Category.BEHAVIORAL for q in found)
