@@ -14,6 +14,7 @@ import functools
 import logging
 import re
 import shlex
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from sqlalchemy.exc import (
     NoSuchModuleError,
     OperationalError,
 )
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_fixed
 
 from interviewer.accounts.access import Viewer
 from interviewer.domain import Phase, Session, utc_now
@@ -619,9 +621,24 @@ def _overall(session: Session) -> float | None:
     return round(sum(s.overall for s in session.scores.values()) / len(session.scores), 2)
 
 
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+@retry(
+    retry=retry_if_exception(_locked),
+    stop=stop_after_delay(10),
+    wait=wait_fixed(0.02),
+    reraise=True,
+)
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    """Foreign keys, WAL and NORMAL sync on every connection. Processes opening a new file at
+    once race to switch it to WAL and SQLite answers the loser "database is locked" without
+    waiting (seen with the vector cache: 5 of 40 pairs), so the pragmas are tried again."""
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()

@@ -272,3 +272,36 @@ def test_an_empty_database_file_is_replaced_with_a_notice(
     assert len(store.take_notices()) == 1 and store.take_notices() == []  # said once
     store.save(_session("abcdef1"))
     assert SessionStore.for_data_dir(tmp_path).notices == []  # a used database: nothing to say
+
+
+def test_connections_opening_a_new_database_at_once_all_get_it(tmp_path: Path) -> None:
+    """The first connections to a new file race to switch it to WAL, and SQLite answered the
+    loser "database is locked" without waiting: 34 of 200 pairs failed, so two app servers
+    starting on a fresh data folder could show one of them an error."""
+    import sqlite3
+
+    from interviewer.store import _sqlite_pragmas
+
+    failed: list[Exception] = []
+    for trial in range(30):
+        path = tmp_path / f"sessions-{trial}.db"
+        ready = threading.Barrier(2)
+
+        def open_it(path: Path = path, ready: threading.Barrier = ready) -> None:
+            conn = sqlite3.connect(path, timeout=30)
+            ready.wait()
+            try:
+                _sqlite_pragmas(conn, None)
+                conn.execute("CREATE TABLE IF NOT EXISTS t (x)")
+                conn.commit()
+            except sqlite3.Error as exc:
+                failed.append(exc)
+            finally:
+                conn.close()
+
+        pair = [threading.Thread(target=open_it) for _ in range(2)]
+        for thread in pair:
+            thread.start()
+        for thread in pair:
+            thread.join()
+    assert failed == []
