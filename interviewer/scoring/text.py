@@ -132,7 +132,10 @@ def asks_for_a_score(text: str) -> bool:
     (``offline.INJECTION_CAP``): the instructions are never followed, and an attempt to game
     the grader must cost something rather than be quietly dropped. An injection quoted as an
     example is not held against the answer (its sentence is still dropped, as any other)."""
-    said = sentences(_unquoted(text))
+    unquoted = _unquoted(text)
+    if not _SCORE_DEMAND.search(unquoted):  # most answers: no sentence to look at
+        return False
+    said = sentences(unquoted)
     return any(is_injection(s) for s in said) and any(
         _SCORE_DEMAND.search(s) and _GRADING_WORD.search(s) for s in said
     )
