@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _PREPOSITIONS = frozenset(
     {
@@ -167,6 +168,8 @@ def _slip_after_article(token: str, lower: str, following: list[str]) -> bool:
     return not names_construct
 
 
+@lru_cache(maxsize=64)
 def reads_as_word_salad(text: str) -> bool:
-    """True when ``text`` reads as words in a random order rather than sentences."""
+    """True when ``text`` reads as words in a random order rather than sentences (kept for
+    the last few texts: the engine's notice and the scorer read the same answer)."""
     return word_order(text).scrambled
