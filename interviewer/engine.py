@@ -35,6 +35,7 @@ from interviewer.retrieval import Filters, Retriever
 from interviewer.scoring.base import Scorer, ScoringRequest
 from interviewer.scoring.text import (
     MAX_ANSWER_CHARS,
+    CleanAnswer,
     asks_for_a_score,
     clean_answer,
     is_non_answer,
@@ -78,6 +79,37 @@ def parse_command(text: str) -> Command | None:
         return Command(word)
     except ValueError:
         return None
+
+
+def _message_notices(clean: CleanAnswer, answering: bool) -> list[str]:
+    """What the candidate is told about the message just sent, in the chat only: what it did
+    to a score the report says in that question's flags."""
+    said: list[str] = []
+    if answering and clean.injection:
+        said.append(
+            "Parts of that answer read as instructions to the grader, asking it for a score: "
+            "they are never followed, and such an answer scores 2 at most."
+            if asks_for_a_score(clean.text)
+            else "Parts of that answer read as instructions to the grader; they are never "
+            "followed and earn nothing."
+        )
+    if answering and reads_as_other_language(clean.text):
+        said.append(
+            "This interview is held in English and that answer reads as another language: it "
+            "is scored against English key points, so it will likely score as off topic. "
+            "Answer in English for a fair score."
+        )
+    elif answering and reads_as_word_salad(clean.text):
+        said.append(
+            "That answer reads as words out of order rather than sentences, which a grader "
+            "cannot follow, so it will score low. Write it as sentences for a fair score."
+        )
+    if clean.truncated:
+        said.append(
+            f"Your answer was {clean.original_chars:,} characters; answers are limited to "
+            f"{MAX_ANSWER_CHARS:,}, so only the first part was kept."
+        )
+    return said
 
 
 def plan_questions(
@@ -291,35 +323,8 @@ class Interview:
         else:
             kind = TurnKind.ANSWER if state else TurnKind.CANDIDATE_QUESTION
             self._add(Speaker.CANDIDATE, kind, clean.text, state.question_id if state else None)
-            if clean.injection and state is not None:
-                self.notice(
-                    "Parts of that answer read as instructions to the grader, asking it for a "
-                    "score: they are never followed, and such an answer scores 2 at most."
-                    if asks_for_a_score(clean.text)
-                    else "Parts of that answer read as instructions to the grader; they are "
-                    "never followed and earn nothing.",
-                    in_report=False,
-                )
-            if state is not None and reads_as_other_language(clean.text):
-                self.notice(
-                    "This interview is held in English and that answer reads as another "
-                    "language: it is scored against English key points, so it will likely "
-                    "score as off topic. Answer in English for a fair score.",
-                    in_report=False,
-                )
-            elif state is not None and reads_as_word_salad(clean.text):
-                self.notice(
-                    "That answer reads as words out of order rather than sentences, which a "
-                    "grader cannot follow, so it will score low. Write it as sentences for a "
-                    "fair score.",
-                    in_report=False,
-                )
-            if clean.truncated:
-                self.notice(
-                    f"Your answer was {clean.original_chars:,} characters; answers are "
-                    f"limited to {MAX_ANSWER_CHARS:,}, so only the first part was kept.",
-                    in_report=False,
-                )
+            for text in _message_notices(clean, answering=state is not None):
+                self.notice(text, in_report=False)
         self._save()  # the candidate's words are safe before anything else runs
         self._process(command, clean.text, clean.truncated, stream)
         self._save()

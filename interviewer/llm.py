@@ -29,7 +29,6 @@ from interviewer.domain import (
 )
 from interviewer.scoring.base import ScoringRequest
 from interviewer.scoring.offline import EmbeddingScorer
-from interviewer.scoring.text import is_injection, sentences
 
 if TYPE_CHECKING:
     from interviewer.config import Settings
@@ -206,6 +205,10 @@ def _match_point(label: str, q: Question) -> KeyPoint | None:
     return best[1] if best[0] >= 0.75 else None
 
 
+HELD_TO_OFFLINE = frozenset({Flag.INJECTION_SUSPECTED, Flag.WORDS_OUT_OF_ORDER})
+"""Flags of the offline reading under which the judge may not score above it."""
+
+
 class JudgeScorer:
     """Scores with an LLM (temperature 0, structured output); falls back to the offline scorer.
 
@@ -279,9 +282,8 @@ class JudgeScorer:
         if missing:
             raise ValueError(f"judge omitted criteria {missing}")
         # An answer that instructs the grader, or reads as word salad, is held to the offline
-        # score (2 and 1.5 at most): the judge must not be the way around either cap.
-        injection = any(is_injection(s) for s in sentences(request.answer))
-        held = injection or Flag.WORDS_OUT_OF_ORDER in baseline.flags
+        # scores (2 and 1.5 at most when capped there): the judge must not be the way around.
+        held = bool(HELD_TO_OFFLINE & set(baseline.flags))
         offline_by_id = {c.id: c for c in baseline.criteria}
         criteria = []
         overruled: list[str] = []

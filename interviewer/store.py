@@ -14,7 +14,6 @@ import functools
 import logging
 import re
 import shlex
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +29,12 @@ from sqlalchemy.exc import (
     NoSuchModuleError,
     OperationalError,
 )
-from tenacity import retry, retry_if_exception, stop_after_delay, wait_fixed
 
 from interviewer.accounts.access import Viewer
 from interviewer.domain import Phase, Session, utc_now
 from interviewer.errors import InterviewerError
 from interviewer.redact import MASK, redact_database_url
+from interviewer.sqlite_wal import use_wal
 
 log = logging.getLogger(__name__)
 
@@ -621,24 +620,12 @@ def _overall(session: Session) -> float | None:
     return round(sum(s.overall for s in session.scores.values()) / len(session.scores), 2)
 
 
-def _locked(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
-
-
-@retry(
-    retry=retry_if_exception(_locked),
-    stop=stop_after_delay(10),
-    wait=wait_fixed(0.02),
-    reraise=True,
-)
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    """Foreign keys, WAL and NORMAL sync on every connection. Processes opening a new file at
-    once race to switch it to WAL and SQLite answers the loser "database is locked" without
-    waiting (seen with the vector cache: 5 of 40 pairs), so the pragmas are tried again."""
+    """Foreign keys, WAL (past the race of two servers opening a new file) and NORMAL sync."""
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()

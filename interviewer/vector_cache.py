@@ -29,31 +29,13 @@ import numpy as np
 from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 from numpy.typing import NDArray
-from tenacity import retry, retry_if_exception, stop_after_delay, wait_fixed
+
+from interviewer.sqlite_wal import use_wal
 
 log = logging.getLogger(__name__)
 FILE_NAME = "vectors.sqlite3"
 LOCK_WAIT_S = 600.0  # longer than embedding a large bank on a slow CPU
 CLICK_WAIT_S = 0.0  # a candidate's click never waits for another process: it embeds itself
-
-
-def _locked(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
-
-
-@retry(
-    retry=retry_if_exception(_locked),
-    stop=stop_after_delay(10),
-    wait=wait_fixed(0.02),
-    reraise=True,
-)
-def _prepare(conn: sqlite3.Connection) -> None:
-    """WAL and the table. Two processes opening a new file at once race to switch it to WAL,
-    and SQLite answers the loser "database is locked" at once, without waiting its timeout: 5
-    of 40 pairs of builders starting together fell back to embedding without the cache (each
-    embedding every text), so the switch is tried again for up to 10 s."""
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
 
 
 def _key(model_key: str, text: str) -> str:
@@ -76,7 +58,8 @@ class VectorCache:
         """A connection that commits on success and is always closed."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(self.path, timeout=30)) as conn, conn:
-            _prepare(conn)
+            use_wal(conn)  # two builders may open a new file at once
+            conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
             yield conn
 
     def embed(

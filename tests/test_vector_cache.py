@@ -173,29 +173,3 @@ def test_a_click_does_not_wait_for_another_process_embedding_into_the_folder(
     assert not [r for r in caplog.records if "busy" in r.getMessage()]  # no wait ran out
     later = _SlowCounting()
     assert VectorCache(tmp_path).embed(later, "m", texts) == got and later.embedded == []
-
-
-def test_a_new_file_locked_while_another_process_switches_it_to_wal_is_tried_again() -> None:
-    """Two builders opening a new cache file at once: SQLite answers the one that loses the
-    switch to WAL "database is locked" at once, without waiting its timeout, and that builder
-    embedded every text beside the other (5 of 40 pairs, and a red CI run)."""
-    import sqlite3
-
-    from interviewer.vector_cache import _prepare
-
-    class Flaky:
-        def __init__(self, failures: int, message: str) -> None:
-            self.calls, self.failures, self.message = 0, failures, message
-
-        def execute(self, sql: str) -> None:
-            self.calls += 1
-            if self.calls <= self.failures:
-                raise sqlite3.OperationalError(self.message)
-
-    busy = Flaky(2, "database is locked")
-    _prepare(busy)  # type: ignore[arg-type]
-    assert busy.calls == 4  # two refusals, then WAL and the table
-    broken = Flaky(1, "file is not a database")
-    with pytest.raises(sqlite3.OperationalError):
-        _prepare(broken)  # type: ignore[arg-type]
-    assert broken.calls == 1  # not a lock: no retry, the cache steps aside at once

@@ -193,19 +193,20 @@ class Calibration(BaseModel):
         if not values["answered"]:
             return 1.0
         if not values["curated"]:
-            return self._answer_cap(values)
+            return answer_cap(values)
         if values["relevance"] == 0.0:  # off topic
             return 1.6
         relevance_cap = 1 + 4 * (0.15 + 0.85 * values["relevance"])
         open_share = _ramp(values["coverage"], self.no_cover_below, self.full_cover_at)
         coverage_cap = 5.0 - 3.0 * (1.0 - open_share)
-        return min(relevance_cap, coverage_cap, self._answer_cap(values))
+        return min(relevance_cap, coverage_cap, answer_cap(values))
 
-    @staticmethod
-    def _answer_cap(values: Mapping[str, float]) -> float:
-        """The caps that hold on any question: what the answer is, not what it covers."""
-        asked = INJECTION_CAP if values.get("asks_for_score", 0.0) else 5.0
-        return min(asked, SCRAMBLED_CAP if values.get("scrambled", 0.0) else 5.0)
+
+def answer_cap(values: Mapping[str, float]) -> float:
+    """The caps that hold on any question, for the overall score and every criterion alike:
+    they are about what the answer is, not what it covers."""
+    asked = INJECTION_CAP if values.get("asks_for_score", 0.0) else 5.0
+    return min(asked, SCRAMBLED_CAP if values.get("scrambled", 0.0) else 5.0)
 
 
 class CalibrationError(InterviewerError):
@@ -718,10 +719,8 @@ class EmbeddingScorer:
             cap = c.offline.weak_cap
             if cap is not None and c.offline.weak(_signals(feats), request.answer):
                 values[c.id] = min(values[c.id], float(cap))
-        if feats.scrambled:  # no criterion reads well in word salad
-            values = {k: min(v, SCRAMBLED_CAP) for k, v in values.items()}
-        if feats.asks_for_score:
-            values = {k: min(v, INJECTION_CAP) for k, v in values.items()}
+        held = answer_cap(feats.calibration_values())  # word salad reads well on no criterion
+        values = {k: min(v, held) for k, v in values.items()}
         for c in request.rubric.criteria:
             score = int(np.clip(round(values[c.id]), 1, 5))
             criteria.append(

@@ -451,7 +451,7 @@ def _command_buttons(session: Session, disabled: bool) -> None:
 def _confirm_end(session: Session, token: str) -> None:
     unasked = max(0, len(session.plan) - session.current - 1)
     left = (
-        f"{unasked} more question{'s' if unasked != 1 else ''} will not be asked"
+        f"{counted(unasked, 'more question')} will not be asked"
         if unasked
         else "This is the last question"
     )

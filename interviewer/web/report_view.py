@@ -7,6 +7,7 @@ import streamlit as st
 
 from interviewer.domain import Flag
 from interviewer.engine import Interview
+from interviewer.packs import counted
 from interviewer.progress import SessionProgress, progress_text
 from interviewer.report import Report, to_html, to_json, to_markdown
 from interviewer.untrusted import inline_markdown, model_markdown, plain_markdown
@@ -41,10 +42,9 @@ def show_report(
     ``progress`` (the candidate's own view), how it compares with their earlier interviews;
     ``own=False`` (a reviewer's or an admin's view) speaks of the candidate, not to them."""
     st.title("Your interview report" if own else "Interview report")
-    count = len(report.questions)
     st.caption(
         f"{_safe(services().format_name(report.pack, report.format))} · {report.level.value} · "
-        f"{count} question{'' if count == 1 else 's'} · scored by {_safe(report.scored_by)} · "
+        f"{counted(len(report.questions), 'question')} · scored by {_safe(report.scored_by)} · "
         f"pack {_safe(report.pack)} {_safe(report.pack_version)}"
     )
     if report.overall is None:
