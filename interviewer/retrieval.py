@@ -97,31 +97,27 @@ class Retriever:
         With ``diverse`` the results are picked by maximal marginal relevance, so five
         near-identical questions about one detail do not crowd out the rest of a topic.
         """
-        return self._search(query, k, filters, exclude_ids, diverse)[0]
+        return [q for q, _ in self._search(query, k, filters, exclude_ids, diverse)]
 
     def search_closeness(
         self, query: str, k: int = 5, filters: Filters | None = None
     ) -> tuple[list[Question], float]:
         """The ``k`` questions that best match a search typed by a person, and how close the
-        nearest is to ``query`` (cosine; 0.0 for none), from the one embedding of the query.
+        nearest is to ``query`` (cosine; 0.0 for none), from one embedding and one search.
 
         The nearest ``4 * k`` by meaning are ranked again with the words of the search that
         their topic and tags say (``TAG_WEIGHT``): a short search is a few keywords, and the
         tags are the bank's keywords."""
-        found, vector = self._search(query, 4 * k, filters, (), diverse=False)
-        vectors = self.vectors(q.id for q in found)
-        if not vectors:
-            return found[:k], 0.0
-        asked = np.asarray(vector, dtype=np.float32)
-        asked /= np.linalg.norm(asked) + 1e-9
-        cosine = {qid: float(asked @ v) for qid, v in vectors.items()}
+        found = self._search(query, 4 * k, filters, (), diverse=False)
+        if not found:
+            return [], 0.0
         words = content_tokens(query, letters=5)
         ranked = sorted(
             found,
-            key=lambda q: cosine.get(q.id, 0.0) + TAG_WEIGHT * _tag_share(words, q),
+            key=lambda hit: (hit[1] or 0.0) + TAG_WEIGHT * _tag_share(words, hit[0]),
             reverse=True,
         )
-        return ranked[:k], max(cosine.values())
+        return [q for q, _ in ranked[:k]], max(cosine or 0.0 for _, cosine in found)
 
     def _search(
         self,
@@ -130,23 +126,23 @@ class Retriever:
         filters: Filters | None,
         exclude_ids: Iterable[str],
         diverse: bool,
-    ) -> tuple[list[Question], list[float]]:
-        """The questions found, and the query's vector."""
+    ) -> list[tuple[Question, float | None]]:
+        """The questions found with their cosine to the query (None when picked by MMR)."""
         allowed = self.eligible(filters or Filters(), exclude_ids)
         if k <= 0 or allowed == []:
-            return [], []
+            return []
         pool = len(self.questions) if allowed is None else len(allowed)
         restrict: dict[str, Any] = {} if allowed is None else {"ids": allowed}
         vector = self.index.embeddings.embed_query(query.strip() or "interview question")
         try:
-            docs = self._nearest(vector, k, pool, restrict, diverse)
+            hits = self._nearest(vector, k, pool, restrict, diverse)
         except Exception as exc:
             if self.index.server_url is None or self.index.answers():
                 raise
             # a Chroma server that went away: say where it is and what to do
             raise chroma_unreachable(self.index.server_url, exc) from exc
-        found = [self.questions.get(str(doc.id)) for doc in docs]
-        return [q for q in found if q is not None], vector
+        found = [(self.questions.get(str(doc.id)), cosine) for doc, cosine in hits]
+        return [(q, cosine) for q, cosine in found if q is not None]
 
     def vectors(self, ids: Iterable[str]) -> dict[str, NDArray[np.float32]]:
         """The unit-length index vectors of these questions (for telling near-duplicates)."""
@@ -165,13 +161,19 @@ class Retriever:
 
     def _nearest(
         self, vector: list[float], k: int, pool: int, restrict: dict[str, Any], diverse: bool
-    ) -> list[Document]:
+    ) -> list[tuple[Document, float | None]]:
+        """Documents by MMR (no cosine), or the nearest with their cosine to ``vector`` (the
+        index measures cosine distance, so the cosine is one minus it)."""
         if diverse:
-            return self.index.store.max_marginal_relevance_search_by_vector(
+            docs = self.index.store.max_marginal_relevance_search_by_vector(
                 vector,
                 k=min(k, pool),
                 fetch_k=min(max(4 * k, 20), pool),
                 lambda_mult=self.lambda_mult,
                 **restrict,
             )
-        return self.index.store.similarity_search_by_vector(vector, k=min(k, pool), **restrict)
+            return [(doc, None) for doc in docs]
+        scored = self.index.store.similarity_search_by_vector_with_relevance_scores(
+            vector, k=min(k, pool), **restrict
+        )
+        return [(doc, 1.0 - distance) for doc, distance in scored]
