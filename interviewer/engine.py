@@ -441,11 +441,31 @@ class Interview:
             (m for m in result.missed() if m.id in expected),
             key=lambda m: (-m.weight, list(expected).index(m.id)),
         )
-        used = self._used_follow_ups(q, state)
+        covered = {kp.id for kp in result.covered()}
         for point in missed:
-            for index, follow_up in enumerate(q.follow_ups):
-                if index not in used and point.id in follow_up.probes:
-                    return index, follow_up
+            found = self._open_follow_up(q, state, point.id, covered)
+            if found is not None:
+                return found
+        return None
+
+    def _open_follow_up(
+        self, q: Question, state: QuestionState, point_id: str, covered: set[str]
+    ) -> tuple[int, FollowUp] | None:
+        """The first follow-up probing ``point_id`` that the candidate has not seen and that
+        probes nothing the answers already cover: one that also asks about a point the
+        candidate just made ("Would you process it inside the request?" after "it runs
+        asynchronously, 202 Accepted") reads as not having listened. On the labelled answers
+        of ``evals/datasets/key-points-v1.jsonl`` this asks 24 follow-ups on points nobody
+        made where the first unseen one asked 20, and 17 on points already made where it
+        asked 26."""
+        used = self._used_follow_ups(q, state)
+        for index, follow_up in enumerate(q.follow_ups):
+            if (
+                index not in used
+                and point_id in follow_up.probes
+                and not covered.intersection(follow_up.probes)
+            ):
+                return index, follow_up
         return None
 
     def _used_follow_ups(self, q: Question, state: QuestionState) -> set[int]:
@@ -479,18 +499,18 @@ class Interview:
         """A hint towards the most important expected points the answers have not covered.
 
         For each missed point, by weight: a curated follow-up that probes it (a direction, not
-        the answer) unless the candidate has seen it, then the point itself. Nothing the
+        the answer) unless the candidate has seen it or it probes a point already covered, then
+        the point itself. Nothing the
         candidate was already told on this question is said again.
         """
         result = self.session.scores.get(q.id)
         covered = {kp.id for kp in result.covered()} if result else set()
         expected = sorted(q.expected_at(self.session.level), key=lambda kp: -kp.weight)
-        used = self._used_follow_ups(q, state)
         hints = self._hints_given(q)
         for point in (kp for kp in expected if kp.id not in covered):
-            for index, follow_up in enumerate(q.follow_ups):
-                if index not in used and point.id in follow_up.probes:
-                    return follow_up.text
+            found = self._open_follow_up(q, state, point.id, covered)
+            if found is not None:
+                return found[1].text
             text = point.text.rstrip(".")
             if text[1:2].islower():  # "Explains ..." reads on after the colon; "HTTP ..." stays
                 text = text[:1].lower() + text[1:]

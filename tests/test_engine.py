@@ -91,6 +91,40 @@ def test_weak_answer_gets_the_follow_up_for_the_top_missed_point(services: Servi
     assert [t.kind for t in turns if t.speaker is Speaker.INTERVIEWER] == [TurnKind.QUESTION]
 
 
+BULK_ANSWER = (
+    "I'd add an asynchronous batch resource: POST /price-updates/batches with up to 10,000 "
+    "items, which validates the envelope, stores the batch and returns 202 Accepted with a batch "
+    "id and a status URL. Workers apply the items in chunks. Each item carries the partner's own "
+    "item id or SKU so results can be matched. For invalid items, I would not fail the whole "
+    "batch: apply the valid ones and report per-item results, for example GET /batches/{id} "
+    "returns counts plus a list of failed items with their index, SKU and an error code and "
+    "message, so the partner can fix and resubmit only those. The batch request takes an "
+    "Idempotency-Key so a retried upload isn't applied twice."
+)
+
+
+def test_a_follow_up_never_asks_about_a_point_the_answer_just_made(services: Services) -> None:
+    """Seen in the browser: after "asynchronous ... returns 202 Accepted", the interviewer
+    asked "Would you process 10,000 items inside the HTTP request?", because that follow-up
+    also probes a missed point. Each follow-up and hint now probes missed points only."""
+    interview = services.new_interview(
+        "backend-developer", Level.SENIOR, "technical-deep-dive", viewer=LOCAL
+    )
+    interview.session.plan[0] = interview.session.plan[0].model_copy(
+        update={"question_id": "api-bulk-operations"}
+    )
+    interview.start()
+    q = _current(interview)
+    turns = interview.handle(BULK_ANSWER)
+    covered = {kp.id for kp in interview.session.scores[q.id].covered()}
+    assert "async-for-large" in covered  # the point the redundant follow-up also probes
+    said = [t.text for t in turns if t.kind is TurnKind.FOLLOW_UP]
+    said += [t.text for t in interview.handle("hint") if t.kind is TurnKind.HINT]
+    probed = [f for f in q.follow_ups if any(f.text in text for text in said)]
+    assert probed, "the answer misses points the curated follow-ups probe"
+    assert all(not covered.intersection(f.probes) for f in probed), [f.text for f in probed]
+
+
 def test_strong_answer_moves_on_without_probing(services: Services) -> None:
     interview = _new(services, fmt="technical-deep-dive", level=Level.JUNIOR)
     q = _current(interview)
