@@ -152,6 +152,15 @@ class Rubric(Strict):
     """The criteria one category of question is scored on."""
 
     criteria: list[Criterion] = Field(min_length=2)
+    cap_by_key_points: bool = Field(
+        default=True,
+        description="Offline scorer: an answer that comes close to none of the question's key "
+        "points scores 2 at most. Turn it off where candidates answer in words of their own "
+        "that no reference can foresee, as in stories: a candidate's own story is about other "
+        "systems and people than the reference story, and sentence closeness misses the points "
+        "it makes (a grader's covered points found: 42% on behavioral answers, 85% on "
+        "technical ones). Relevance, injection and word-salad caps hold either way.",
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Rubric:

@@ -567,3 +567,47 @@ def test_the_reason_counts_the_points_the_report_lists_and_those_touched_on(
         ScoringRequest(q, q.reference_answer, Level.MID, PACK.rubric(q.category))
     )
     assert "touched on" not in on_point.criteria[0].reason  # every point made: nothing near
+
+
+OWN_STORY = (  # a strong delegation story, about other systems than the reference story's
+    "Last year I was the tech lead when we had to migrate our webhook delivery from a cron job "
+    "to a queue-based worker. I had written the original code and could have done it in a week. "
+    "But a mid-level engineer on the team, Priya, wanted to grow into owning infrastructure "
+    "work, and I was going to be pulled into planning for two months. So I handed her the whole "
+    "migration, not just tickets: I wrote down the goal, the constraints (no lost or duplicated "
+    "webhooks, a rollback path), and what I considered done, and we agreed on a check-in twice a "
+    "week plus a design review before any code. She chose an outbox table plus a worker, which "
+    "was different from what I'd have done but sound. It took her about three weeks instead of "
+    "my one, and we hit one incident during the cutover; she led the postmortem. Result: the "
+    "migration shipped, she became the owner of delivery and later mentored someone else on it, "
+    "and I learned to agree on the check-in cadence and the definition of done up front."
+)
+FLUFF = (
+    "Delegation is really important for any leader. Good leaders delegate work and trust their "
+    "team. I always communicate clearly and make sure everyone knows what to do."
+)
+
+
+def test_a_story_in_its_own_words_is_not_held_to_2_by_the_key_points(
+    calibrated: EmbeddingScorer,
+) -> None:
+    """Seen in the browser: this story scored 2.0 ("0 of 5 key points covered"): sentence
+    closeness follows the topic (webhooks) rather than the part a sentence plays in a story,
+    and the key-point cap held it. The story rubrics turn that cap off; relevance and the
+    other caps still hold, and talk about delegation without a story stays low."""
+    q = QUESTIONS["beh-lead-delegated-work"]
+    rubric = PACK.rubric(q.category)
+    assert not rubric.cap_by_key_points
+    story = calibrated.score(ScoringRequest(q, OWN_STORY, Level.SENIOR, rubric))
+    capped = calibrated.score(
+        ScoringRequest(
+            q, OWN_STORY, Level.SENIOR, rubric.model_copy(update={"cap_by_key_points": True})
+        )
+    )
+    assert capped.overall <= 2.0
+    assert story.overall >= 3.0
+    assert all(c.score >= 3 for c in story.criteria)
+    assert calibrated.score(ScoringRequest(q, FLUFF, Level.SENIOR, rubric)).overall <= 2.0
+    off_topic = QUESTIONS["db-isolation-lost-update"].reference_answer
+    assert calibrated.score(ScoringRequest(q, off_topic, Level.SENIOR, rubric)).overall <= 2.0
+    assert PACK.rubric(QUESTIONS["db-isolation-lost-update"].category).cap_by_key_points

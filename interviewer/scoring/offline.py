@@ -175,11 +175,11 @@ class Calibration(BaseModel):
         x = np.array([values[f] for f in self.features])
         return self.intercept + float(np.dot(self.weights, x))
 
-    def predict(self, values: Mapping[str, float]) -> float:
-        """Calibrated score on 1..5, within the caps."""
-        return min(on_scale(self.linear(values), self.curve), self.cap(values))
+    def predict(self, values: Mapping[str, float], by_key_points: bool = True) -> float:
+        """Calibrated score on 1..5, within the caps (``by_key_points``: see ``cap``)."""
+        return min(on_scale(self.linear(values), self.curve), self.cap(values, by_key_points))
 
-    def cap(self, values: Mapping[str, float]) -> float:
+    def cap(self, values: Mapping[str, float], by_key_points: bool = True) -> float:
         """The most an answer can score, whatever the model says.
 
         An unanswered question scores 1. On any question, an answer that asks the grader for a
@@ -187,8 +187,9 @@ class Calibration(BaseModel):
         can have (word salad) ``SCRAMBLED_CAP``. On a curated question (one with written key
         points), relevance caps everything (fluent words about something else earn little) and
         an answer covering no key point scores 2 at most, rising to no cap at
-        ``full_cover_at``. Answers to questions that come with a reference only get no more
-        caps: their graders' idea of relevance is not ours to guess.
+        ``full_cover_at``, unless ``by_key_points`` is off (the rubric's
+        ``cap_by_key_points``: stories). Answers to questions that come with a reference only
+        get no more caps: their graders' idea of relevance is not ours to guess.
         """
         if not values["answered"]:
             return 1.0
@@ -198,7 +199,7 @@ class Calibration(BaseModel):
             return 1.6
         relevance_cap = 1 + 4 * (0.15 + 0.85 * values["relevance"])
         open_share = _ramp(values["coverage"], self.no_cover_below, self.full_cover_at)
-        coverage_cap = 5.0 - 3.0 * (1.0 - open_share)
+        coverage_cap = 5.0 - 3.0 * (1.0 - open_share) if by_key_points else 5.0
         return min(relevance_cap, coverage_cap, answer_cap(values))
 
 
@@ -705,7 +706,9 @@ class EmbeddingScorer:
             # The calibrated overall comes from features fitted on human grades; criteria keep
             # their relative shape and move together to meet it.
             uncalibrated = sum(weights[k] * v for k, v in values.items()) / total_weight
-            target = p.calibration.predict(feats.calibration_values())
+            target = p.calibration.predict(
+                feats.calibration_values(), request.rubric.cap_by_key_points
+            )
             values = {k: v + target - uncalibrated for k, v in values.items()}
         ticked = _ticked_share(q, request.level, results)
         for c in request.rubric.criteria:  # a criterion that counts key points follows the ticks
