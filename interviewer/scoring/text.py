@@ -85,10 +85,34 @@ def clean_answer(raw: str | bytes) -> CleanAnswer:
     return CleanAnswer(text, original, truncated, bool(_INJECTION.search(text)))
 
 
+# A full stop after these ends no sentence; after the second group, none that goes on in lower
+# case ("Friday 5 p.m. means ...", "queues, caches etc. are ...").
+_NEVER_ENDS = re.compile(r"(?:^|[\s(])(?:e\.g|i\.e|vs|cf|approx|incl|resp|esp)\.$", re.IGNORECASE)
+_ENDS_IF_CAPITAL = re.compile(r"(?:^|[\s(])(?:a\.m|p\.m|etc)\.$", re.IGNORECASE)
+
+
+def _abbreviated(before: str, after: str) -> bool:
+    """Whether ``before`` ends in an abbreviation's full stop that ``after`` goes on from."""
+    if _NEVER_ENDS.search(before):
+        return True
+    return bool(_ENDS_IF_CAPITAL.search(before)) and after[:1].islower()
+
+
 def sentences(text: str, limit: int = 80) -> list[str]:
-    """Split an answer into sentence-like pieces (at most ``limit``)."""
-    parts = [p.strip(" -*\t") for p in _SENTENCE_END.split(text)]
-    return [p for p in parts if p.split()][:limit]
+    """Split an answer into sentence-like pieces (at most ``limit``). An abbreviation's full
+    stop ("e.g.", "i.e.", "vs.", "p.m.") does not split: "e.g. Redis" is one sentence's
+    example, and the part after it embedded alone matches nothing."""
+    pieces = _SENTENCE_END.split(text)
+    gaps = _SENTENCE_END.findall(text)  # gaps[i] lies between pieces[i] and pieces[i + 1]
+    parts = pieces[:1]
+    for gap, piece in zip(gaps, pieces[1:], strict=True):
+        before = parts[-1]
+        if gap.isspace() and "\n" not in gap and _abbreviated(before, piece):
+            parts[-1] = f"{before} {piece}"
+        else:
+            parts.append(piece)
+    stripped = [p.strip(" -*\t") for p in parts]
+    return [p for p in stripped if p.split()][:limit]
 
 
 def is_injection(sentence: str) -> bool:
