@@ -248,6 +248,9 @@ class KeyPointResult(Record):
     evidence: str = ""
 
 
+OFFLINE_SCORER = "offline"  # ``AnswerScore.scorer`` of the offline scorer
+
+
 class AnswerScore(Record):
     """The score of everything a candidate said about one question."""
 

@@ -152,14 +152,14 @@ class Rubric(Strict):
     """The criteria one category of question is scored on."""
 
     criteria: list[Criterion] = Field(min_length=2)
-    cap_by_key_points: bool = Field(
-        default=True,
-        description="Offline scorer: an answer that comes close to none of the question's key "
-        "points scores 2 at most. Turn it off where candidates answer in words of their own "
-        "that no reference can foresee, as in stories: a candidate's own story is about other "
-        "systems and people than the reference story, and sentence closeness misses the points "
-        "it makes (a grader's covered points found: 42% on behavioral answers, 85% on "
-        "technical ones). Relevance, injection and word-salad caps hold either way.",
+    told_in_own_words: bool = Field(
+        default=False,
+        description="Answers are told in the candidate's own words, as stories are: about other "
+        "systems and people than the reference, so the offline scorer's sentence closeness "
+        "misses points they make (of the points a grader saw made, it finds 42% in behavioral "
+        "answers, 85% in technical ones). Then an answer close to no key point is not capped "
+        "at 2 (relevance, injection and word-salad caps still hold), and the report lists the "
+        "points the offline scorer did not find as not found, to check, rather than as missed.",
     )
 
     @model_validator(mode="after")

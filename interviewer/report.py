@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from interviewer.domain import (
+    OFFLINE_SCORER,
     AnswerScore,
     CandidateQuestion,
+    Category,
     Flag,
     Level,
     Question,
@@ -51,6 +53,22 @@ class QuestionReport(ReportModel):
     score: AnswerScore
     reference_answer: str
     study_next: list[str] = Field(default_factory=list)
+    own_words: bool = Field(
+        default=False,
+        description="Told in the candidate's own words (its rubric says so) and scored offline: "
+        "the points not found may still be in it, so they are listed as not found, to check.",
+    )
+
+    @property
+    def missed_heading(self) -> str:
+        """What the points the scorer did not find are called."""
+        return "Not found in your words" if self.own_words else "Missed"
+
+
+OWN_WORDS_NOTE = (
+    "An answer in your own words, such as a story, can make these points in words the offline "
+    "scorer does not recognise: check your answer for each."
+)
 
 
 class Report(ReportModel):
@@ -111,10 +129,15 @@ def at_level(score: AnswerScore, q: Question, level: Level) -> AnswerScore:
 
 
 def build_report(
-    session: Session, questions: Mapping[str, Question], asks: Sequence[CandidateQuestion] = ()
+    session: Session,
+    questions: Mapping[str, Question],
+    asks: Sequence[CandidateQuestion] = (),
+    own_words: Collection[Category] = (),
 ) -> Report:
     """Assemble the report from a session's scores, the corpus questions and, optionally, the
-    good questions a candidate can ask (three are suggested, by level, varying by session)."""
+    good questions a candidate can ask (three are suggested, by level, varying by session).
+    ``own_words``: the categories whose rubric says answers are told in the candidate's own
+    words; their offline-scored questions come last in the study plan."""
     per_question: list[QuestionReport] = []
     sums: dict[tuple[str, str], list[float]] = {}
     names: dict[tuple[str, str], str] = {}
@@ -134,6 +157,7 @@ def build_report(
                 score=shown,
                 reference_answer=q.reference_answer,
                 study_next=_study(q, shown),
+                own_words=q.category in own_words and score.scorer == OFFLINE_SCORER,
             )
         )
         for c in score.criteria:
@@ -156,7 +180,8 @@ def build_report(
         else None
     )
     plan: list[str] = []
-    for r in sorted(per_question, key=lambda r: r.score.overall):
+    # the weakest answers first; points a story may have made in its own words after the rest
+    for r in sorted(per_question, key=lambda r: (r.own_words, r.score.overall)):
         for item in r.study_next:
             if item not in plan:
                 plan.append(item)
@@ -252,7 +277,9 @@ def to_markdown(report: Report) -> str:
                 for kp in covered
             ]
         if missed:
-            lines += ["", "**Missed**", ""] + [f"- {inline_markdown(kp.text)}" for kp in missed]
+            lines += ["", f"**{r.missed_heading}**", ""]
+            lines += [f"*{OWN_WORDS_NOTE}*", ""] if r.own_words else []
+            lines += [f"- {inline_markdown(kp.text)}" for kp in missed]
         if r.score.red_flags:
             lines += ["", "**Misconceptions to revisit**", ""]
             lines += [f"- {inline_markdown(flag)}" for flag in r.score.red_flags]
@@ -348,7 +375,10 @@ def to_html(report: Report) -> str:
             + "</li>"
             for kp in r.score.covered()
         ]
-        parts += [f"<li class='miss'>✘ {e(kp.text)}</li>" for kp in r.score.missed()]
+        if r.own_words and r.score.missed():
+            parts.append(f"<li class='muted'>{e(OWN_WORDS_NOTE)}</li>")
+        mark = "?" if r.own_words else "✘"
+        parts += [f"<li class='miss'>{mark} {e(kp.text)}</li>" for kp in r.score.missed()]
         parts.append(
             f"</ul><details><summary>Model answer</summary><p>{e(r.reference_answer)}"
             "</p></details></div>"

@@ -344,25 +344,27 @@ def test_a_child_overrides_one_criterions_cues_or_signals(tmp_path: Path) -> Non
     assert mine["requirements"] == theirs["requirements"]  # untouched criteria are inherited
 
 
-def test_whether_key_points_cap_a_score_is_the_rubrics_and_inherited(tmp_path: Path) -> None:
-    """The story rubrics turn the key-point cap off; a child inherits that, may turn it back
-    on in a rubric of its own, and a value that is not true or false names its field."""
+def test_whether_answers_are_told_in_own_words_is_the_rubrics_and_inherited(
+    tmp_path: Path,
+) -> None:
+    """The story rubrics say their answers are told in the candidate's own words; a child
+    inherits that, may say otherwise in a rubric of its own, and a value that is not true or
+    false names its field."""
     parent = load_pack(PARENT)
-    assert not parent.rubric(Category.BEHAVIORAL).cap_by_key_points
-    assert not parent.rubric(Category.SOFT_SKILLS).cap_by_key_points
-    assert parent.rubric(Category.TECHNICAL).cap_by_key_points
-    assert parent.rubric(Category.SYSTEM_DESIGN).cap_by_key_points
+    assert parent.rubric(Category.BEHAVIORAL).told_in_own_words
+    assert parent.rubric(Category.SOFT_SKILLS).told_in_own_words
+    assert not parent.rubric(Category.TECHNICAL).told_in_own_words
+    assert not parent.rubric(Category.SYSTEM_DESIGN).told_in_own_words
     child = load_pack(_team_pack(tmp_path / "inherits"))
-    assert not child.rubric(Category.BEHAVIORAL).cap_by_key_points
+    assert child.rubric(Category.BEHAVIORAL).told_in_own_words
     behavioral = yaml.safe_load((PARENT / "pack.yaml").read_text())["rubrics"]["behavioral"]
-    own = {**behavioral, "cap_by_key_points": True}
-    rubrics = {"rubrics": {"behavioral": own}}
-    strict = load_pack(_team_pack(tmp_path / "strict", rubrics))
-    assert strict.rubric(Category.BEHAVIORAL).cap_by_key_points
-    wrong = {"rubrics": {"behavioral": {**behavioral, "cap_by_key_points": "sometimes"}}}
+    own = {**behavioral, "told_in_own_words": False}
+    strict = load_pack(_team_pack(tmp_path / "strict", {"rubrics": {"behavioral": own}}))
+    assert not strict.rubric(Category.BEHAVIORAL).told_in_own_words
+    wrong = {"rubrics": {"behavioral": {**behavioral, "told_in_own_words": "sometimes"}}}
     with pytest.raises(PackError) as info:
         load_pack(_team_pack(tmp_path / "wrong", wrong))
-    assert "rubrics.behavioral.cap_by_key_points" in str(info.value)
+    assert "rubrics.behavioral.told_in_own_words" in str(info.value)
 
 
 def _adjust(category: str, criterion: str, offline: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from factories import LOCAL, shipped_settings
 from interviewer.domain import Flag, Level, Phase, Session, Speaker, TurnKind
 from interviewer.embeddings import MiniLMEmbeddings
 from interviewer.engine import Interview, parse_command
-from interviewer.report import build_report, to_json, to_markdown
+from interviewer.report import OWN_WORDS_NOTE, build_report, to_html, to_json, to_markdown
 from interviewer.services import Services
 from interviewer.turn_runner import BUSY, MOVED_ON, Outcome, TurnRunner
 
@@ -279,6 +279,38 @@ def test_a_junior_report_lists_no_senior_point_as_missed(services: Services) -> 
         ]
     stored = {kp.id for s in interview.session.scores.values() for kp in s.key_points}
     assert set(above) <= stored  # the session keeps every point; only the report leaves them out
+
+
+def test_a_story_lists_the_points_not_found_in_it_as_to_check_not_as_missed(
+    services: Services,
+) -> None:
+    """The offline scorer finds fewer than half the points a story makes in its own words, so
+    the report of a question whose rubric says so lists them as not found, asks the candidate to
+    check, and studies them after the technical gaps; an LLM judge's misses stay missed."""
+    interview = _new(services)  # three technical questions, then a behavioral one
+    while interview.session.phase is Phase.QUESTION:
+        q = _current(interview)
+        interview.handle("I would keep it simple and look at the logs first.")
+        while interview.session.active is not None and _current(interview).id == q.id:
+            interview.handle("skip")
+    report = services.report(interview.session)
+    story = next(r for r in report.questions if r.category == "behavioral")
+    technical = [r for r in report.questions if r.category == "technical"]
+    assert story.own_words and story.score.missed() and not any(r.own_words for r in technical)
+    md = to_markdown(report)
+    assert md.count("**Not found in your words**") == 1 and md.count(OWN_WORDS_NOTE) == 1
+    assert md.count("**Missed**") == sum(bool(r.score.missed()) for r in technical) > 0
+    html = to_html(report)
+    assert html.count("<li class='miss'>? ") == len(story.score.missed())
+    plan = report.study_plan
+    studied = [i for i, item in enumerate(plan) if item in story.study_next]
+    others = [i for i, item in enumerate(plan) if item not in story.study_next]
+    assert others and (not studied or min(studied) > max(others))
+    judged = interview.session.scores[story.question_id].model_copy(update={"scorer": "llm:x"})
+    interview.session.scores[story.question_id] = judged
+    again = services.report(interview.session)
+    assert not next(r for r in again.questions if r.category == "behavioral").own_words
+    assert "Not found in your words" not in to_markdown(again)
 
 
 def test_bad_input_is_handled_with_notices(services: Services) -> None:

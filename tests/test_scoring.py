@@ -597,11 +597,11 @@ def test_a_story_in_its_own_words_is_not_held_to_2_by_the_key_points(
     other caps still hold, and talk about delegation without a story stays low."""
     q = QUESTIONS["beh-lead-delegated-work"]
     rubric = PACK.rubric(q.category)
-    assert not rubric.cap_by_key_points
+    assert rubric.told_in_own_words
     story = calibrated.score(ScoringRequest(q, OWN_STORY, Level.SENIOR, rubric))
     capped = calibrated.score(
         ScoringRequest(
-            q, OWN_STORY, Level.SENIOR, rubric.model_copy(update={"cap_by_key_points": True})
+            q, OWN_STORY, Level.SENIOR, rubric.model_copy(update={"told_in_own_words": False})
         )
     )
     assert capped.overall <= 2.0
@@ -610,7 +610,7 @@ def test_a_story_in_its_own_words_is_not_held_to_2_by_the_key_points(
     assert calibrated.score(ScoringRequest(q, FLUFF, Level.SENIOR, rubric)).overall <= 2.0
     off_topic = QUESTIONS["db-isolation-lost-update"].reference_answer
     assert calibrated.score(ScoringRequest(q, off_topic, Level.SENIOR, rubric)).overall <= 2.0
-    assert PACK.rubric(QUESTIONS["db-isolation-lost-update"].category).cap_by_key_points
+    assert PACK.rubric(QUESTIONS["db-isolation-lost-update"].category).told_in_own_words is False
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from interviewer.domain import (
+    OFFLINE_SCORER,
     AnswerScore,
     CriterionScore,
     Flag,
@@ -187,8 +188,8 @@ class Calibration(BaseModel):
         can have (word salad) ``SCRAMBLED_CAP``. On a curated question (one with written key
         points), relevance caps everything (fluent words about something else earn little) and
         an answer covering no key point scores 2 at most, rising to no cap at
-        ``full_cover_at``, unless ``by_key_points`` is off (the rubric's
-        ``cap_by_key_points``: stories). Answers to questions that come with a reference only
+        ``full_cover_at``, unless ``by_key_points`` is off (a rubric
+        ``told_in_own_words``: stories). Answers to questions that come with a reference only
         get no more caps: their graders' idea of relevance is not ours to guess.
         """
         if not values["answered"]:
@@ -396,7 +397,7 @@ def _quote(row: np.ndarray, straight: np.ndarray, shared: np.ndarray, direct_at:
 class EmbeddingScorer:
     """Scores answers offline with sentence embeddings; deterministic for a given model."""
 
-    name = "offline"
+    name = OFFLINE_SCORER
 
     def __init__(
         self,
@@ -707,7 +708,7 @@ class EmbeddingScorer:
             # their relative shape and move together to meet it.
             uncalibrated = sum(weights[k] * v for k, v in values.items()) / total_weight
             target = p.calibration.predict(
-                feats.calibration_values(), request.rubric.cap_by_key_points
+                feats.calibration_values(), not request.rubric.told_in_own_words
             )
             values = {k: v + target - uncalibrated for k, v in values.items()}
         ticked = _ticked_share(q, request.level, results)

@@ -9,7 +9,14 @@ from interviewer.domain import Flag
 from interviewer.engine import Interview
 from interviewer.packs import counted
 from interviewer.progress import SessionProgress, progress_text
-from interviewer.report import Report, to_html, to_json, to_markdown
+from interviewer.report import (
+    OWN_WORDS_NOTE,
+    QuestionReport,
+    Report,
+    to_html,
+    to_json,
+    to_markdown,
+)
 from interviewer.untrusted import inline_markdown, model_markdown, plain_markdown
 from interviewer.web.charts import criteria_chart, progress_chart
 from interviewer.web.resources import services
@@ -109,24 +116,30 @@ def show_report(
             if Flag.SKIPPED not in r.score.flags:
                 with st.expander("Your answer" if own else "The candidate's answer"):
                     st.text(r.answer)
-            covered, missed = r.score.covered(), r.score.missed()
-            if covered:
-                st.markdown("**Covered**")
-                for kp in covered:
-                    st.markdown(f"- :green[:material/check_circle:] {inline_markdown(kp.text)}")
-                    if kp.evidence:
-                        said = "You said" if own else "They said"
-                        st.caption(f"{said}: “{_safe(kp.evidence)}”")
-            if missed:
-                st.markdown("**Missed**")
-                for kp in missed:
-                    st.markdown(
-                        f"- :gray[:material/radio_button_unchecked:] {inline_markdown(kp.text)}"
-                    )
+            _key_points(r, own)
             for flag in r.score.red_flags:
                 st.warning(f"Misconception to revisit: {inline_markdown(flag)}")
             with st.expander("Model answer"):
                 st.markdown(model_markdown(r.reference_answer))
+
+
+def _key_points(r: QuestionReport, own: bool) -> None:
+    """The points an answer covered, each with its quote, and those it missed (or, for an
+    answer told in the candidate's own words, those not found in it)."""
+    covered, missed = r.score.covered(), r.score.missed()
+    if covered:
+        st.markdown("**Covered**")
+        for kp in covered:
+            st.markdown(f"- :green[:material/check_circle:] {inline_markdown(kp.text)}")
+            if kp.evidence:
+                said = "You said" if own else "They said"
+                st.caption(f"{said}: “{_safe(kp.evidence)}”")
+    if missed:
+        st.markdown(f"**{r.missed_heading}**")
+        if r.own_words:
+            st.caption(OWN_WORDS_NOTE)
+        for kp in missed:
+            st.markdown(f"- :gray[:material/radio_button_unchecked:] {inline_markdown(kp.text)}")
 
 
 def _overall(overall: float, since: float | None) -> None:
