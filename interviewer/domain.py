@@ -340,6 +340,7 @@ class QuestionState(Record):
     question_id: str
     answers: list[str] = Field(default_factory=list)
     follow_ups_asked: list[int] = Field(default_factory=list)
+    deepened: bool = False  # a pack's deepening probe was asked after a strong answer
     hints: int = 0
     skipped: bool = False
     finished: bool = False

@@ -45,6 +45,7 @@ from interviewer.scoring.word_order import reads_as_word_salad
 
 Stream = Callable[[str], None]
 MAX_HINTS = 2
+DEEPEN_AT = 3.5  # an answer scoring this or more, with no curated follow-up left, is pushed further
 _DONE_WORDS = {
     "no",
     "nope",
@@ -415,9 +416,15 @@ class Interview:
             self._next(state, stream)
             return
         suggested = self._next_follow_up(q, state, result)
-        if suggested is not None and len(state.follow_ups_asked) < self.fmt.follow_up_budget:
+        asked = len(state.follow_ups_asked) + state.deepened
+        if suggested is None and asked < self.fmt.follow_up_budget:
+            suggested = self._deepening(q, state, result)
+        if suggested is not None and asked < self.fmt.follow_up_budget:
             index, follow_up = suggested
-            state.follow_ups_asked.append(index)
+            if index < 0:
+                state.deepened = True
+            else:
+                state.follow_ups_asked.append(index)
             missed = [
                 kp
                 for kp in q.expected_at(self.session.level)
@@ -446,6 +453,22 @@ class Interview:
             found = self._open_follow_up(q, state, point.id, covered)
             if found is not None:
                 return found
+        return None
+
+    def _deepening(
+        self, q: Question, state: QuestionState, result: AnswerScore
+    ) -> tuple[int, FollowUp] | None:
+        """After a strong answer that leaves no curated follow-up, the pack's next deepening
+        probe for the question's category (index -1), the way an interviewer pushes a good
+        answer further instead of moving straight on: once per question, each probe once per
+        interview."""
+        flagged = set(result.flags) - {Flag.HINTED}
+        if state.deepened or result.overall < DEEPEN_AT or flagged or not q.key_points:
+            return None
+        said = [t.text for t in self.session.turns if t.kind is TurnKind.FOLLOW_UP]
+        for text in self.pack.spec.offline.deepening.get(q.category, []):
+            if not any(text in earlier for earlier in said):
+                return -1, FollowUp(text=text, probes=[kp.id for kp in q.key_points])
         return None
 
     def _open_follow_up(
@@ -552,7 +575,9 @@ class Interview:
         elif last.kind is TurnKind.FOLLOW_UP and last.question_id:
             # without the acknowledgement before it ("Got it, thank you. ..."), when the
             # curated follow-up was said as written
-            curated = (f.text for f in self.questions[last.question_id].follow_ups)
+            q = self.questions[last.question_id]
+            curated = [f.text for f in q.follow_ups]
+            curated += self.pack.spec.offline.deepening.get(q.category, [])
             text = next((f for f in curated if text.endswith(f)), text)
         self._line(last.kind, text, stream, last.question_id)
 

@@ -204,6 +204,13 @@ class OfflineLines(Strict):
     candidate_questions_more: Line
     replies: list[CandidateReply] = Field(min_length=1)
     default_reply: Line
+    deepening: dict[Category, list[Line]] = Field(
+        default_factory=dict,
+        description="Probes that push a strong answer further (how it behaves in production, "
+        "where it stops working), per question category: asked when an answer scores "
+        "DEEPEN_AT or more and leaves no curated follow-up to ask, once per question, while "
+        "the format's follow-up budget lasts, each at most once per interview.",
+    )
 
 
 class QuestionSource(Strict):

@@ -45,6 +45,15 @@ def _new(
     return interview
 
 
+def _new_on(services: Services, question_id: str, level: Level, fmt: str) -> Interview:
+    """A started interview whose first question is ``question_id``."""
+    interview = services.new_interview("backend-developer", level, fmt, viewer=LOCAL)
+    first = interview.session.plan[0]
+    interview.session.plan[0] = first.model_copy(update={"question_id": question_id})
+    interview.start()
+    return interview
+
+
 def _current(interview: Interview):  # type: ignore[no-untyped-def]
     state = interview.session.active
     assert state is not None
@@ -107,13 +116,7 @@ def test_a_follow_up_never_asks_about_a_point_the_answer_just_made(services: Ser
     """Seen in the browser: after "asynchronous ... returns 202 Accepted", the interviewer
     asked "Would you process 10,000 items inside the HTTP request?", because that follow-up
     also probes a missed point. Each follow-up and hint now probes missed points only."""
-    interview = services.new_interview(
-        "backend-developer", Level.SENIOR, "technical-deep-dive", viewer=LOCAL
-    )
-    interview.session.plan[0] = interview.session.plan[0].model_copy(
-        update={"question_id": "api-bulk-operations"}
-    )
-    interview.start()
+    interview = _new_on(services, "api-bulk-operations", Level.SENIOR, "technical-deep-dive")
     q = _current(interview)
     turns = interview.handle(BULK_ANSWER)
     covered = {kp.id for kp in interview.session.scores[q.id].covered()}
@@ -123,6 +126,49 @@ def test_a_follow_up_never_asks_about_a_point_the_answer_just_made(services: Ser
     probed = [f for f in q.follow_ups if any(f.text in text for text in said)]
     assert probed, "the answer misses points the curated follow-ups probe"
     assert all(not covered.intersection(f.probes) for f in probed), [f.text for f in probed]
+
+
+SALON_ANSWER = (  # as typed in the browser
+    "First the requirements: a salon has a few stylists, each with working hours; customers "
+    "browse free slots for a stylist and service, book one, and can cancel; the salon is "
+    "small, so load is tiny and correctness matters more than scale. Tables: stylists (id, "
+    "name), services (id, name, duration_minutes), working_hours (stylist_id, weekday, "
+    "start_time, end_time), customers (id, name, phone, email), and appointments (id, "
+    "stylist_id, customer_id, service_id, starts_at, ends_at, status booked/cancelled, "
+    "created_at). Free slots are computed, not stored: take the stylist's working hours for "
+    "the day, subtract booked appointments, and cut the gaps into slots of the service's "
+    "duration. Endpoints: GET /stylists, GET /stylists/{id}/availability?date=&service_id= "
+    "returning free slots, POST /appointments with stylist, service, start time and "
+    "customer details, GET /appointments/{id}, and DELETE or POST /appointments/{id}/cancel "
+    "which sets status to cancelled. The main risk is two customers booking the same slot "
+    "at once. I'd prevent it in the database, not just in code: in PostgreSQL an exclusion "
+    "constraint on (stylist_id, tstzrange(starts_at, ends_at)) for booked rows, so "
+    "overlapping bookings fail and the API returns 409 Conflict and the client refreshes "
+    "availability. Store times in UTC with the salon's time zone for display. Cancellation "
+    "keeps the row for history and frees the slot because availability only counts booked "
+    "ones. I'd also send a confirmation email or SMS through a background job."
+)
+
+
+def test_a_strong_answer_with_no_follow_up_left_is_pushed_further_once(
+    services: Services,
+) -> None:
+    """Seen in the browser: a system design round ("probed hard") moved on from a strong answer
+    without a single follow-up. Now the pack's next deepening probe for the category is asked,
+    once per question, within the format's budget; "repeat" says it without the lead-in."""
+    interview = _new_on(services, "sd-booking-app-basics", Level.MID, "system-design")
+    q = _current(interview)
+    turns = interview.handle(SALON_ANSWER)
+    assert interview.session.scores[q.id].overall >= 3.5
+    deepening = services.pack("backend-developer").spec.offline.deepening[q.category]
+    follow = [t.text for t in turns if t.kind is TurnKind.FOLLOW_UP]
+    assert len(follow) == 1 and follow[0].endswith(deepening[0]), follow
+    assert not any(f.text in follow[0] for f in q.follow_ups)
+    again = [t for t in interview.handle("repeat") if t.kind is TurnKind.FOLLOW_UP]
+    assert [t.text for t in again] == [deepening[0]]
+    turns = interview.handle("It would show up as 409s on booking, which I would alert on.")
+    assert [t.kind for t in turns if t.speaker is Speaker.INTERVIEWER] == [TurnKind.QUESTION]
+    assert interview.session.plan[0].deepened and not interview.session.plan[0].follow_ups_asked
 
 
 def test_strong_answer_moves_on_without_probing(services: Services) -> None:
