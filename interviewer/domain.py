@@ -246,6 +246,11 @@ class KeyPointResult(Record):
     covered: bool
     similarity: float = 0.0
     evidence: str = ""
+    touched: bool = Field(
+        default=False,
+        description="Not covered, but said in part: a sentence came as close to it as to a "
+        "covered point (offline scorer only).",
+    )
 
 
 OFFLINE_SCORER = "offline"  # ``AnswerScore.scorer`` of the offline scorer
@@ -273,8 +278,16 @@ class AnswerScore(Record):
         return [kp for kp in self.key_points if kp.covered]
 
     def missed(self) -> list[KeyPointResult]:
-        """Key points the answer missed."""
+        """Key points the answer missed (touched on or not)."""
         return [kp for kp in self.key_points if not kp.covered]
+
+    def touched(self) -> list[KeyPointResult]:
+        """Key points the answer touched on without making them."""
+        return [kp for kp in self.key_points if not kp.covered and kp.touched]
+
+    def untouched(self) -> list[KeyPointResult]:
+        """Key points the answer did not even touch on."""
+        return [kp for kp in self.key_points if not kp.covered and not kp.touched]
 
 
 class Speaker(StrEnum):

@@ -65,6 +65,8 @@ class QuestionReport(ReportModel):
         return "Not found in your words" if self.own_words else "Missed"
 
 
+TOUCHED_HEADING = "Touched on, not made"
+TOUCHED_NOTE = "Your answer came close to these: say them outright next time."
 OWN_WORDS_NOTE = (
     "An answer in your own words, such as a story, can make these points in words the offline "
     "scorer does not recognise: check your answer for each."
@@ -268,7 +270,8 @@ def to_markdown(report: Report) -> str:
             lines += ["**Your answer**", "", _quoted(r.answer, p) or "> (empty)", ""]
         lines += ["| criterion | score | why |", "| --- | --- | --- |"]
         lines += [f"| {p(c.name)} | {c.score} | {p(c.reason)} |" for c in r.score.criteria]
-        covered, missed = r.score.covered(), r.score.missed()
+        covered, touched = r.score.covered(), r.score.touched()
+        missed = r.score.untouched()
         if covered:
             lines += ["", "**Covered**", ""]
             lines += [
@@ -276,6 +279,9 @@ def to_markdown(report: Report) -> str:
                 + (f' — you said: "{p(kp.evidence)}"' if kp.evidence else "")
                 for kp in covered
             ]
+        if touched:
+            lines += ["", f"**{TOUCHED_HEADING}**", "", f"*{TOUCHED_NOTE}*", ""]
+            lines += [f"- {inline_markdown(kp.text)}" for kp in touched]
         if missed:
             lines += ["", f"**{r.missed_heading}**", ""]
             lines += [f"*{OWN_WORDS_NOTE}*", ""] if r.own_words else []
@@ -321,7 +327,7 @@ vertical-align:middle}.fill{background:#3b5bdb;height:14px;border-radius:4px}
 table{border-collapse:collapse;width:100%}td,th{padding:.3rem .5rem;border-bottom:1px solid #dee2e6;
 text-align:left;vertical-align:top}.card{border:1px solid #dee2e6;border-radius:8px;padding:1rem;
 margin:1rem 0}blockquote{border-left:3px solid #adb5bd;margin:.5rem 0;padding-left:.8rem;
-white-space:pre-wrap}.ok{color:#2b8a3e}.miss{color:#c92a2a}
+white-space:pre-wrap}.ok{color:#2b8a3e}.miss{color:#c92a2a}.part{color:#e67700}
 """
 
 
@@ -375,10 +381,11 @@ def to_html(report: Report) -> str:
             + "</li>"
             for kp in r.score.covered()
         ]
-        if r.own_words and r.score.missed():
+        parts += [f"<li class='part'>◐ {e(kp.text)}</li>" for kp in r.score.touched()]
+        if r.own_words and r.score.untouched():
             parts.append(f"<li class='muted'>{e(OWN_WORDS_NOTE)}</li>")
         mark = "?" if r.own_words else "✘"
-        parts += [f"<li class='miss'>{mark} {e(kp.text)}</li>" for kp in r.score.missed()]
+        parts += [f"<li class='miss'>{mark} {e(kp.text)}</li>" for kp in r.score.untouched()]
         parts.append(
             f"</ul><details><summary>Model answer</summary><p>{e(r.reference_answer)}"
             "</p></details></div>"

@@ -540,14 +540,16 @@ class EmbeddingScorer:
             if covered:
                 shared = np.array([len(own & w) for w in piece_words])
                 evidence = pieces[_quote(row, straight, shared, p.evidence_direct_at)]
+            closest = round(float(sims[i].max()), 3)
             results.append(
                 KeyPointResult(
                     id=kp.id,
                     text=kp.text,
                     weight=kp.weight,
                     covered=covered,
-                    similarity=round(float(sims[i].max()), 3),
+                    similarity=closest,
                     evidence=evidence,
+                    touched=not covered and closest >= p.cover_high,  # as close as a covered one
                 )
             )
         return results
@@ -733,7 +735,7 @@ class EmbeddingScorer:
                     name=c.name,
                     score=score,
                     evidence=best_evidence if score > 1 else "",
-                    reason=_reason(c.offline, feats, covered, shown, request.answer, p.cover_high),
+                    reason=_reason(c.offline, feats, covered, shown, request.answer),
                 )
             )
         overall = sum(weights[k] * v for k, v in values.items()) / total_weight
@@ -769,16 +771,14 @@ def _reason(
     covered: list[KeyPointResult],
     shown: list[KeyPointResult],
     answer: str,
-    near_at: float,
 ) -> str:
     """One line a candidate can act on, counting the key points the report lists; a point
-    not ticked but as close as a covered one (``near_at``) is named as touched on, since the
-    score counts it."""
+    touched on (not ticked, but as close as a covered one) is named, since the score counts it."""
     if f.relevance == 0.0:
         return "The answer did not address the question that was asked."
     if shown:
         share = f"{len(covered)} of {len(shown)} key points covered"
-        near = sum(not kp.covered and kp.similarity >= near_at for kp in shown)
+        near = sum(kp.touched for kp in shown)
         if near:  # what lifts a score above the ticks: said in part, not made
             share += f", {near} touched on but not made"
     else:  # a question with a reference answer only

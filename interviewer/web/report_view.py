@@ -11,6 +11,8 @@ from interviewer.packs import counted
 from interviewer.progress import SessionProgress, progress_text
 from interviewer.report import (
     OWN_WORDS_NOTE,
+    TOUCHED_HEADING,
+    TOUCHED_NOTE,
     QuestionReport,
     Report,
     to_html,
@@ -124,9 +126,9 @@ def show_report(
 
 
 def _key_points(r: QuestionReport, own: bool) -> None:
-    """The points an answer covered, each with its quote, and those it missed (or, for an
-    answer told in the candidate's own words, those not found in it)."""
-    covered, missed = r.score.covered(), r.score.missed()
+    """The points an answer covered, each with its quote, those it touched on, and those it
+    missed (or, for an answer told in the candidate's own words, those not found in it)."""
+    covered, touched, missed = r.score.covered(), r.score.touched(), r.score.untouched()
     if covered:
         st.markdown("**Covered**")
         for kp in covered:
@@ -134,6 +136,11 @@ def _key_points(r: QuestionReport, own: bool) -> None:
             if kp.evidence:
                 said = "You said" if own else "They said"
                 st.caption(f"{said}: “{_safe(kp.evidence)}”")
+    if touched:
+        st.markdown(f"**{TOUCHED_HEADING}**")
+        st.caption(TOUCHED_NOTE)
+        for kp in touched:
+            st.markdown(f"- :orange[:material/contrast:] {inline_markdown(kp.text)}")
     if missed:
         st.markdown(f"**{r.missed_heading}**")
         if r.own_words:
