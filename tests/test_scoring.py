@@ -155,6 +155,28 @@ def test_the_quote_is_the_sentence_that_makes_the_point(scorer: EmbeddingScorer)
     assert "cached or popular items" in degraded.evidence or "breaker" in degraded.evidence
 
 
+def test_a_quote_on_the_points_subject_gives_way_to_the_one_that_says_it(
+    calibrated: EmbeddingScorer,
+) -> None:
+    """Seen in a report: the point on load tests and alerts that fire quoted "A runbook for each
+    alert ... shedding load" (the same subject, three of its words) over the sentence with the
+    load test at expected peak (five)."""
+    q = QUESTIONS["deliv-release-operational-readiness"]
+    answer = (
+        "Concretely: SLOs for the user-facing paths, say payment-intent creation success rate "
+        "and p99 latency, with alerts on error-budget burn rate rather than on CPU. A runbook "
+        "for each alert with the first diagnostic steps and safe mitigations, like failing "
+        "over, shedding load or disabling a feature flag. Structured logs with a request id and "
+        "trace propagation so you can follow one payment across services. A rollback path that "
+        "has actually been rehearsed, and a load test at expected peak."
+    )
+    result = calibrated.score(ScoringRequest(q, answer, Level.SENIOR, PACK.rubric(q.category)))
+    tested = next(kp for kp in result.key_points if kp.id == "failure-testing")
+    runbooks = next(kp for kp in result.key_points if kp.id == "runbooks")
+    assert tested.covered and "load test at expected peak" in tested.evidence
+    assert runbooks.covered and runbooks.evidence.startswith("A runbook for each alert")
+
+
 def test_a_quote_that_shares_no_word_with_its_point_gives_way(scorer: EmbeddingScorer) -> None:
     """The closest sentence by embedding can be a bystander ("I'd confirm the pattern on the CPU
     graphs" for the stampede point): a nearly as close sentence in the point's own words wins."""
@@ -183,8 +205,11 @@ def test_the_quote_rule_on_its_own() -> None:
     def quote(shared: list[int], straight: np.ndarray = far, r: np.ndarray = row) -> int:
         return _quote(r, straight, np.array(shared), direct_at=0.45)
 
-    # the closest sentence shares a word with its point: it is quoted
-    assert quote([1, 3, 3, 3]) == 0
+    # the closest sentence shares a word with its point: it is quoted, unless a sentence
+    # nearly as close shares two more (the one that says the point, not its subject)
+    assert quote([1, 2, 2, 3]) == 0
+    assert quote([1, 3, 3, 3]) == 1
+    assert quote([2, 3, 4, 0]) == 0  # the one sharing four is too far below
     # a sentence clearly close to the point's own text comes first
     assert quote([0, 0, 1, 0], straight=np.array([0.3, 0.2, 0.5, 0.0])) == 2
     # it shares none: the nearly as close sentence sharing most takes its place

@@ -382,13 +382,13 @@ def _quote(row: np.ndarray, straight: np.ndarray, shared: np.ndarray, direct_at:
     """The sentence quoted for a point. By closeness first: the sentence closest to the point's
     own text when one is clearly close (``straight`` reaches ``direct_at``), else the closest
     through the point or its anchor (``row``; -1 for a sentence that cannot be quoted). An
-    anchor can sit closer to a neighbouring sentence, so when that choice shares none of the
-    point's own words and a sentence nearly as close shares two or more (``shared``: per
-    sentence), the one sharing most is quoted instead."""
+    anchor can sit closer to a neighbouring sentence, and a sentence on the same subject can sit
+    closer than the one that says the point, so when a sentence nearly as close shares two or
+    more of the point's own words beyond what that choice shares (``shared``: per sentence), the
+    one sharing most is quoted instead ("a load test at expected peak" over "a runbook for each
+    alert ... failing over, shedding load" for a point on load tests and alerts firing)."""
     chosen = int(straight.argmax()) if straight.max() >= direct_at else int(row.argmax())
-    if shared[chosen] > 0:
-        return chosen
-    fits = (shared >= 2) & (row > -1.0) & (row >= row[chosen] - QUOTE_WORDS_MARGIN)
+    fits = (shared >= shared[chosen] + 2) & (row > -1.0) & (row >= row[chosen] - QUOTE_WORDS_MARGIN)
     if not fits.any():
         return chosen
     return int(np.lexsort((row, np.where(fits, shared, -1)))[-1])
