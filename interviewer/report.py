@@ -65,6 +65,7 @@ class QuestionReport(ReportModel):
         return "Not found in your words" if self.own_words else "Missed"
 
 
+STRONG_OWN_WORDS_AT = 3.5  # an own-words answer scoring this adds nothing to the study plan
 TOUCHED_HEADING = "Touched on, not made"
 TOUCHED_NOTE = "Your answer came close to these: say them outright next time."
 OWN_WORDS_NOTE = (
@@ -139,7 +140,8 @@ def build_report(
     """Assemble the report from a session's scores, the corpus questions and, optionally, the
     good questions a candidate can ask (three are suggested, by level, varying by session).
     ``own_words``: the categories whose rubric says answers are told in the candidate's own
-    words; their offline-scored questions come last in the study plan."""
+    words; their offline-scored questions come last in the study plan, and not at all when
+    they scored ``STRONG_OWN_WORDS_AT`` or more."""
     per_question: list[QuestionReport] = []
     sums: dict[tuple[str, str], list[float]] = {}
     names: dict[tuple[str, str], str] = {}
@@ -149,6 +151,10 @@ def build_report(
         if score is None or q is None:
             continue
         shown = at_level(score, q, session.level)
+        own = q.category in own_words and score.scorer == OFFLINE_SCORER
+        # a strong answer in the candidate's own words has likely made the points the scorer
+        # did not find: they stay listed under the question, not in the study plan
+        study = [] if own and score.overall >= STRONG_OWN_WORDS_AT else _study(q, shown)
         per_question.append(
             QuestionReport(
                 question_id=q.id,
@@ -158,8 +164,8 @@ def build_report(
                 answer="\n\n".join(state.answers),
                 score=shown,
                 reference_answer=q.reference_answer,
-                study_next=_study(q, shown),
-                own_words=q.category in own_words and score.scorer == OFFLINE_SCORER,
+                study_next=study,
+                own_words=own,
             )
         )
         for c in score.criteria:

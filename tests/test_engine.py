@@ -353,10 +353,15 @@ def test_a_story_lists_the_points_not_found_in_it_as_to_check_not_as_missed(
     studied = [i for i, item in enumerate(plan) if item in story.study_next]
     others = [i for i, item in enumerate(plan) if item not in story.study_next]
     assert others and (not studied or min(studied) > max(others))
-    judged = interview.session.scores[story.question_id].model_copy(update={"scorer": "llm:x"})
+    strong = interview.session.scores[story.question_id].model_copy(update={"overall": 3.6})
+    interview.session.scores[story.question_id] = strong
+    told = next(r for r in services.report(interview.session).questions if r.own_words)
+    assert told.score.untouched() and not told.study_next  # listed, not to study
+    judged = strong.model_copy(update={"scorer": "llm:x"})
     interview.session.scores[story.question_id] = judged
     again = services.report(interview.session)
-    assert not next(r for r in again.questions if r.category == "behavioral").own_words
+    missed = next(r for r in again.questions if r.category == "behavioral")
+    assert not missed.own_words and missed.study_next  # a judge's misses are studied
     assert "Not found in your words" not in to_markdown(again)
 
 
