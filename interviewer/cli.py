@@ -14,6 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from interviewer.accounts.access import LOCAL  # the server's command line sees everything
+from interviewer.cli_options import one_of
 from interviewer.config import PROJECT_ROOT, Settings
 from interviewer.corpus import (
     Problem,
@@ -166,8 +167,8 @@ def corpus_ingest(
 def corpus_search(
     query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
     k: Annotated[int, typer.Option("-k", min=1, max=50, help="How many results.")] = 5,
-    level: Annotated[Level | None, typer.Option(help="junior, mid or senior.")] = None,
-    category: Annotated[Category | None, typer.Option(help="Question category.")] = None,
+    level: Annotated[Level | None, one_of(Level, "junior, mid or senior.")] = None,
+    category: Annotated[Category | None, one_of(Category, "Question category.")] = None,
     topic: Annotated[str | None, typer.Option(help="Topic (file name).")] = None,
     role: Annotated[str | None, typer.Option(help="Role folder.")] = None,
     corpus: CorpusOpt = None,
@@ -254,7 +255,7 @@ def _write_schema(path: Path, schema: dict[str, Any], command: str, check: bool)
 @app.command("practice")
 def practice(
     pack: Annotated[str, typer.Option(help="Prompt pack id.")] = "backend-developer",
-    level: Annotated[Level, typer.Option(help="junior, mid or senior.")] = Level.MID,
+    level: Annotated[Level, one_of(Level, "junior, mid or senior.")] = Level.MID,
     fmt: Annotated[str, typer.Option("--format", help="Interview format id.")] = "phone-screen",
     profile: Annotated[str | None, typer.Option(help="Keeps history; avoids repeats.")] = None,
     job: Annotated[
@@ -851,7 +852,7 @@ def eval_interviewer(
         str | None, typer.Option(help="OpenAI-compatible endpoint (default: the configured).")
     ] = None,
     pack: Annotated[str, typer.Option(help="Pack to interview with.")] = "backend-developer",
-    level: Annotated[Level, typer.Option(help="Candidate level.")] = Level.MID,
+    level: Annotated[Level, one_of(Level, "Candidate level.")] = Level.MID,
     fmt: Annotated[str, typer.Option("--format", help="Interview format.")] = "phone-screen",
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Write qualification.md and .json here.")

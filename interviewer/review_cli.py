@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from interviewer.cli_options import one_of
 from interviewer.domain import Level
 from interviewer.untrusted import terminal_markup as escape
 
@@ -84,7 +85,7 @@ def review_export(
         ),
     ] = None,
     pack: Annotated[str | None, typer.Option(help="Only interviews with this pack.")] = None,
-    level: Annotated[Level | None, typer.Option(help="Only this level.")] = None,
+    level: Annotated[Level | None, one_of(Level, "Only this level.")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="Only this format.")] = None,
     since: Annotated[
         str | None, typer.Option(help="Only interviews from this day (YYYY-MM-DD).")

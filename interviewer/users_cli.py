@@ -14,6 +14,7 @@ from rich.table import Table
 from interviewer.accounts.access import Role, Viewer
 from interviewer.accounts.records import DEFAULT_TEAM, LinkSpec, User
 from interviewer.accounts.service import AccountError, Accounts
+from interviewer.cli_options import one_of
 from interviewer.domain import Level, to_minute
 from interviewer.untrusted import terminal_markup as escape
 
@@ -27,7 +28,7 @@ links_app = typer.Typer(
 )
 out = Console()
 
-RoleOpt = Annotated[Role, typer.Option(help="candidate, reviewer or admin.")]
+RoleOpt = Annotated[Role, one_of(Role, "candidate, reviewer or admin.")]
 TeamOpt = Annotated[str, typer.Option(help="The team (reviewers see their team's links).")]
 
 
@@ -177,7 +178,7 @@ def users_password(
 @links_app.command("create")
 def links_create(
     pack: Annotated[str, typer.Option(help="The pack id.")],
-    level: Annotated[Level, typer.Option(help="junior, mid or senior.")],
+    level: Annotated[Level, one_of(Level, "junior, mid or senior.")],
     fmt: Annotated[str, typer.Option("--format", help="A format id of the pack.")],
     team: TeamOpt = DEFAULT_TEAM,
     label: Annotated[str, typer.Option(help="For reviewers: the role, the round.")] = "",

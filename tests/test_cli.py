@@ -55,9 +55,19 @@ def test_stats_table_lists_topics_and_levels() -> None:
 
 
 def test_bad_level_is_rejected_by_the_parser() -> None:
-    result = runner.invoke(app, ["corpus", "search", "x", "--level", "guru"])
-    assert result.exit_code == 2
-    assert "guru" in result.output
+    def said(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, list(args))
+        return result.exit_code, " ".join(result.output.replace("│", " ").split())
+
+    code, output = said("corpus", "search", "x", "--level", "guru")
+    assert code == 2 and "'guru' is not one of junior, mid, senior." in output
+    assert "Value error" not in output  # typer 0.29 printed pydantic's own prefix
+    code, output = said("practice", "--level", "expert")
+    assert code == 2 and "'expert' is not one of junior, mid, senior." in output
+    code, output = said("corpus", "search", "x", "--category", "tech")
+    assert "'tech' is not one of technical, system_design, behavioral, soft_skills." in output
+    assert said("corpus", "search", "cache", "--level", " Senior ", "-k", "1")[0] == 0
+    assert "junior|mid|senior" in said("practice", "--help")[1]
 
 
 def test_user_errors_exit_2_without_traceback(tmp_path: Path) -> None:
