@@ -99,6 +99,25 @@ def test_streamed_question_judge_and_follow_up(llm_services: Services, fake_llm:
     ), "the reference answer never reaches the interviewer"
 
 
+def test_a_strong_answer_is_pushed_further_through_the_model(
+    llm_services: Services, fake_llm: FakeLLM
+) -> None:
+    """With every point covered there is no curated follow-up to ask: the model is given the
+    pack's deepening line as its suggested follow-up, and its question, checked, is asked."""
+    interview = _start(llm_services, fake_llm)
+    q = _asked(interview)
+    judged = json.loads(_judgement(interview, 5))
+    judged.update(covered_key_points=[kp.text for kp in q.key_points], missed_key_points=[])
+    fake_llm.reply(json.dumps(judged))
+    fake_llm.reply("Good. Where would that approach stop working, and what then?")
+    turns = interview.handle(q.reference_answer)
+    follow = [t.text for t in turns if t.kind is TurnKind.FOLLOW_UP]
+    assert follow == ["Good. Where would that approach stop working, and what then?"]
+    deepening = llm_services.pack("backend-developer").spec.offline.deepening[q.category]
+    assert deepening[0] in json.dumps(fake_llm.chat_requests[-1]["messages"])
+    assert interview.session.plan[0].deepened
+
+
 def test_fabricated_evidence_is_dropped(llm_services: Services, fake_llm: FakeLLM) -> None:
     interview = _start(llm_services, fake_llm)
     fake_llm.reply(_judgement(interview, 3, evidence="a sentence the candidate never wrote"))
