@@ -15,6 +15,7 @@ from functools import partial
 
 from interviewer.conduct import Conductor, Context
 from interviewer.domain import (
+    OFFLINE_SCORER,
     AnswerScore,
     CriterionScore,
     Flag,
@@ -415,7 +416,9 @@ class Interview:
             self._line(TurnKind.REPLY, self.pack.spec.offline.skip_reply, stream, q.id)
             self._next(state, stream)
             return
-        suggested = self._next_follow_up(q, state, result)
+        suggested = (
+            self._next_follow_up(q, state, result) if self._probes_misses(q, result) else None
+        )
         asked = len(state.follow_ups_asked) + state.deepened
         if suggested is None and asked < self.fmt.follow_up_budget:
             suggested = self._deepening(q, state, result)
@@ -454,6 +457,16 @@ class Interview:
             if found is not None:
                 return found
         return None
+
+    def _probes_misses(self, q: Question, result: AnswerScore) -> bool:
+        """Whether the points the scorer missed are worth a curated follow-up. Not after a
+        strong answer in the candidate's own words with the offline scorer's ticks: those miss
+        more than half the points a story makes, and on the labelled stories that scored
+        ``DEEPEN_AT`` or more the follow-up chosen probed a point the grader saw made 5 times in
+        5 (key-points-v1). Such an answer is pushed further instead."""
+        offline_ticks = OFFLINE_SCORER in (result.scorer, result.key_points_by)
+        told = self.pack.rubric(q.category).told_in_own_words
+        return not (told and offline_ticks and result.overall >= DEEPEN_AT)
 
     def _deepening(
         self, q: Question, state: QuestionState, result: AnswerScore

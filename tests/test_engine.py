@@ -171,6 +171,44 @@ def test_a_strong_answer_with_no_follow_up_left_is_pushed_further_once(
     assert interview.session.plan[0].deepened and not interview.session.plan[0].follow_ups_asked
 
 
+DELEGATION_STORY = (  # as typed in the browser
+    "Last year I was the tech lead when we had to migrate our webhook delivery from a cron "
+    "job to a queue-based worker. I had written the original code and could have done it in "
+    "a week. But a mid-level engineer on the team, Priya, wanted to grow into owning "
+    "infrastructure work, and I was going to be pulled into planning for two months. So I "
+    "handed her the whole migration, not just tickets: I wrote down the goal, the "
+    "constraints (no lost or duplicated webhooks, a rollback path), and what I considered "
+    "done, and we agreed on a check-in twice a week plus a design review before any code. I "
+    "deliberately didn't hand over the design. She chose an outbox table plus a worker, "
+    "which was different from what I'd have done but sound. It took her about three weeks "
+    "instead of my one, and we hit one incident during the cutover when retries were too "
+    "aggressive for one customer's endpoint; she led the postmortem. Result: the migration "
+    "shipped, she became the owner of delivery and later mentored someone else on it, and I "
+    "learned to agree on the check-in cadence and the definition of done up front rather "
+    "than hovering."
+)
+
+
+def test_a_strong_story_is_pushed_further_not_asked_what_it_told(services: Services) -> None:
+    """Seen in the browser twice: after this story, which says why the work was handed over,
+    the interviewer asked "Why did you hand this piece of work over rather than do it
+    yourself?": the offline ticks found none of the points it makes. After a strong answer in
+    the candidate's own words the interviewer now pushes further instead."""
+    interview = _new_on(services, "beh-lead-delegated-work", Level.SENIOR, "behavioral")
+    q = _current(interview)
+    turns = interview.handle(DELEGATION_STORY)
+    assert interview.session.scores[q.id].overall >= 3.5
+    follow = [t.text for t in turns if t.kind is TurnKind.FOLLOW_UP]
+    deepening = services.pack("backend-developer").spec.offline.deepening[q.category]
+    assert len(follow) == 1 and follow[0].endswith(deepening[0]), follow
+    assert not any(f.text in follow[0] for f in q.follow_ups)
+    # a weak story still gets the curated follow-up for what it left out
+    weaker = _new_on(services, "beh-lead-delegated-work", Level.SENIOR, "behavioral")
+    turns = weaker.handle("I gave a migration to a colleague once and it went fine.")
+    asked = [t.text for t in turns if t.kind is TurnKind.FOLLOW_UP]
+    assert asked and any(f.text in asked[0] for f in q.follow_ups)
+
+
 def test_strong_answer_moves_on_without_probing(services: Services) -> None:
     interview = _new(services, fmt="technical-deep-dive", level=Level.JUNIOR)
     q = _current(interview)
