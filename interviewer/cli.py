@@ -754,6 +754,7 @@ def eval_calibrate(
         services.corpus.by_id(),
         target,
         curve_dataset=curve,
+        told_in_own_words=chosen.told_in_own_words(),
     )
     for name, metrics in doc["fitted"]["cv_metrics"].items():  # type: ignore[index]
         out.print(
@@ -932,6 +933,7 @@ def eval_cross(
             ScorerParams.load(chosen.calibration_path),
             services.corpus.by_id(),
             curve_name,
+            told_in_own_words=chosen.told_in_own_words(),
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--dataset") from exc

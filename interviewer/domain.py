@@ -254,6 +254,7 @@ class KeyPointResult(Record):
 
 
 OFFLINE_SCORER = "offline"  # ``AnswerScore.scorer`` of the offline scorer
+STRONG_ANSWER_AT = 3.5  # a score from which an answer is pushed further rather than probed
 
 
 class AnswerScore(Record):
@@ -288,6 +289,20 @@ class AnswerScore(Record):
     def untouched(self) -> list[KeyPointResult]:
         """Key points the answer did not even touch on."""
         return [kp for kp in self.key_points if not kp.covered and not kp.touched]
+
+    @property
+    def ticked_offline(self) -> bool:
+        """Whether the key points were ticked by the offline scorer (its own score, or an LLM
+        judge's that named no covered point)."""
+        return OFFLINE_SCORER in (self.scorer, self.key_points_by)
+
+    def misses_in_doubt(self, told_in_own_words: bool) -> bool:
+        """Whether the points this score missed were likely made all the same: a strong answer
+        (``STRONG_ANSWER_AT``) in the candidate's own words, ticked offline. The offline ticks
+        find fewer than half the points a story makes, and on the labelled stories that scored
+        3.5 or more the curated follow-up chosen probed a point the grader saw made 5 times in
+        5 (key-points-v1). Such misses are neither probed nor studied."""
+        return told_in_own_words and self.ticked_offline and self.overall >= STRONG_ANSWER_AT
 
 
 class Speaker(StrEnum):
@@ -353,7 +368,7 @@ class QuestionState(Record):
     question_id: str
     answers: list[str] = Field(default_factory=list)
     follow_ups_asked: list[int] = Field(default_factory=list)
-    deepened: bool = False  # a pack's deepening probe was asked after a strong answer
+    deepened: str = ""  # the pack's deepening probe asked after a strong answer, if any
     hints: int = 0
     skipped: bool = False
     finished: bool = False

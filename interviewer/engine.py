@@ -15,7 +15,7 @@ from functools import partial
 
 from interviewer.conduct import Conductor, Context
 from interviewer.domain import (
-    OFFLINE_SCORER,
+    STRONG_ANSWER_AT,
     AnswerScore,
     CriterionScore,
     Flag,
@@ -46,7 +46,6 @@ from interviewer.scoring.word_order import reads_as_word_salad
 
 Stream = Callable[[str], None]
 MAX_HINTS = 2
-DEEPEN_AT = 3.5  # an answer scoring this or more, with no curated follow-up left, is pushed further
 _DONE_WORDS = {
     "no",
     "nope",
@@ -416,18 +415,19 @@ class Interview:
             self._line(TurnKind.REPLY, self.pack.spec.offline.skip_reply, stream, q.id)
             self._next(state, stream)
             return
-        suggested = (
-            self._next_follow_up(q, state, result) if self._probes_misses(q, result) else None
-        )
-        asked = len(state.follow_ups_asked) + state.deepened
-        if suggested is None and asked < self.fmt.follow_up_budget:
-            suggested = self._deepening(q, state, result)
-        if suggested is not None and asked < self.fmt.follow_up_budget:
-            index, follow_up = suggested
-            if index < 0:
-                state.deepened = True
-            else:
-                state.follow_ups_asked.append(index)
+        told = self.pack.rubric(q.category).told_in_own_words
+        follow_up: FollowUp | None = None
+        if len(state.follow_ups_asked) + bool(state.deepened) < self.fmt.follow_up_budget:
+            curated = (
+                None if result.misses_in_doubt(told) else self._next_follow_up(q, state, result)
+            )
+            if curated is not None:
+                state.follow_ups_asked.append(curated[0])
+                follow_up = curated[1]
+            elif not state.deepened:
+                follow_up = self._deepening(q, result)
+                state.deepened = follow_up.text if follow_up else ""
+        if follow_up is not None:
             missed = [
                 kp
                 for kp in q.expected_at(self.session.level)
@@ -458,30 +458,17 @@ class Interview:
                 return found
         return None
 
-    def _probes_misses(self, q: Question, result: AnswerScore) -> bool:
-        """Whether the points the scorer missed are worth a curated follow-up. Not after a
-        strong answer in the candidate's own words with the offline scorer's ticks: those miss
-        more than half the points a story makes, and on the labelled stories that scored
-        ``DEEPEN_AT`` or more the follow-up chosen probed a point the grader saw made 5 times in
-        5 (key-points-v1). Such an answer is pushed further instead."""
-        offline_ticks = OFFLINE_SCORER in (result.scorer, result.key_points_by)
-        told = self.pack.rubric(q.category).told_in_own_words
-        return not (told and offline_ticks and result.overall >= DEEPEN_AT)
-
-    def _deepening(
-        self, q: Question, state: QuestionState, result: AnswerScore
-    ) -> tuple[int, FollowUp] | None:
+    def _deepening(self, q: Question, result: AnswerScore) -> FollowUp | None:
         """After a strong answer that leaves no curated follow-up, the pack's next deepening
-        probe for the question's category (index -1), the way an interviewer pushes a good
-        answer further instead of moving straight on: once per question, each probe once per
-        interview."""
+        probe for the question's category, the way an interviewer pushes a good answer further
+        instead of moving straight on: each probe once per interview."""
         flagged = set(result.flags) - {Flag.HINTED}
-        if state.deepened or result.overall < DEEPEN_AT or flagged or not q.key_points:
+        if result.overall < STRONG_ANSWER_AT or flagged or not q.key_points:
             return None
-        said = [t.text for t in self.session.turns if t.kind is TurnKind.FOLLOW_UP]
-        for text in self.pack.spec.offline.deepening.get(q.category, []):
-            if not any(text in earlier for earlier in said):
-                return -1, FollowUp(text=text, probes=[kp.id for kp in q.key_points])
+        said = {s.deepened for s in self.session.plan}
+        for line in self.pack.spec.offline.deepening.get(q.category, []):
+            if line not in said:
+                return FollowUp(text=line, probes=[kp.id for kp in q.key_points])
         return None
 
     def _open_follow_up(
@@ -588,10 +575,9 @@ class Interview:
         elif last.kind is TurnKind.FOLLOW_UP and last.question_id:
             # without the acknowledgement before it ("Got it, thank you. ..."), when the
             # curated follow-up was said as written
-            q = self.questions[last.question_id]
-            curated = [f.text for f in q.follow_ups]
-            curated += self.pack.spec.offline.deepening.get(q.category, [])
-            text = next((f for f in curated if text.endswith(f)), text)
+            curated = [f.text for f in self.questions[last.question_id].follow_ups]
+            curated += [s.deepened for s in self.session.plan if s.question_id == last.question_id]
+            text = next((f for f in curated if f and text.endswith(f)), text)
         self._line(last.kind, text, stream, last.question_id)
 
     def _end(self, state: QuestionState, stream: Stream | None) -> None:

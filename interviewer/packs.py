@@ -208,7 +208,8 @@ class OfflineLines(Strict):
         default_factory=dict,
         description="Probes that push a strong answer further (how it behaves in production, "
         "where it stops working), per question category: asked when an answer scores "
-        "DEEPEN_AT or more and leaves no curated follow-up to ask, once per question, while "
+        "STRONG_ANSWER_AT (3.5) or more and leaves no curated follow-up to ask (or is a strong "
+        "answer in the candidate's own words), once per question, while "
         "the format's follow-up budget lasts, each at most once per interview.",
     )
 
@@ -322,6 +323,10 @@ class Pack:
     def rubric(self, category: Category) -> Rubric:
         """The rubric for a category."""
         return self.spec.rubrics[category]
+
+    def told_in_own_words(self) -> frozenset[Category]:
+        """The categories whose rubric says answers are told in the candidate's own words."""
+        return frozenset(c for c, rubric in self.spec.rubrics.items() if rubric.told_in_own_words)
 
 
 def _format_errors(path: Path, exc: ValidationError, data: object = None) -> str:

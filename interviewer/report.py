@@ -13,7 +13,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from interviewer.domain import (
-    OFFLINE_SCORER,
     AnswerScore,
     CandidateQuestion,
     Category,
@@ -55,7 +54,7 @@ class QuestionReport(ReportModel):
     study_next: list[str] = Field(default_factory=list)
     own_words: bool = Field(
         default=False,
-        description="Told in the candidate's own words (its rubric says so) and scored offline: "
+        description="Told in the candidate's own words (its rubric says so) and ticked offline: "
         "the points not found may still be in it, so they are listed as not found, to check.",
     )
 
@@ -65,7 +64,6 @@ class QuestionReport(ReportModel):
         return "Not found in your words" if self.own_words else "Missed"
 
 
-STRONG_OWN_WORDS_AT = 3.5  # an own-words answer scoring this adds nothing to the study plan
 TOUCHED_HEADING = "Touched on, not made"
 TOUCHED_NOTE = "Your answer came close to these: say them outright next time."
 OWN_WORDS_NOTE = (
@@ -140,8 +138,8 @@ def build_report(
     """Assemble the report from a session's scores, the corpus questions and, optionally, the
     good questions a candidate can ask (three are suggested, by level, varying by session).
     ``own_words``: the categories whose rubric says answers are told in the candidate's own
-    words; their offline-scored questions come last in the study plan, and not at all when
-    they scored ``STRONG_OWN_WORDS_AT`` or more."""
+    words; their offline-ticked questions come last in the study plan, and not at all when
+    ``AnswerScore.misses_in_doubt``."""
     per_question: list[QuestionReport] = []
     sums: dict[tuple[str, str], list[float]] = {}
     names: dict[tuple[str, str], str] = {}
@@ -151,10 +149,9 @@ def build_report(
         if score is None or q is None:
             continue
         shown = at_level(score, q, session.level)
-        own = q.category in own_words and score.scorer == OFFLINE_SCORER
-        # a strong answer in the candidate's own words has likely made the points the scorer
-        # did not find: they stay listed under the question, not in the study plan
-        study = [] if own and score.overall >= STRONG_OWN_WORDS_AT else _study(q, shown)
+        told = q.category in own_words
+        # points a strong story likely made stay listed under the question, not to study
+        study = [] if score.misses_in_doubt(told) else _study(q, shown)
         per_question.append(
             QuestionReport(
                 question_id=q.id,
@@ -165,7 +162,7 @@ def build_report(
                 score=shown,
                 reference_answer=q.reference_answer,
                 study_next=study,
-                own_words=own,
+                own_words=told and score.ticked_offline,
             )
         )
         for c in score.criteria:

@@ -24,7 +24,6 @@ from interviewer.config import Settings
 from interviewer.corpus import Corpus, candidate_questions, load_corpus
 from interviewer.domain import (
     CandidateQuestion,
-    Category,
     Level,
     Question,
     QuestionState,
@@ -155,7 +154,7 @@ class Services:
             self._asks[role] = (
                 candidate_questions(self.settings.corpus_dir, role)[0] if role else []
             )
-        own_words = {c for c in Category if pack.rubric(c).told_in_own_words} if pack else set()
+        own_words = pack.told_in_own_words() if pack else frozenset()
         return build_report(session, self.corpus.by_id(), self._asks[role], own_words)
 
     def pack(self, pack_id: str) -> Pack:

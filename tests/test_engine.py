@@ -168,7 +168,10 @@ def test_a_strong_answer_with_no_follow_up_left_is_pushed_further_once(
     assert [t.text for t in again] == [deepening[0]]
     turns = interview.handle("It would show up as 409s on booking, which I would alert on.")
     assert [t.kind for t in turns if t.speaker is Speaker.INTERVIEWER] == [TurnKind.QUESTION]
-    assert interview.session.plan[0].deepened and not interview.session.plan[0].follow_ups_asked
+    assert (
+        interview.session.plan[0].deepened == deepening[0]
+        and not interview.session.plan[0].follow_ups_asked
+    )
 
 
 DELEGATION_STORY = (  # as typed in the browser

@@ -115,7 +115,7 @@ def test_a_strong_answer_is_pushed_further_through_the_model(
     assert follow == ["Good. Where would that approach stop working, and what then?"]
     deepening = llm_services.pack("backend-developer").spec.offline.deepening[q.category]
     assert deepening[0] in json.dumps(fake_llm.chat_requests[-1]["messages"])
-    assert interview.session.plan[0].deepened
+    assert interview.session.plan[0].deepened == deepening[0]  # kept, though reworded
 
 
 def test_fabricated_evidence_is_dropped(llm_services: Services, fake_llm: FakeLLM) -> None:

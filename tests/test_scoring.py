@@ -11,8 +11,10 @@ import pytest
 
 from interviewer.config import PROJECT_ROOT
 from interviewer.corpus import load_corpus
-from interviewer.domain import Flag, Level, Question
+from interviewer.domain import Category, Flag, Level, Question
 from interviewer.embeddings import MiniLMEmbeddings
+from interviewer.evals.calibrate import feature_table
+from interviewer.evals.datasets import load_jsonl
 from interviewer.evals.robustness import INJECTIONS
 from interviewer.packs import load_pack
 from interviewer.scoring import EmbeddingScorer, ScoringRequest
@@ -633,6 +635,15 @@ def test_a_story_in_its_own_words_is_not_held_to_2_by_the_key_points(
     assert story.overall >= 3.0
     assert all(c.score >= 3 for c in story.criteria)
     assert calibrated.score(ScoringRequest(q, FLUFF, Level.SENIOR, rubric)).overall <= 2.0
+    # calibration and `eval cross` judge their fits under the caps the app applies
+    data = load_jsonl(BACKEND_V1)
+    item = next(i for i in data.items if i.category == "behavioral")
+    item = item.model_copy(update={"question": q.id, "answer": OWN_STORY, "level": Level.SENIOR})
+    one = data.model_copy(update={"items": [item]})
+    assert feature_table([one], calibrated, QUESTIONS).caps[0] <= 2.0
+    told = PACK.told_in_own_words()
+    assert told == {Category.BEHAVIORAL, Category.SOFT_SKILLS}
+    assert feature_table([one], calibrated, QUESTIONS, told).caps[0] > 3.0
     off_topic = QUESTIONS["db-isolation-lost-update"].reference_answer
     assert calibrated.score(ScoringRequest(q, off_topic, Level.SENIOR, rubric)).overall <= 2.0
     assert PACK.rubric(QUESTIONS["db-isolation-lost-update"].category).told_in_own_words is False

@@ -15,7 +15,7 @@ ever in both the fitting and the testing fold.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GroupKFold
 
-from interviewer.domain import Question, utc_now
+from interviewer.domain import Category, Question, utc_now
 from interviewer.evals.datasets import Dataset
 from interviewer.evals.items import as_question
 from interviewer.evals.metrics import agreement, to_human_scale, write_json
@@ -70,9 +70,14 @@ class FeatureTable:
 
 
 def feature_table(
-    datasets: Sequence[Dataset], scorer: EmbeddingScorer, corpus: Mapping[str, Question]
+    datasets: Sequence[Dataset],
+    scorer: EmbeddingScorer,
+    corpus: Mapping[str, Question],
+    told_in_own_words: Collection[Category] = (),
 ) -> FeatureTable:
-    """Features of every item (computed by the uncalibrated scorer)."""
+    """Features of every item (computed by the uncalibrated scorer), and the cap each is
+    scored under: as in the app, key points cap no answer to a question of a category the
+    pack's rubric says is ``told_in_own_words``."""
     rows, caps, ys, groups, names = [], [], [], [], []
     limits = Calibration(features=[], weights=[], intercept=0.0)
     for d, dataset in enumerate(datasets):
@@ -81,7 +86,7 @@ def feature_table(
             feats, _, _ = scorer.features(q, item.answer, item.level)
             values = feats.calibration_values()
             rows.append([values[f] for f in FEATURES])
-            caps.append(limits.cap(values))
+            caps.append(limits.cap(values, q.category not in told_in_own_words))
             ys.append(dataset.info.scale.to_unit(item.human_score))
             groups.append(f"{d}:{item.group_key}")
             names.append(dataset.info.name)
@@ -222,10 +227,11 @@ def calibrate(
     corpus: Mapping[str, Question],
     out: Path,
     curve_dataset: str | None = None,
+    told_in_own_words: Collection[Category] = (),
 ) -> dict[str, object]:
     """Cross-validate, fit on everything, write ``out``; returns the written document."""
     curve_name = check_inputs(datasets, curve_dataset)
-    table = feature_table(datasets, scorer, corpus)
+    table = feature_table(datasets, scorer, corpus, told_in_own_words)
     oof, linear = cross_validate(table, curve_name)
     cv: dict[str, object] = {}
     for dataset in datasets:

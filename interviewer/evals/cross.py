@@ -13,14 +13,14 @@ Every figure is Pearson and QWK with 95% bootstrap intervals on the dataset's ow
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from interviewer.domain import Question
+from interviewer.domain import Category, Question
 from interviewer.evals.baselines import BASELINES, baseline_agreement
 from interviewer.evals.calibrate import FEATURES, cross_validate, feature_table, leave_one_out
 from interviewer.evals.datasets import Dataset
@@ -99,6 +99,7 @@ def cross_dataset(
     corpus: Mapping[str, Question],
     curve_dataset: str,
     bootstrap: int = 500,
+    told_in_own_words: Collection[Category] = (),
 ) -> dict[str, Any]:
     """Left-out, within-dataset and baseline agreement for every dataset."""
     names = [d.info.name for d in datasets]
@@ -106,7 +107,7 @@ def cross_dataset(
         raise ValueError(f"dataset names must differ: {', '.join(names)}")
     fast = prefetched(embeddings, datasets, corpus)
     scorer = EmbeddingScorer(fast, params.model_copy(update={"calibration": None}))
-    table = feature_table(datasets, scorer, corpus)
+    table = feature_table(datasets, scorer, corpus, told_in_own_words)
     report: dict[str, Any] = {}
     for dataset in datasets:
         name, scale = dataset.info.name, dataset.info.scale
