@@ -212,6 +212,12 @@ class OfflineLines(Strict):
         "answer in the candidate's own words), once per question, while "
         "the format's follow-up budget lasts, each at most once per interview.",
     )
+    back_to_question: Line = Field(
+        default="Let's step back to your first answer.",
+        description="Said before a deepening probe that comes after a curated follow-up on the "
+        'same question, so "where does that approach stop working?" is heard as being about '
+        "the whole answer, not the narrow point the follow-up just asked about.",
+    )
 
 
 class QuestionSource(Strict):

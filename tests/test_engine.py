@@ -751,3 +751,37 @@ def test_the_markdown_report_keeps_an_answers_paragraphs(services: Services) -> 
     assert lines[0].startswith("> First I would") and lines[0].endswith("  "), lines
     assert lines[1].startswith("> Then I would") and lines[2] == ">", lines
     assert lines[3].startswith("> Second paragraph"), lines
+
+
+METRICS_ANSWER = (  # as typed in the browser, at junior level
+    "I would start with request count, error rate and how long requests take, per endpoint. "
+    "RED is rate, errors, duration, for services. USE is utilization, saturation, errors, "
+    "which is for resources like the database connection pool or Redis memory. I'd also track "
+    "the cache hit ratio so we know if Redis is helping. I'm not sure about exact percentiles "
+    "but I think p95 or p99 latency is better than the average."
+)
+
+
+def test_a_deepening_after_a_follow_up_steps_back_to_the_first_answer(
+    services: Services,
+) -> None:
+    """Seen in the browser: after "Should request count be a counter or a gauge?" was answered,
+    the deepening probe "Where does that approach stop working?" read as being about counters.
+    Asked after a curated follow-up, it now says it is about the first answer; "repeat" and
+    the once-per-interview check still use the line alone."""
+    interview = _new_on(services, "obs-red-use-metrics", Level.JUNIOR, "technical-deep-dive")
+    q = _current(interview)
+    turns = interview.handle(METRICS_ANSWER)
+    curated = [t.text for t in turns if t.kind is TurnKind.FOLLOW_UP]
+    assert len(curated) == 1 and any(curated[0].endswith(f.text) for f in q.follow_ups)
+    turns = interview.handle(
+        "A counter, because it only goes up and you compute the rate from it over a window. "
+        "A gauge is for values that go up and down like the number of open connections."
+    )
+    lines = services.pack("backend-developer").spec.offline
+    deepening = lines.deepening[q.category]
+    follow = [t.text for t in turns if t.kind is TurnKind.FOLLOW_UP]
+    assert len(follow) == 1 and follow[0].endswith(f"{lines.back_to_question} {deepening[0]}")
+    assert interview.session.plan[0].deepened == deepening[0]
+    again = [t.text for t in interview.handle("repeat") if t.kind is TurnKind.FOLLOW_UP]
+    assert again == [deepening[0]]
