@@ -75,10 +75,14 @@ class Conductor(Protocol):
         ...
 
 
+_INFLECTIONS = r"(?:s|es|d|ed|ing)?"
+
+
 def _mentions(text: str, keyword: str) -> bool:
-    """Whether ``text`` says ``keyword`` as words of its own: "underscore" does not say
-    "score", nor "stacked" "stack"."""
-    return re.search(rf"(?<!\w){re.escape(keyword.lower())}(?!\w)", text) is not None
+    """Whether ``text`` says ``keyword`` as words of its own, or inflected ("mentored" says
+    "mentor", "deploying" "deploy"): "underscore" does not say "score"."""
+    pattern = rf"(?<!\w){re.escape(keyword.lower())}{_INFLECTIONS}(?!\w)"
+    return re.search(pattern, text) is not None
 
 
 def _pick(lines: Sequence[str], index: int) -> str:

@@ -325,6 +325,22 @@ def test_hint_and_repeat_among_the_candidates_questions_count_as_none(
     assert "assessment" not in reply  # "underscore" is not a question about the score
 
 
+def test_a_candidate_question_is_matched_on_inflected_words(services: Services) -> None:
+    """Seen in the browser: "How do junior engineers get mentored on your team?" got the
+    reply about the team's make-up, as "mentored" did not say "mentor"."""
+    lines = services.pack("backend-developer").spec.offline
+    growth = next(r.reply for r in lines.replies if "mentor" in r.keywords)
+    for asked in (
+        "How do junior engineers get mentored on your team?",
+        "Who mentors new joiners, and how do people get promoted?",
+    ):
+        interview = _new(services)
+        while interview.session.phase is Phase.QUESTION:
+            interview.handle("skip")
+        turns = interview.handle(asked)
+        assert next(t for t in turns if t.kind is TurnKind.REPLY).text == growth, asked
+
+
 def test_repeat_after_a_follow_up_says_the_follow_up_alone(services: Services) -> None:
     interview = _new(services, level=Level.SENIOR)
     for _ in range(4):
