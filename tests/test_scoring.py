@@ -18,7 +18,7 @@ from interviewer.evals.datasets import load_jsonl
 from interviewer.evals.robustness import INJECTIONS
 from interviewer.packs import load_pack
 from interviewer.scoring import EmbeddingScorer, ScoringRequest
-from interviewer.scoring.offline import QUOTE_WORDS_MARGIN, ScorerParams, _quote
+from interviewer.scoring.offline import QUOTE_MARGIN_PER_WORD, ScorerParams, _quote
 from interviewer.scoring.text import (
     GLUE_WORDS,
     MAX_ANSWER_CHARS,
@@ -201,7 +201,7 @@ def test_a_quote_that_shares_no_word_with_its_point_gives_way(scorer: EmbeddingS
 
 
 def test_the_quote_rule_on_its_own() -> None:
-    row = np.array([0.60, 0.55, 0.40, -1.0])
+    row = np.array([0.60, 0.55, 0.35, -1.0])
     far = np.full(4, 0.2)  # no sentence clearly close to the point's own text
 
     def quote(shared: list[int], straight: np.ndarray = far, r: np.ndarray = row) -> int:
@@ -211,19 +211,44 @@ def test_the_quote_rule_on_its_own() -> None:
     # nearly as close shares two more (the one that says the point, not its subject)
     assert quote([1, 2, 2, 3]) == 0
     assert quote([1, 3, 3, 3]) == 1
-    assert quote([2, 3, 4, 0]) == 0  # the one sharing four is too far below
+    # how far below it may sit grows with the words it shares beyond the chosen one
+    assert QUOTE_MARGIN_PER_WORD * 2 < 0.60 - 0.35 <= QUOTE_MARGIN_PER_WORD * 3
+    assert quote([2, 3, 3, 0]) == 0  # the one sharing three more is too far below
+    assert quote([1, 2, 4, 0]) == 2  # sharing three more, it is close enough
     # a sentence clearly close to the point's own text comes first
     assert quote([0, 0, 1, 0], straight=np.array([0.3, 0.2, 0.5, 0.0])) == 2
     # it shares none: the nearly as close sentence sharing most takes its place
     assert quote([0, 2, 0, 0]) == 1
-    # too far below the chosen one (0.40 < 0.60 - margin), or one word only: it stays
-    assert QUOTE_WORDS_MARGIN < 0.60 - 0.40
-    assert quote([0, 0, 4, 0]) == 0
+    # too far below the chosen one for two more words, or one word only: it stays
+    assert quote([0, 0, 2, 0]) == 0
     assert quote([0, 1, 0, 0]) == 0
     # a sentence that cannot be quoted (declined: -1) is never chosen
     assert quote([0, 0, 0, 5], r=np.array([0.60, 0.55, 0.50, -1.0])) == 0
     # ties on shared words go to the closer sentence
     assert quote([2, 2, 0], straight=np.array([0.2, 0.2, 0.5]), r=np.array([0.5, 0.58, 0.6])) == 1
+
+
+def test_a_quote_in_the_points_words_wins_over_one_on_its_subject(
+    calibrated: EmbeddingScorer,
+) -> None:
+    """Seen in a junior report: three of the webhook points quoted "return 200 so the provider
+    doesn't retry" (the subject, cosine 0.69), where the follow-up's answer said them in their
+    own words ("store the event id and ignore events I already handled ... background job")."""
+    q = QUESTIONS["api-webhook-consumer"]
+    answer = (
+        "First I would check the signature header using the shared secret, on the raw bytes, "
+        "because parsing and re-serializing JSON can change the bytes and the signature would "
+        "not match. If it is invalid return 401. Then I would parse the event, look up the "
+        "order and mark it paid, and return 200 so the provider doesn't retry.\n"
+        "Maybe the email was slow so the provider timed out and sent the webhook again, and we "
+        "processed it twice. I would store the event id and ignore events I already handled, "
+        "and send the email from a background job after responding."
+    )
+    result = calibrated.score(ScoringRequest(q, answer, Level.JUNIOR, PACK.rubric(q.category)))
+    quoted = {kp.id: kp.evidence for kp in result.key_points if kp.covered}
+    assert quoted["dedupe-by-event-id"].startswith("I would store the event id")
+    assert quoted["ack-fast"].startswith("I would store the event id")
+    assert quoted["verify-signature"].startswith("First I would check the signature")
 
 
 def test_declining_to_do_what_a_point_says_does_not_tick_it(calibrated: EmbeddingScorer) -> None:
