@@ -251,6 +251,29 @@ def test_a_quote_in_the_points_words_wins_over_one_on_its_subject(
     assert quoted["verify-signature"].startswith("First I would check the signature")
 
 
+def test_answering_the_follow_up_on_a_point_makes_it(calibrated: EmbeddingScorer) -> None:
+    """Seen in a junior report: asked "Partner A sends a valid token but asks for an order that
+    belongs to partner B. What should happen?", the candidate said it is refused after checking
+    the order's partner, and the report still listed the point it probes as missed: one point
+    held three (credentials per partner, per environment, and every request authorised against
+    the partner's own data). Each is now a point of its own, probed by its own follow-up."""
+    q = QUESTIONS["api-authentication-for-integrations"]
+    answer = (
+        "I would give each partner an API key that they send in a header over HTTPS.\n"
+        "It should be refused, we check that the order's partner id matches the partner from "
+        "the token. I'd return 404 so they can't even tell the order exists."
+    )
+    result = calibrated.score(ScoringRequest(q, answer, Level.JUNIOR, PACK.rubric(q.category)))
+    ticked = {kp.id for kp in result.key_points if kp.covered}
+    assert "own-data-only" in ticked and "least-privilege-scopes" not in ticked
+    probing = next(f for f in q.follow_ups if "partner B" in f.text)
+    assert probing.probes == ["own-data-only"]
+    # saying the opposite does not make it
+    careless = "Once the token is valid the partner is authenticated, so they can read any order."
+    result = calibrated.score(ScoringRequest(q, careless, Level.JUNIOR, PACK.rubric(q.category)))
+    assert "own-data-only" not in {kp.id for kp in result.key_points if kp.covered}
+
+
 def test_declining_to_do_what_a_point_says_does_not_tick_it(calibrated: EmbeddingScorer) -> None:
     """ "I would not lock the row" sounds like the point that locks it: the report ticked it,
     quoting the refusal as evidence. A negative point is still said by declining."""
