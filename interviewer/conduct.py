@@ -124,13 +124,14 @@ class OfflineConductor:
         missed: Sequence[KeyPoint],
         suggested: FollowUp,
     ) -> Iterator[str]:
-        """An acknowledgement and the curated follow-up."""
+        """An acknowledgement and the curated follow-up. A deepening probe after the answer to
+        a follow-up steps back to the first answer instead ("Where does that approach stop
+        working?" is not about the follow-up's narrow point)."""
         lines = ctx.pack.spec.offline
         n = len(answers)
-        yield (
-            f"{_pick(lines.acknowledgements, n)} {_pick(lines.follow_up_intros, n)} "
-            f"{suggested.text}"
-        )
+        deepening = suggested.text in lines.deepening.get(q.category, [])
+        intro = lines.back_to_question if deepening and n > 1 else _pick(lines.follow_up_intros, n)
+        yield f"{_pick(lines.acknowledgements, n)} {intro} {suggested.text}"
 
     def reply(self, ctx: Context, candidate_question: str) -> Iterator[str]:
         """The pack reply whose keywords best match the candidate's question."""

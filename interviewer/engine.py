@@ -427,9 +427,6 @@ class Interview:
             elif not state.deepened:
                 follow_up = self._deepening(q, result)
                 state.deepened = follow_up.text if follow_up else ""
-                if follow_up is not None and state.follow_ups_asked:
-                    back = self.pack.spec.offline.back_to_question
-                    follow_up = follow_up.model_copy(update={"text": f"{back} {follow_up.text}"})
         if follow_up is not None:
             missed = [
                 kp

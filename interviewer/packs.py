@@ -214,7 +214,8 @@ class OfflineLines(Strict):
     )
     back_to_question: Line = Field(
         default="Let's step back to your first answer.",
-        description="Said before a deepening probe that comes after a curated follow-up on the "
+        description="Said in place of the follow-up intro before a deepening probe that comes "
+        "after the answer to a curated follow-up on the "
         'same question, so "where does that approach stop working?" is heard as being about '
         "the whole answer, not the narrow point the follow-up just asked about.",
     )

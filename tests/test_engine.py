@@ -798,6 +798,7 @@ def test_a_deepening_after_a_follow_up_steps_back_to_the_first_answer(
     deepening = lines.deepening[q.category]
     follow = [t.text for t in turns if t.kind is TurnKind.FOLLOW_UP]
     assert len(follow) == 1 and follow[0].endswith(f"{lines.back_to_question} {deepening[0]}")
+    assert not any(intro in follow[0] for intro in lines.follow_up_intros)  # "A follow-up on that"
     assert interview.session.plan[0].deepened == deepening[0]
     again = [t.text for t in interview.handle("repeat") if t.kind is TurnKind.FOLLOW_UP]
     assert again == [deepening[0]]
