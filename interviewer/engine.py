@@ -410,7 +410,9 @@ class Interview:
         if Flag.NO_ANSWER in result.flags:
             # "I don't know": offer a hint or a guess once; a second one moves on.
             if sum(is_non_answer(a) for a in state.answers) < 2:
-                self._line(TurnKind.REPLY, self.pack.spec.offline.dont_know_reply, stream, q.id)
+                lines = self.pack.spec.offline
+                reply = lines.dont_know_replies.get(q.category, lines.dont_know_reply)
+                self._line(TurnKind.REPLY, reply, stream, q.id)
                 return
             self._line(TurnKind.REPLY, self.pack.spec.offline.skip_reply, stream, q.id)
             self._next(state, stream)

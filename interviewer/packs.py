@@ -200,6 +200,12 @@ class OfflineLines(Strict):
         'That\'s fine, it happens in real interviews too. Type "hint" for a nudge, give it your '
         'best guess out loud, or type "skip" to move on.'
     )
+    dont_know_replies: dict[Category, Line] = Field(
+        default_factory=dict,
+        description="In place of ``dont_know_reply`` for a question of this category: a story "
+        'question answered "I don\'t have one" is helped by saying where an example can come '
+        'from, not by "give it your best guess".',
+    )
     candidate_questions_prompt: Line
     candidate_questions_more: Line
     replies: list[CandidateReply] = Field(min_length=1)

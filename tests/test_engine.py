@@ -275,6 +275,23 @@ def test_i_dont_know_gets_an_offer_and_a_second_one_moves_on(services: Services)
     assert interview.session.scores[first.id].overall == 1.0
 
 
+def test_no_example_to_tell_gets_help_finding_one_not_a_follow_up(services: Services) -> None:
+    """Seen in a junior behavioral interview: "I don't really have one, I'm still new." was
+    taken for a story and followed up with "What problem made you think of it?". It is now a
+    non-answer, and the pack's reply for the category says where an example can come from
+    instead of "give it your best guess"."""
+    interview = _new_on(services, "beh-lead-own-idea-adopted", Level.JUNIOR, "behavioral")
+    first = _current(interview)
+    turns = interview.handle("I don't really have one, I'm still new.")
+    said = [t for t in turns if t.speaker is Speaker.INTERVIEWER]
+    lines = interview.pack.spec.offline
+    assert [t.text for t in said] == [lines.dont_know_replies[first.category]]
+    assert lines.dont_know_replies[first.category] != lines.dont_know_reply
+    assert Flag.NO_ANSWER in interview.session.scores[first.id].flags
+    interview.handle("Sorry, nothing comes to mind.")
+    assert _current(interview).id != first.id
+
+
 def test_skip_repeat_and_end(services: Services) -> None:
     interview = _new(services)
     first = _current(interview)

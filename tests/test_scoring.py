@@ -349,6 +349,14 @@ def test_clean_answer_handles_huge_binary_and_control_text() -> None:
         ("...", True),
         ("Pass the token in the Authorization header.", False),
         ("It forgot to release the lock, so two threads raced.", False),
+        # no example to tell, for a story question
+        ("I don't really have one, I'm still new.", True),
+        ("I haven't been in that situation yet.", True),
+        ("Sorry, I can't think of an example.", True),
+        ("Nothing comes to mind.", True),
+        ("I don't have one from work, but at university two of us disagreed on the schema.", False),
+        ("I haven't done that, but I would put a queue in front of the email sender.", False),
+        ("We never had that problem because the cache was warm.", False),
     ],
 )
 def test_non_answers_are_told_from_hedged_answers(text: str, expected: bool) -> None:

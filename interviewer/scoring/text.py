@@ -339,7 +339,13 @@ _NON_ANSWER = re.compile(
     r"\b(?:i\s+)?(?:really\s+)?(?:do\s*n[o'\u2019]?t|dont|do\s+not)\s+(?:really\s+)?know\b"
     r"|\bno\s+(?:idea|clue)\b|\bnot\s+(?:sure|certain)\b|\bunsure\b|\bidk\b|\bdunno\b"
     r"|\b(?:can['\u2019]?t|cannot|can\s+not|don['\u2019]?t)\s+(?:remember|recall)\b|\bforgot(?:ten)?\b"
-    r"|\bgive\s+up\b|\bnever\s+heard\s+of\b|\bpass\s+on\s+(?:this|that)\b",
+    r"|\bgive\s+up\b|\bnever\s+heard\s+of\b|\bpass\s+on\s+(?:this|that)\b"
+    # no example to tell, for a question that asks for one
+    r"|\b(?:do\s*n[o'\u2019]?t|dont|do\s+not)\s+(?:really\s+)?have\s+(?:one|any|an?\s+example)\b"
+    r"|\b(?:have\s*n[o'\u2019]?t|never)\s+(?:really\s+)?(?:had|done|been\s+in)\s+"
+    r"(?:one|any|that|this|such)\b"
+    r"|\bca(?:n['\u2019]?t|nnot)\s+think\s+of\s+(?:one|any|an?\s+example)\b"
+    r"|\bnothing\s+comes\s+to\s+mind\b|\bno\s+(?:such\s+)?(?:example|story)\b",
     re.IGNORECASE,
 )
 _NON_ANSWER_FILLER = frozenset(
@@ -384,6 +390,16 @@ _NON_ANSWER_FILLER = frozenset(
         "there",
         "have",
         "sure",
+        # "I don't have one, I'm still new": no example, and why
+        "still",
+        "new",
+        "yet",
+        "junior",
+        "example",
+        "experience",
+        "situation",
+        "work",
+        "job",
     }
 )
 
@@ -398,8 +414,9 @@ _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 def is_non_answer(text: str) -> bool:
     """True when an answer only says the candidate does not know ("I don't know", "no idea,
-    sorry") or passes ("pass", "N/A", "no comment", or only punctuation and emoji): such a
-    phrase, and no content besides. "Not sure, but by reference" answers."""
+    sorry"), has no example to tell ("I don't really have one, I'm still new") or passes
+    ("pass", "N/A", "no comment", or only punctuation and emoji): such a phrase, and no content
+    besides. "Not sure, but by reference" answers."""
     if text.strip() and not _LETTER_OR_DIGIT.search(text):
         return True
     said = " ".join(re.sub(r"[^\w/']+", " ", text.lower().replace("\u2019", "'")).split())
