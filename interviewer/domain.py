@@ -273,6 +273,12 @@ class AnswerScore(Record):
         description="Who ticked the key points, when not the scorer itself: 'offline' where an "
         "LLM judge named no covered point and the offline scorer's ticks stand.",
     )
+    follow_up_closeness: list[float] = Field(
+        default_factory=list,
+        description="Per curated follow-up of the question, in order: the MiniLM cosine of the "
+        "answer sentence closest to it. Offline, on questions told in the candidate's own "
+        "words only; empty otherwise.",
+    )
 
     def covered(self) -> list[KeyPointResult]:
         """Key points the answer covered."""

@@ -359,6 +359,7 @@ class JudgeScorer:
             flags=flags,
             scorer=self.name,
             key_points_by=points_by,
+            follow_up_closeness=baseline.follow_up_closeness if points_by else [],
             notice=(
                 f"The judge's scores for {', '.join(overruled)} were far above the offline "
                 "scorer's without evidence quoted from the answer; the offline scores stand."

@@ -819,3 +819,46 @@ def test_a_deepening_after_a_follow_up_steps_back_to_the_first_answer(
     assert interview.session.plan[0].deepened == deepening[0]
     again = [t.text for t in interview.handle("repeat") if t.kind is TurnKind.FOLLOW_UP]
     assert again == [deepening[0]]
+
+
+INTERRUPTS_STORY = (  # as typed in the browser, at junior level
+    "In my internship I was building a CSV export feature for the admin panel, but I was also on "
+    "the support rota and kept getting pinged about failed imports. At first I answered every "
+    "message right away and after a week the export was nowhere. So I talked to my mentor, and "
+    "we agreed I would batch support questions twice a day unless it was a real outage, and I "
+    "wrote a short FAQ for the three most common import errors, which cut the pings by about "
+    "half. I also told my lead the export would slip by three days instead of pretending. I "
+    "delivered it the following week. What I learned is to make interruptions visible early "
+    "rather than silently absorbing them."
+)
+
+
+def test_a_story_is_followed_up_on_what_it_told_least(services: Services) -> None:
+    """Seen in the browser: after this story, which names its interruptions and what they did
+    to the export, the interviewer asked "What kinds of interruptions were these, and what were
+    they doing to your plans?": the offline ticks found none of its points. On a story scored
+    offline the follow-up asked is now the one the answer came least close to."""
+    interview = _new_on(services, "beh-juggling-interrupts", Level.JUNIOR, "behavioral")
+    q = _current(interview)
+    turns = interview.handle(INTERRUPTS_STORY)
+    result = interview.session.scores[q.id]
+    assert result.overall < 3.5 and not result.covered()  # what made the old rule misfire
+    closeness = result.follow_up_closeness
+    assert len(closeness) == len(q.follow_ups)
+    asked = [t.text for t in turns if t.kind is TurnKind.FOLLOW_UP]
+    assert len(asked) == 1 and "What kinds of interruptions" not in asked[0]
+    least = min(range(len(closeness)), key=closeness.__getitem__)
+    assert asked[0].endswith(q.follow_ups[least].text)
+    # the next one is the least told of those left, never the same one again
+    turns = interview.handle("I just looked at what was on fire first.")
+    again = [t.text for t in turns if t.kind is TurnKind.FOLLOW_UP]
+    assert not again or not again[0].endswith(q.follow_ups[least].text)
+
+
+def test_technical_answers_keep_the_follow_up_for_the_missed_point(services: Services) -> None:
+    """Closeness to the follow-ups is measured for stories only: technical answers are ticked
+    well enough to probe what they missed."""
+    interview = _new_on(services, "obs-red-use-metrics", Level.JUNIOR, "technical-deep-dive")
+    q = _current(interview)
+    interview.handle(METRICS_ANSWER)
+    assert interview.session.scores[q.id].follow_up_closeness == []

@@ -16,6 +16,7 @@ from interviewer.domain import Flag, Level, Phase, Question, TurnKind
 from interviewer.engine import Interview
 from interviewer.llm import fence, quote_in
 from interviewer.report import build_report, to_json, to_markdown
+from interviewer.scoring.base import ScoringRequest
 from interviewer.services import Services
 from interviewer.store import SessionStore
 
@@ -249,3 +250,32 @@ def test_a_judge_that_names_no_key_point_leaves_the_offline_reading(
     assert score.scorer.startswith("llm:")
     assert score.covered(), "the reference covers key points: the offline reading shows them"
     assert all(kp.evidence for kp in score.covered())
+
+
+def test_a_judge_that_names_no_point_of_a_story_keeps_the_offline_closeness(
+    llm_services: Services, fake_llm: FakeLLM
+) -> None:
+    """Where the judge names no covered point, the offline reading stands, and with it how
+    close a story came to each follow-up, which picks the follow-up asked; a judge that names
+    points is trusted to say what was missed."""
+    pack = llm_services.pack("backend-developer")
+    q = llm_services.corpus.by_id()["beh-juggling-interrupts"]
+    rubric = pack.rubric(q.category)
+    story = "I batched support questions into two windows a day and wrote an FAQ for the rest."
+    request = ScoringRequest(q, story, Level.JUNIOR, rubric)
+    offline = llm_services.offline_scorer(pack).score(request)
+    assert len(offline.follow_up_closeness) == len(q.follow_ups)
+    judge = llm_services.scorer_for(pack)
+    for covered, expected in (([], offline.follow_up_closeness), ([q.key_points[0].text], [])):
+        judgement = {
+            "criteria": [
+                {"id": c.id, "score": 3, "evidence": "", "reason": "ok"} for c in rubric.criteria
+            ],
+            "covered_key_points": covered,
+            "missed_key_points": [kp.text for kp in q.key_points[1:]],
+            "flags": [],
+        }
+        fake_llm.reply(json.dumps(judgement))
+        judged = judge.score(request)
+        assert judged.scorer.startswith("llm:")
+        assert judged.follow_up_closeness == expected

@@ -417,12 +417,30 @@ class EmbeddingScorer:
         self.question_embeddings = question_embeddings or embeddings
         self.params = params or ScorerParams()
         self._cache: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
+        self._follow_ups: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()  # shared by the browser sessions of one server
 
     def prepare(self, q: Question) -> None:
-        """Embed a question's key points ahead of time (the engine calls this when asking)."""
+        """Embed a question's key points and follow-ups ahead of time (the engine calls this
+        when asking)."""
         self._question_vectors(q)
+        self._follow_up_vectors(q)
+
+    def _follow_up_vectors(self, q: Question) -> np.ndarray:
+        """The question's curated follow-ups, one row each, cached per question."""
+        key = f"{q.content_hash()}:follow-ups"
+        with self._lock:
+            if key in self._follow_ups:
+                self._follow_ups.move_to_end(key)
+                return self._follow_ups[key]
+        texts = [f.text for f in q.follow_ups]
+        vecs = np.asarray(self.question_embeddings.embed_documents(texts), dtype=np.float32)
+        with self._lock:
+            self._follow_ups[key] = vecs
+            if len(self._follow_ups) > self._cache_size:
+                self._follow_ups.popitem(last=False)
+        return vecs
 
     def _question_vectors(self, q: Question) -> dict[str, np.ndarray]:
         """Key point, anchor, question, reference and red-flag vectors, cached per question.
@@ -563,6 +581,13 @@ class EmbeddingScorer:
         self, q: Question, answer: str, level: Level
     ) -> tuple[Features, list[KeyPointResult], list[str]]:
         """Raw features, key point results and red flags hit, for one answer."""
+        feats, results, hits, _ = self._analyse(q, answer, level)
+        return feats, results, hits
+
+    def _analyse(
+        self, q: Question, answer: str, level: Level
+    ) -> tuple[Features, list[KeyPointResult], list[str], np.ndarray]:
+        """``features``, and the vectors of the answer's sentences that count (one row each)."""
         p = self.params
         pieces = self._pieces(q, answer)
         curated = bool(q.key_points)
@@ -586,7 +611,7 @@ class EmbeddingScorer:
                 answered=False,
                 curated=curated,
             )
-            return empty, results, []
+            return empty, results, [], sent
         whole = " ".join(pieces)
         centroid = sent.mean(axis=0)
         answer_vec = centroid / (np.linalg.norm(centroid) + 1e-9)
@@ -638,7 +663,7 @@ class EmbeddingScorer:
             scrambled=reads_as_word_salad(answer),
             asks_for_score=asks_for_a_score(answer),
         )
-        return feats, results, hits
+        return feats, results, hits, sent
 
     def _red_flags_stated(
         self, q: Question, pieces: list[str], rf: np.ndarray, nearest: np.ndarray
@@ -679,7 +704,7 @@ class EmbeddingScorer:
         """Score one question's answers against its rubric."""
         p = self.params
         q = request.question
-        feats, results, hits = self.features(q, request.answer, request.level)
+        feats, results, hits, sent = self._analyse(q, request.answer, request.level)
         flags: list[Flag] = []
         if not request.answer.split():
             flags.append(Flag.EMPTY)
@@ -754,7 +779,18 @@ class EmbeddingScorer:
             red_flags=hits,
             flags=flags,
             scorer=self.name,
+            follow_up_closeness=self._follow_up_closeness(request, sent),
         )
+
+    def _follow_up_closeness(self, request: ScoringRequest, sent: np.ndarray) -> list[float]:
+        """For a question answered in the candidate's own words, how close the answer's
+        closest sentence comes to each curated follow-up: what the story already told, where
+        the key-point ticks miss most of it."""
+        q = request.question
+        if not (request.rubric.told_in_own_words and q.follow_ups and len(sent)):
+            return []
+        closest = (self._follow_up_vectors(q) @ sent.T).max(axis=1)
+        return [round(float(c), 3) for c in closest]
 
 
 def _signals(f: Features) -> dict[str, float]:
