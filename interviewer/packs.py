@@ -219,7 +219,7 @@ class OfflineLines(Strict):
         "the format's follow-up budget lasts, each at most once per interview.",
     )
     back_to_question: Line = Field(
-        default="Let's step back to your first answer.",
+        default="Let's step back from that detail.",
         description="Said in place of the follow-up intro before a deepening probe that comes "
         "after the answer to a curated follow-up on the "
         'same question, so "where does that approach stop working?" is heard as being about '
