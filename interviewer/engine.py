@@ -557,6 +557,14 @@ class Interview:
         candidate was already told on this question is said again.
         """
         result = self.session.scores.get(q.id)
+        if (
+            result is not None
+            and result.ticked_offline
+            and len(result.follow_up_closeness) == len(q.follow_ups)
+        ):
+            least = self._least_told_follow_up(q, state, result)  # a story: see there
+            if least is not None:
+                return least[1].text
         covered = {kp.id for kp in result.covered()} if result else set()
         expected = sorted(q.expected_at(self.session.level), key=lambda kp: -kp.weight)
         hints = self._hints_given(q)
