@@ -24,6 +24,7 @@ from interviewer.scoring.text import (
     MAX_ANSWER_CHARS,
     asks_for_a_score,
     clean_answer,
+    declines,
     is_non_answer,
     reads_as_other_language,
     sentences,
@@ -272,6 +273,22 @@ def test_answering_the_follow_up_on_a_point_makes_it(calibrated: EmbeddingScorer
     careless = "Once the token is valid the partner is authenticated, so they can read any order."
     result = calibrated.score(ScoringRequest(q, careless, Level.JUNIOR, PACK.rubric(q.category)))
     assert "own-data-only" not in {kp.id for kp in result.key_points if kp.covered}
+
+
+def test_a_refusal_in_a_consequence_does_not_make_a_sentence_a_refusal(
+    calibrated: EmbeddingScorer,
+) -> None:
+    """Two model-answer sentences ticked nothing, their own points included, because a
+    consequence at their end refused something ("..., so we never discover a new limit",
+    "..., so I wouldn't write my own"). Of the 1,825 technical and design points, 4 were not
+    ticked by the reference sentence closest to them; 2 now."""
+    assert declines("I would not lock the row, so others can still read it.")
+    assert not declines("Timsort is stable and fast, so I wouldn't write my own.")
+    q = QUESTIONS["scale-cell-based-architecture"]
+    sentence = next(s for s in sentences(q.reference_answer) if s.startswith("Cells also change"))
+    request = ScoringRequest(q, sentence, Level.SENIOR, PACK.rubric(q.category))
+    ticked = {kp.id for kp in calibrated.score(request).key_points if kp.covered}
+    assert "scale-by-cells" in ticked
 
 
 def test_declining_to_do_what_a_point_says_does_not_tick_it(calibrated: EmbeddingScorer) -> None:

@@ -459,11 +459,17 @@ _NEGATION = re.compile(
 )
 
 
+_CONSEQUENCE = re.compile(r",\s*(?:and\s+)?(?:so|which)\b|\bso\s+that\b|;\s*so\b", re.IGNORECASE)
+
+
 def declines(sentence: str) -> bool:
     """True when the speaker says they would not do something, and proposes nothing else in
     the same sentence ("I would not lock the row", but not "I wouldn't lock it; instead...").
-    Such a sentence sounds like a key point that does it and says the opposite."""
-    return bool(_DECLINE.search(sentence)) and not _CONTRAST.search(sentence)
+    Such a sentence sounds like a key point that does it and says the opposite. A refusal in
+    a consequence ("..., and growth means adding cells, so we never discover a new limit in
+    production") does not make the sentence one."""
+    head = _CONSEQUENCE.split(sentence, maxsplit=1)[0]
+    return bool(_DECLINE.search(head)) and not _CONTRAST.search(sentence)
 
 
 def negates(text: str) -> bool:
