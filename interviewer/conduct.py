@@ -16,6 +16,7 @@ from typing import Protocol
 
 from interviewer.domain import FollowUp, GuardCheck, KeyPoint, Level, Question
 from interviewer.packs import Format, Pack, counted
+from interviewer.scoring.text import is_non_answer
 
 
 @dataclass(frozen=True)
@@ -125,12 +126,17 @@ class OfflineConductor:
         suggested: FollowUp,
     ) -> Iterator[str]:
         """An acknowledgement and the curated follow-up. A deepening probe after the answer to
-        a follow-up steps back to the first answer instead ("Where does that approach stop
-        working?" is not about the follow-up's narrow point)."""
+        a follow-up steps back from it instead ("Where does that approach stop working?" is not
+        about the follow-up's narrow point); a first "I don't know" is no such answer."""
         lines = ctx.pack.spec.offline
         n = len(answers)
         deepening = suggested.text in lines.deepening.get(q.category, [])
-        intro = lines.back_to_question if deepening and n > 1 else _pick(lines.follow_up_intros, n)
+        answered_twice = sum(not is_non_answer(a) for a in answers) > 1
+        intro = (
+            lines.back_to_question
+            if deepening and answered_twice
+            else _pick(lines.follow_up_intros, n)
+        )
         yield f"{_pick(lines.acknowledgements, n)} {intro} {suggested.text}"
 
     def reply(self, ctx: Context, candidate_question: str) -> Iterator[str]:

@@ -448,7 +448,7 @@ class Interview:
         self, q: Question, state: QuestionState, result: AnswerScore
     ) -> tuple[int, FollowUp] | None:
         """The unasked follow-up probing the most important missed key point, if any."""
-        if len(result.follow_up_closeness) == len(q.follow_ups) and result.ticked_offline:
+        if _read_by_closeness(q, result):
             return self._least_told_follow_up(q, state, result)
         expected = {kp.id: kp for kp in q.expected_at(self.session.level)}
         missed = sorted(
@@ -456,8 +456,9 @@ class Interview:
             key=lambda m: (-m.weight, list(expected).index(m.id)),
         )
         covered = {kp.id for kp in result.covered()}
+        used = self._used_follow_ups(q, state)
         for point in missed:
-            found = self._open_follow_up(q, state, point.id, covered)
+            found = _open_follow_up(q, used, point.id, covered)
             if found is not None:
                 return found
         return None
@@ -501,26 +502,6 @@ class Interview:
                 return FollowUp(text=line, probes=[kp.id for kp in q.key_points])
         return None
 
-    def _open_follow_up(
-        self, q: Question, state: QuestionState, point_id: str, covered: set[str]
-    ) -> tuple[int, FollowUp] | None:
-        """The first follow-up probing ``point_id`` that the candidate has not seen and that
-        probes nothing the answers already cover: one that also asks about a point the
-        candidate just made ("Would you process it inside the request?" after "it runs
-        asynchronously, 202 Accepted") reads as not having listened. On the labelled answers
-        of ``evals/datasets/key-points-v1.jsonl`` this asks 24 follow-ups on points nobody
-        made where the first unseen one asked 20, and 17 on points already made where it
-        asked 26."""
-        used = self._used_follow_ups(q, state)
-        for index, follow_up in enumerate(q.follow_ups):
-            if (
-                index not in used
-                and point_id in follow_up.probes
-                and not covered.intersection(follow_up.probes)
-            ):
-                return index, follow_up
-        return None
-
     def _used_follow_ups(self, q: Question, state: QuestionState) -> set[int]:
         """Follow-ups the candidate has seen on this question: asked, or given as a hint."""
         hints = self._hints_given(q)
@@ -557,19 +538,16 @@ class Interview:
         candidate was already told on this question is said again.
         """
         result = self.session.scores.get(q.id)
-        if (
-            result is not None
-            and result.ticked_offline
-            and len(result.follow_up_closeness) == len(q.follow_ups)
-        ):
-            least = self._least_told_follow_up(q, state, result)  # a story: see there
+        if result is not None and _read_by_closeness(q, result):
+            least = self._least_told_follow_up(q, state, result)
             if least is not None:
                 return least[1].text
         covered = {kp.id for kp in result.covered()} if result else set()
         expected = sorted(q.expected_at(self.session.level), key=lambda kp: -kp.weight)
         hints = self._hints_given(q)
+        used = self._used_follow_ups(q, state)
         for point in (kp for kp in expected if kp.id not in covered):
-            found = self._open_follow_up(q, state, point.id, covered)
+            found = _open_follow_up(q, used, point.id, covered)
             if found is not None:
                 return found[1].text
             text = point.text.rstrip(".")
@@ -682,3 +660,29 @@ def skipped_score(q: Question, pack: Pack, level: Level) -> AnswerScore:
         flags=[Flag.SKIPPED],
         scorer="none",
     )
+
+
+def _read_by_closeness(q: Question, result: AnswerScore) -> bool:
+    """Whether follow-ups on this answer are chosen by how close it came to each of them: a
+    story whose key points were ticked offline, where the scorer measured that closeness (see
+    ``Interview._least_told_follow_up``)."""
+    return bool(result.follow_up_closeness) and len(result.follow_up_closeness) == len(q.follow_ups)
+
+
+def _open_follow_up(
+    q: Question, used: set[int], point_id: str, covered: set[str]
+) -> tuple[int, FollowUp] | None:
+    """The first follow-up probing ``point_id`` that the candidate has not seen (``used``) and
+    that probes nothing the answers already cover: one that also asks about a point the
+    candidate just made ("Would you process it inside the request?" after "it runs
+    asynchronously, 202 Accepted") reads as not having listened. On the labelled answers of
+    ``evals/datasets/key-points-v1.jsonl`` this asks 24 follow-ups on points nobody made where
+    the first unseen one asked 20, and 17 on points already made where it asked 26."""
+    for index, follow_up in enumerate(q.follow_ups):
+        if (
+            index not in used
+            and point_id in follow_up.probes
+            and not covered.intersection(follow_up.probes)
+        ):
+            return index, follow_up
+    return None

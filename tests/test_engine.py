@@ -166,6 +166,12 @@ def test_a_strong_answer_with_no_follow_up_left_is_pushed_further_once(
     assert not any(f.text in follow[0] for f in q.follow_ups)
     again = [t for t in interview.handle("repeat") if t.kind is TurnKind.FOLLOW_UP]
     assert [t.text for t in again] == [deepening[0]]
+    # after a first "I don't know" there is no follow-up's detail to step back from
+    after_pass = _new_on(services, "sd-booking-app-basics", Level.MID, "system-design")
+    after_pass.handle("I don't know.")
+    probe = next(t.text for t in after_pass.handle(SALON_ANSWER) if t.kind is TurnKind.FOLLOW_UP)
+    lines = services.pack("backend-developer").spec.offline
+    assert probe.endswith(deepening[0]) and lines.back_to_question not in probe
     turns = interview.handle("It would show up as 409s on booking, which I would alert on.")
     assert [t.kind for t in turns if t.speaker is Speaker.INTERVIEWER] == [TurnKind.QUESTION]
     assert (

@@ -86,7 +86,7 @@ def feature_table(
             feats, _, _ = scorer.features(q, item.answer, item.level)
             values = feats.calibration_values()
             rows.append([values[f] for f in FEATURES])
-            caps.append(limits.cap(values, q.category not in told_in_own_words))
+            caps.append(limits.cap(values, q.category in told_in_own_words))
             ys.append(dataset.info.scale.to_unit(item.human_score))
             groups.append(f"{d}:{item.group_key}")
             names.append(dataset.info.name)

@@ -179,11 +179,11 @@ class Calibration(BaseModel):
         x = np.array([values[f] for f in self.features])
         return self.intercept + float(np.dot(self.weights, x))
 
-    def predict(self, values: Mapping[str, float], by_key_points: bool = True) -> float:
-        """Calibrated score on 1..5, within the caps (``by_key_points``: see ``cap``)."""
-        return min(on_scale(self.linear(values), self.curve), self.cap(values, by_key_points))
+    def predict(self, values: Mapping[str, float], told_in_own_words: bool = False) -> float:
+        """Calibrated score on 1..5, within the caps (``told_in_own_words``: see ``cap``)."""
+        return min(on_scale(self.linear(values), self.curve), self.cap(values, told_in_own_words))
 
-    def cap(self, values: Mapping[str, float], by_key_points: bool = True) -> float:
+    def cap(self, values: Mapping[str, float], told_in_own_words: bool = False) -> float:
         """The most an answer can score, whatever the model says.
 
         An unanswered question scores 1. On any question, an answer that asks the grader for a
@@ -191,9 +191,9 @@ class Calibration(BaseModel):
         can have (word salad) ``SCRAMBLED_CAP``. On a curated question (one with written key
         points), relevance caps everything (fluent words about something else earn little) and
         an answer covering no key point scores 2 at most, rising to no cap at
-        ``full_cover_at``, unless ``by_key_points`` is off (a rubric
-        ``told_in_own_words``: stories). Answers to questions that come with a reference only
-        get no more caps: their graders' idea of relevance is not ours to guess.
+        ``full_cover_at``, unless the rubric is ``told_in_own_words`` (stories). Answers to
+        questions that come with a reference only get no more caps: their graders' idea of
+        relevance is not ours to guess.
         """
         if not values["answered"]:
             return 1.0
@@ -203,7 +203,7 @@ class Calibration(BaseModel):
             return 1.6
         relevance_cap = 1 + 4 * (0.15 + 0.85 * values["relevance"])
         open_share = _ramp(values["coverage"], self.no_cover_below, self.full_cover_at)
-        coverage_cap = 5.0 - 3.0 * (1.0 - open_share) if by_key_points else 5.0
+        coverage_cap = 5.0 if told_in_own_words else 5.0 - 3.0 * (1.0 - open_share)
         return min(relevance_cap, coverage_cap, answer_cap(values))
 
 
@@ -417,7 +417,6 @@ class EmbeddingScorer:
         self.question_embeddings = question_embeddings or embeddings
         self.params = params or ScorerParams()
         self._cache: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
-        self._follow_ups: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()  # shared by the browser sessions of one server
 
@@ -425,25 +424,10 @@ class EmbeddingScorer:
         """Embed a question's key points and follow-ups ahead of time (the engine calls this
         when asking)."""
         self._question_vectors(q)
-        self._follow_up_vectors(q)
-
-    def _follow_up_vectors(self, q: Question) -> np.ndarray:
-        """The question's curated follow-ups, one row each, cached per question."""
-        key = f"{q.content_hash()}:follow-ups"
-        with self._lock:
-            if key in self._follow_ups:
-                self._follow_ups.move_to_end(key)
-                return self._follow_ups[key]
-        texts = [f.text for f in q.follow_ups]
-        vecs = np.asarray(self.question_embeddings.embed_documents(texts), dtype=np.float32)
-        with self._lock:
-            self._follow_ups[key] = vecs
-            if len(self._follow_ups) > self._cache_size:
-                self._follow_ups.popitem(last=False)
-        return vecs
 
     def _question_vectors(self, q: Question) -> dict[str, np.ndarray]:
-        """Key point, anchor, question, reference and red-flag vectors, cached per question.
+        """Key point, anchor, question, reference, red-flag and follow-up vectors, cached per
+        question.
 
         A key point's anchor is the reference-answer sentence closest to it: the way a strong
         candidate actually says it. Key points written as meta-descriptions ("describes a
@@ -460,8 +444,11 @@ class EmbeddingScorer:
         # The reference is the mean of its sentences: embedding the whole answer would pad
         # every text in the batch to its length and cost five times as much.
         asked = sentences(q.question)
-        texts = [*points, q.question, *q.red_flags, *ref_sentences, *asked]
-        vecs = np.asarray(self.question_embeddings.embed_documents(texts), dtype=np.float32)
+        follow_ups = [f.text for f in q.follow_ups]
+        texts = [*points, q.question, *q.red_flags, *ref_sentences, *asked, *follow_ups]
+        every = np.asarray(self.question_embeddings.embed_documents(texts), dtype=np.float32)
+        split = len(every) - len(follow_ups)
+        vecs, follow_up_vecs = every[:split], every[split:]
         n, r, a = len(points), len(q.red_flags), len(asked)
         ref = vecs[n + 1 + r : len(vecs) - a]
         kp = vecs[:n] if n else ref
@@ -478,6 +465,7 @@ class EmbeddingScorer:
             "red_flags": vecs[n + 1 : n + 1 + r],
             # the question whole and sentence by sentence: what saying it back looks like
             "asked": np.vstack([vecs[n : n + 1], vecs[len(vecs) - a :]]),
+            "follow_ups": follow_up_vecs,  # one row per curated follow-up
         }
         with self._lock:
             self._cache[key] = entry
@@ -740,7 +728,7 @@ class EmbeddingScorer:
             # their relative shape and move together to meet it.
             uncalibrated = sum(weights[k] * v for k, v in values.items()) / total_weight
             target = p.calibration.predict(
-                feats.calibration_values(), not request.rubric.told_in_own_words
+                feats.calibration_values(), request.rubric.told_in_own_words
             )
             values = {k: v + target - uncalibrated for k, v in values.items()}
         ticked = _ticked_share(q, request.level, results)
@@ -789,7 +777,7 @@ class EmbeddingScorer:
         q = request.question
         if not (request.rubric.told_in_own_words and q.follow_ups and len(sent)):
             return []
-        closest = (self._follow_up_vectors(q) @ sent.T).max(axis=1)
+        closest = (self._question_vectors(q)["follow_ups"] @ sent.T).max(axis=1)
         return [round(float(c), 3) for c in closest]
 
 
